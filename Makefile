@@ -1,0 +1,55 @@
+# Two commands on a fresh Debian/Ubuntu machine with Python 3.11+:
+#   make run    set up and start the kiosk on http://127.0.0.1:8000 (PORT overrides)
+#   make test   set up and run the whole test suite
+# Both are safe to run again.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+
+.PHONY: run test lint system-deps init-db
+
+$(BIN)/python:
+	@$(PYTHON) -m venv $(VENV) || { \
+	  echo "Could not create a virtual environment. On Debian/Ubuntu: apt-get install python3-venv"; exit 1; }
+	@$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test,postgres]'
+	@touch $@ $(VENV)/.installed-run
+
+# HarfBuzz's font subsetter makes WeasyPrint several times faster. Installed
+# when we can (root with apt); otherwise the app works, more slowly, and says so.
+system-deps:
+	@if ! ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing libharfbuzz-subset0 ..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libharfbuzz-subset0 >/dev/null; \
+	  else \
+	    echo "Note: libharfbuzz-subset0 is not installed; handouts will render more slowly."; \
+	  fi; \
+	fi
+
+init-db: $(VENV)/.installed-run
+	@$(BIN)/flask --app wsgi kiosk init-db
+
+run: system-deps $(VENV)/.installed-run init-db
+	@echo ""
+	@echo "  Kiosk (patients):  http://$(HOST):$(PORT)/"
+	@echo "  Health check:      http://$(HOST):$(PORT)/healthz"
+	@echo ""
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads 4 --access-logfile - wsgi:app
+
+test: system-deps $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check kiosk tests wsgi.py
+	$(BIN)/ruff format --check kiosk tests wsgi.py

@@ -1,0 +1,21 @@
+# Copy to instance/config.py and edit. Environment variables of the same name
+# override these values.
+
+CLINIC_NAME = "Riverside Spine Clinic"
+CLINIC_PHONE = "555-0100"
+
+# The name the front desk sees for this kiosk.
+KIOSK_NAME = "Waiting room kiosk"
+
+# Seconds without a touch before "Are you still there?", and how long it waits.
+IDLE_SECONDS = 90
+IDLE_WARNING_SECONDS = 30
+
+# Seconds the Done screen shows the claim code before it clears.
+DONE_RESET_SECONDS = 30
+
+# Handout paper: "letter" or "a4".
+HANDOUT_PAPER = "letter"
+
+# PostgreSQL instead of SQLite:
+# SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://kiosk:secret@db.example.org/kiosk"

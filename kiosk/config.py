@@ -1,0 +1,99 @@
+"""Settings, read from the environment with safe defaults.
+
+Every setting can also be put in ``instance/config.py`` (see
+``instance/config.example.py``); the environment wins over that file.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULT_KIOSK_NAME = "Waiting room kiosk"
+
+
+# name: default. Each can be set in instance/config.py or the environment.
+SETTINGS: dict[str, str | int] = {
+    "KIOSK_NAME": DEFAULT_KIOSK_NAME,
+    "CLINIC_NAME": "Spine Clinic",
+    "CLINIC_PHONE": "",
+    # Seconds without a touch before "Are you still there?", and how long that
+    # prompt waits for a tap (WCAG 2.2.1 asks for at least 20 s).
+    "IDLE_SECONDS": 90,
+    "IDLE_WARNING_SECONDS": 30,
+    "DONE_RESET_SECONDS": 30,
+    # A visit untouched this long is treated as abandoned on the server too,
+    # in case the kiosk's browser never got to wipe it.
+    "VISIT_EXPIRY_MINUTES": 60,
+    "HANDOUT_PAPER": "letter",
+}
+
+MIN_IDLE_WARNING_SECONDS = 20
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    sqlite_path = Path(instance_path) / "kiosk.sqlite3"
+    return {**SETTINGS, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{sqlite_path}"}
+
+
+def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """The settings this process's environment sets, converted to their types."""
+    found: dict[str, Any] = {}
+    for name, default in SETTINGS.items():
+        value = environ.get(name, "").strip()
+        if value:
+            found[name] = int(value) if isinstance(default, int) else value
+    if environ.get("SECRET_KEY"):
+        found["SECRET_KEY"] = environ["SECRET_KEY"]
+    if url := environ.get("DATABASE_URL"):
+        # Older URLs say postgres://, which SQLAlchemy 2 refuses.
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url.removeprefix("postgres://")
+        found["SQLALCHEMY_DATABASE_URI"] = url
+    return found
+
+
+def enforce_limits(config: dict[str, Any]) -> None:
+    """Settings that must never go below what patients are owed."""
+    config["IDLE_WARNING_SECONDS"] = max(MIN_IDLE_WARNING_SECONDS, int(config["IDLE_WARNING_SECONDS"]))
+
+
+def load_or_create_secret_key(instance_path: str) -> str:
+    """The key that signs session cookies, generated once and kept in ``instance/``.
+
+    Keeping it on disk means a restart does not end visits in progress. For
+    several app hosts, set ``SECRET_KEY`` to the same value on each instead.
+    """
+    path = Path(instance_path) / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, key.encode())
+    finally:
+        os.close(fd)
+    return key
+
+
+# Fixed settings: not meant to vary between clinics.
+DEFAULTS: dict[str, Any] = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "kiosk_session",
+    # A kiosk page can sit on Welcome for hours; the token lives as long as the
+    # session cookie instead of expiring after an hour.
+    "WTF_CSRF_TIME_LIMIT": None,
+    # Forms here are a few taps and at most a few short texts.
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "MAX_FORM_PARTS": 200,
+    "BABEL_DEFAULT_LOCALE": "en",
+    "BABEL_TRANSLATION_DIRECTORIES": "translations",
+    "LANGUAGES": {"en": "English", "es": "Español"},
+}

@@ -1,0 +1,337 @@
+"""Routes of the patient flow. Thin: read the request, call ``visits``, render.
+
+Every screen has its own URL. Loaded directly it is a full page; reached by a
+tap (an htmx request) it is the fragment that replaces ``#screen``, with
+``HX-Push-Url`` so the address bar and the Back button follow along.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from markupsafe import escape
+
+from .. import questionnaire as qn
+from .. import visits
+from ..extensions import babel, csrf
+from ..handout import render_handout
+from ..models import Visit
+from . import bp
+
+RETURN_TO_REVIEW = "review"
+
+
+# --- rendering ----------------------------------------------------------------
+
+
+def render_screen(
+    template: str, title: str, *, status: int = 200, push_url: str | None = None, **context: Any
+):
+    """The full page for a direct load, the ``#screen`` fragment for htmx."""
+    context.setdefault("large_text", session.get("large_text", False))
+    if request.htmx and not request.htmx.history_restore_request:
+        html = f"<title>{escape(title)}</title>" + render_template(template, **context)
+        response = make_response(html, status)
+        response.headers["HX-Push-Url"] = push_url or request.full_path.rstrip("?")
+    else:
+        response = make_response(
+            render_template("patient/page.html", screen_template=template, title=title, **context), status
+        )
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def _progress(step_id: str) -> dict[str, int]:
+    return {"number": qn.FLOW.index(step_id) + 1, "total": len(qn.FLOW)}
+
+
+def _back_url(step_id: str) -> str:
+    index = qn.FLOW.index(step_id)
+    if index == 0:
+        return url_for("patient.welcome")
+    return url_for("patient.step", step_id=qn.FLOW[index - 1])
+
+
+def _step_screen(
+    visit: Visit,
+    step: qn.Step,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str = "",
+    status: int = 200,
+    return_to: str = "",
+):
+    return render_screen(
+        "patient/_step.html",
+        _(step.title),
+        status=status,
+        push_url=url_for("patient.step", step_id=step.id),
+        step=step,
+        values=values if values is not None else (visit.answers or {}),
+        errors=errors or {},
+        notice=notice,
+        progress=_progress(step.id),
+        back_url=url_for("patient.review") if return_to else _back_url(step.id),
+        return_to=return_to,
+        top_limit=qn.MAX_TOP_QUESTIONS,
+    )
+
+
+def _go(endpoint: str, **values: Any):
+    """After a post: 303 to the next screen. htmx follows it and swaps the result."""
+    return redirect(url_for(endpoint, **values), 303)
+
+
+def _current_visit() -> Visit | None:
+    return visits.load_visit(session.get("visit"), expiry_minutes=current_app.config["VISIT_EXPIRY_MINUTES"])
+
+
+def _visit_ended():
+    """No visit in this browser (never started, wiped, expired or tampered)."""
+    session.pop("visit", None)
+    return _go("patient.welcome", ended=1)
+
+
+def _return_to() -> str:
+    value = request.values.get("return_to", "")
+    return RETURN_TO_REVIEW if value == RETURN_TO_REVIEW else ""
+
+
+# --- welcome and preferences ---------------------------------------------------
+
+
+@bp.get("/")
+def welcome():
+    visit = _current_visit()
+    return render_screen(
+        "patient/_welcome.html",
+        _("Welcome"),
+        push_url=url_for("patient.welcome"),
+        visit_in_progress=visit is not None and visit.finished_at is None,
+        continue_url=url_for("patient.step", step_id=visits.first_open_step(visit)) if visit else "",
+        ended=request.args.get("ended") == "1",
+        languages=_available_languages(),
+        current_language=session.get("lang", "en"),
+    )
+
+
+def _available_languages() -> dict[str, str]:
+    """Languages with a translation installed (English is the source)."""
+    installed = {"en"} | {str(locale.language) for locale in babel.list_translations()}
+    return {code: name for code, name in current_app.config["LANGUAGES"].items() if code in installed}
+
+
+@bp.post("/preferences")
+def preferences():
+    lang = request.form.get("lang")
+    if lang in _available_languages():
+        session["lang"] = lang
+    if "large_text" in request.form:
+        session["large_text"] = request.form.get("large_text") == "on"
+    return _go("patient.welcome")
+
+
+@bp.post("/start")
+def start():
+    visits.discard_visit(session.get("visit"))
+    lang = session.get("lang", "en")
+    visit = visits.start_visit(kiosk=current_app.config["KIOSK_NAME"], language=lang)
+    session["visit"] = visit.id
+    return _go("patient.step", step_id=qn.STEPS[0].id)
+
+
+@bp.post("/reset")
+@csrf.exempt
+def reset():
+    """Wipe the visit in progress and everything about it in this browser.
+
+    Exempt from CSRF on purpose: the idle timer must always be able to wipe
+    the screen, and a forged reset can do no more than that.
+    """
+    visits.discard_visit(session.get("visit"))
+    session.clear()
+    return _go("patient.welcome")
+
+
+# --- the steps ----------------------------------------------------------------
+
+
+@bp.get("/visit/<step_id>")
+def step(step_id: str):
+    if step_id == qn.REVIEW_STEP_ID:
+        return review()
+    step = qn.step(step_id)
+    if step is None:
+        abort(404)
+    visit = _current_visit()
+    if visit is None:
+        return _visit_ended()
+    if visit.finished_at is not None:
+        return _go("patient.done")
+    if not visits.can_open(visit, step.id):
+        return _go("patient.step", step_id=visits.first_open_step(visit))
+    return _step_screen(visit, step, return_to=_return_to())
+
+
+@bp.post("/visit/<step_id>")
+def save(step_id: str):
+    step = qn.step(step_id)
+    if step is None:
+        abort(404)
+    visit = _current_visit()
+    if visit is None:
+        return _visit_ended()
+    return_to = _return_to()
+    try:
+        result = visits.save_step(visit, step, request.form)
+    except visits.VisitError as error:
+        if error.step_id == "done":
+            return _go("patient.done")
+        open_step = qn.step(error.step_id)
+        if open_step is None:
+            return _go("patient.review")
+        return _step_screen(visit, open_step, notice=_("Please answer this part first."), status=409)
+    if not result.ok:
+        return _step_screen(
+            visit,
+            step,
+            values=result.values,
+            errors=result.errors,
+            notice=_("Please check the answers marked below."),
+            status=422,
+            return_to=return_to,
+        )
+    if step.id == qn.SAFETY.id and visits.red_flags_reported(result.values):
+        return _go("patient.urgent", return_to=return_to or None)
+    if return_to and visits.first_open_step(visit) == qn.REVIEW_STEP_ID:
+        return _go("patient.review")
+    next_step = qn.FLOW[qn.FLOW.index(step.id) + 1]
+    return _go("patient.step", step_id=next_step)
+
+
+@bp.get("/visit/urgent")
+def urgent():
+    visit = _current_visit()
+    if visit is None:
+        return _visit_ended()
+    signs = visits.red_flags_reported(visit.answers or {})
+    if not signs:
+        return _go("patient.step", step_id=visits.first_open_step(visit))
+    return_to = _return_to()
+    continue_url = (
+        url_for("patient.review")
+        if return_to and visits.first_open_step(visit) == qn.REVIEW_STEP_ID
+        else url_for("patient.step", step_id=qn.FLOW[1])
+    )
+    return render_screen(
+        "patient/_urgent.html",
+        _("Please tell the front desk now"),
+        push_url=url_for("patient.urgent"),
+        signs=[q for q in qn.RED_FLAGS if q.id in signs],
+        back_url=url_for("patient.step", step_id=qn.SAFETY.id),
+        continue_url=continue_url,
+    )
+
+
+@bp.get("/visit/review")
+def review():
+    visit = _current_visit()
+    if visit is None:
+        return _visit_ended()
+    if visit.finished_at is not None:
+        return _go("patient.done")
+    if not visits.can_open(visit, qn.REVIEW_STEP_ID):
+        return _go("patient.step", step_id=visits.first_open_step(visit))
+    return _review_screen(visit)
+
+
+def _review_screen(visit: Visit, *, notice: str = "", status: int = 200):
+    return render_screen(
+        "patient/_review.html",
+        _("Check your answers"),
+        status=status,
+        push_url=url_for("patient.review"),
+        steps=qn.STEPS,
+        rows={s.id: review_rows(s, visit.answers or {}) for s in qn.STEPS},
+        notice=notice,
+        progress=_progress(qn.REVIEW_STEP_ID),
+        back_url=_back_url(qn.REVIEW_STEP_ID),
+    )
+
+
+def review_rows(step: qn.Step, answers: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """Each answered question of a step as (question, [answers]) in plain words."""
+    top = answers.get("top_questions") or []
+    rows = []
+    for question in step.questions:
+        value = answers.get(question.id)
+        if not value or question.id == "top_questions":
+            continue
+        items = []
+        for item in value if isinstance(value, list) else [value]:
+            choice = question.choice(item)
+            label = _(choice.label) if choice else item
+            if item in top:
+                label = "★ " + label
+            items.append(label)
+        if question.id in qn.OWN_QUESTION_IDS and question.id in top:
+            items = ["★ " + value]
+        rows.append((_(question.label), items))
+    return rows
+
+
+@bp.post("/visit/finish")
+def finish():
+    visit = _current_visit()
+    if visit is None:
+        # Finished and then wiped, or never started: nothing to finish.
+        return _visit_ended()
+    try:
+        visits.finish_visit(visit, _render_for_visit)
+    except visits.VisitError as error:
+        return _go("patient.step", step_id=error.step_id)
+    return _go("patient.done")
+
+
+def _render_for_visit(visit: Visit, claim_code: str, created_at) -> tuple[bytes, int]:
+    return render_handout(
+        visit.answers or {}, language=visit.language, claim_code=claim_code, created_at=created_at
+    )
+
+
+@bp.get("/visit/done")
+def done():
+    visit = _current_visit()
+    if visit is None:
+        return _visit_ended()
+    if visit.submission is None:
+        return _go("patient.step", step_id=visits.first_open_step(visit))
+    return render_screen(
+        "patient/_done.html",
+        _("You are all set"),
+        push_url=url_for("patient.done"),
+        claim_code=visit.submission.claim_code,
+    )
+
+
+def csrf_failed_on_step():
+    """A step posted without a valid CSRF token: show it again with what was
+    tapped, unsaved, and ask for one more tap. Returns None for other URLs."""
+    if request.method != "POST" or request.blueprint != "patient" or not request.view_args:
+        return None
+    step = qn.step(request.view_args.get("step_id", ""))
+    visit = _current_visit()
+    if step is None or visit is None:
+        return None
+    result = visits.validate_step(step, request.form)
+    return _step_screen(
+        visit,
+        step,
+        values=result.values,
+        notice=_("Sorry, that tap did not go through. Please check your answers and tap Next again."),
+        status=400,
+        return_to=_return_to(),
+    )

@@ -1,0 +1,309 @@
+"""A visit's life: start, save a step, raise an alert, finish once, discard.
+
+Plain functions over the database; nothing here touches the request, so the
+routes, the CLI and the tests all call the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from . import questionnaire as qn
+from .extensions import db
+from .models import Alert, Submission, Visit, utcnow
+from .questionnaire import N_
+
+log = logging.getLogger(__name__)
+
+# No 0/O, no 1/I/L: a code read aloud or copied by hand cannot be misread.
+CLAIM_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CLAIM_CODE_LENGTH = 4
+
+
+class FormData(Protocol):
+    def getlist(self, key: str) -> list[str]: ...
+
+
+# Messages are marked here and translated where they are shown.
+MSG_CHOOSE_ONE = N_("Please choose an answer.")
+MSG_CHOOSE_SOME = N_("Please tap at least one.")
+MSG_NOT_ON_LIST = N_("That answer is not on the list. Please choose again.")
+MSG_TOO_LONG = N_("Please make this shorter.")
+MSG_TOO_MANY_TOP = N_("Please star up to three questions.")
+MSG_PICK_A_QUESTION = N_("Please tap at least one question, or write your own.")
+
+
+@dataclass
+class StepResult:
+    """The outcome of posting one step: what was kept, and what to fix."""
+
+    values: dict[str, Any]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class VisitError(Exception):
+    """A visit cannot do what was asked; ``step_id`` is where to send the patient."""
+
+    def __init__(self, step_id: str) -> None:
+        super().__init__(step_id)
+        self.step_id = step_id
+
+
+# --- validation ---------------------------------------------------------------
+
+
+def _clean_text(raw: str) -> str:
+    """Trim, and drop control characters other than line breaks."""
+    kept = (ch for ch in raw if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    return "".join(kept).replace("\r", "").strip()
+
+
+def validate_step(step: qn.Step, form: FormData) -> StepResult:
+    """Check one step's posted fields against the questionnaire.
+
+    Returns every value the patient sent (so a screen with a mistake shows
+    their answers again) and a calm message for each field to fix.
+    """
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for question in step.questions:
+        raw = [v for v in form.getlist(question.id) if isinstance(v, str)]
+        if question.kind == "text":
+            text = _clean_text(raw[0]) if raw else ""
+            values[question.id] = text
+            if len(text) > question.max_length:
+                errors[question.id] = MSG_TOO_LONG
+        elif question.kind in ("yesno", "single", "scale"):
+            chosen = raw[0] if raw else ""
+            values[question.id] = chosen
+            if len(set(raw)) > 1 or (chosen and chosen not in question.choice_ids()):
+                errors[question.id] = MSG_NOT_ON_LIST
+                values[question.id] = ""
+            elif not chosen and question.required:
+                errors[question.id] = MSG_CHOOSE_ONE
+        else:
+            allowed = _allowed_ids(question)
+            chosen_ids = list(dict.fromkeys(raw))
+            values[question.id] = [c for c in chosen_ids if c in allowed]
+            if any(c not in allowed for c in chosen_ids):
+                errors[question.id] = MSG_NOT_ON_LIST
+            elif not chosen_ids and question.required:
+                errors[question.id] = MSG_CHOOSE_SOME
+
+    for question in step.questions:
+        # Typing an "other" reason counts as tapping "Something else".
+        if question.depends_on and values.get(question.id) and question.id not in errors:
+            chosen = values.get(question.depends_on, [])
+            if question.depends_value not in chosen and errors.get(question.depends_on) in (
+                None,
+                MSG_CHOOSE_SOME,
+            ):
+                values[question.depends_on] = [*chosen, question.depends_value]
+                errors.pop(question.depends_on, None)
+
+    if step.id == qn.QUESTIONS.id:
+        _check_question_picks(values, errors)
+    return StepResult(values=values, errors=errors)
+
+
+def _allowed_ids(question: qn.Question) -> set[str]:
+    if question.id == "top_questions":
+        return qn.QUESTIONS.questions[0].choice_ids() | set(qn.OWN_QUESTION_IDS)
+    return question.choice_ids()
+
+
+def _check_question_picks(values: dict[str, Any], errors: dict[str, str]) -> None:
+    """Starring a question picks it; at most three stars; at least one question."""
+    own = [qid for qid in qn.OWN_QUESTION_IDS if values.get(qid)]
+    picked = values.get("questions", [])
+    top = values.get("top_questions", [])
+    # A star on an own question that is blank means nothing; drop it quietly.
+    top = [t for t in top if t not in qn.OWN_QUESTION_IDS or t in own]
+    for t in top:
+        if t not in qn.OWN_QUESTION_IDS and t not in picked:
+            picked.append(t)
+    values["questions"] = [c.id for c in qn.QUESTIONS.questions[0].all_choices() if c.id in picked]
+    values["top_questions"] = top
+    if len(top) > qn.MAX_TOP_QUESTIONS:
+        errors["top_questions"] = MSG_TOO_MANY_TOP
+    if not picked and not own and "questions" not in errors:
+        errors["questions"] = MSG_PICK_A_QUESTION
+
+
+def red_flags_reported(answers: Mapping[str, Any]) -> list[str]:
+    """The red-flag ids the patient answered "yes" to, in questionnaire order."""
+    return [q.id for q in qn.RED_FLAGS if answers.get(q.id) == "yes"]
+
+
+# --- the visit ----------------------------------------------------------------
+
+
+def start_visit(kiosk: str, language: str) -> Visit:
+    visit = Visit(id=secrets.token_hex(16), kiosk=kiosk, language=language, answers={}, completed_steps=[])
+    db.session.add(visit)
+    db.session.commit()
+    return visit
+
+
+def load_visit(visit_id: str | None, *, expiry_minutes: int) -> Visit | None:
+    """The visit in progress, or None if there is none or it was abandoned."""
+    if not visit_id or not isinstance(visit_id, str):
+        return None
+    visit = db.session.get(Visit, visit_id)
+    if visit is None:
+        return None
+    if visit.finished_at is None and utcnow() - visit.updated_at > timedelta(minutes=expiry_minutes):
+        discard_visit(visit.id)
+        return None
+    return visit
+
+
+def first_open_step(visit: Visit) -> str:
+    """The first step still to answer, or review when all are done."""
+    done = set(visit.completed_steps or [])
+    return next((s.id for s in qn.STEPS if s.id not in done), qn.REVIEW_STEP_ID)
+
+
+def can_open(visit: Visit, step_id: str) -> bool:
+    """A step opens once every step before it has been answered."""
+    return qn.FLOW.index(step_id) <= qn.FLOW.index(first_open_step(visit))
+
+
+def save_step(visit: Visit, step: qn.Step, form: FormData) -> StepResult:
+    """Validate and store one step. All of it is saved, or none of it."""
+    if visit.finished_at is not None:
+        raise VisitError("done")
+    if not can_open(visit, step.id):
+        raise VisitError(first_open_step(visit))
+    result = validate_step(step, form)
+    if not result.ok:
+        return result
+    visit.answers = {**(visit.answers or {}), **result.values}
+    if step.id not in (visit.completed_steps or []):
+        visit.completed_steps = [*(visit.completed_steps or []), step.id]
+    if step.id == qn.SAFETY.id:
+        _record_alert(visit, red_flags_reported(result.values))
+    db.session.commit()
+    return result
+
+
+def _record_alert(visit: Visit, signs: list[str]) -> None:
+    """Raise, or update, the desk alert for this visit's red flags.
+
+    Answering the safety check again (after Back) updates the open alert
+    instead of raising a second one; once the desk has acknowledged it, new
+    signs raise a new alert.
+    """
+    if not signs:
+        return
+    open_alert = db.session.scalar(
+        select(Alert).where(Alert.visit_id == visit.id, Alert.acknowledged_at.is_(None))
+    )
+    if open_alert is not None:
+        if set(signs) - set(open_alert.signs):
+            open_alert.signs = sorted(set(open_alert.signs) | set(signs), key=_red_flag_order)
+        return
+    acknowledged = db.session.scalars(select(Alert.signs).where(Alert.visit_id == visit.id)).all()
+    already_seen = {sign for signs_seen in acknowledged for sign in signs_seen}
+    if already_seen and not set(signs) - already_seen:
+        return
+    db.session.add(Alert(visit_id=visit.id, kiosk=visit.kiosk, signs=signs))
+    log.warning("urgent alert raised at kiosk %r (%d signs)", visit.kiosk, len(signs))
+
+
+def _red_flag_order(sign: str) -> int:
+    ids = [q.id for q in qn.RED_FLAGS]
+    return ids.index(sign) if sign in ids else len(ids)
+
+
+def check_complete(visit: Visit) -> None:
+    """Raise VisitError at the first step whose stored answers do not validate."""
+    answers = visit.answers or {}
+    for step in qn.STEPS:
+        if step.id not in (visit.completed_steps or []):
+            raise VisitError(step.id)
+        if not validate_step(step, _StoredAnswers(answers)).ok:
+            raise VisitError(step.id)
+
+
+class _StoredAnswers:
+    """Stored answers seen as posted form data, to validate them again."""
+
+    def __init__(self, answers: Mapping[str, Any]) -> None:
+        self._answers = answers
+
+    def getlist(self, key: str) -> list[str]:
+        value = self._answers.get(key)
+        if value is None or value == "":
+            return []
+        return list(value) if isinstance(value, list) else [value]
+
+
+def new_claim_code() -> str:
+    return "".join(secrets.choice(CLAIM_CODE_ALPHABET) for _ in range(CLAIM_CODE_LENGTH))
+
+
+def finish_visit(visit: Visit, render_pdf: Any, attempts: int = 20) -> Submission:
+    """Turn a complete visit into a submission with a claim code and a handout.
+
+    Idempotent: a visit that already has a submission returns it, and two
+    requests racing to finish the same visit still make one row (the unique
+    ``visit_id`` decides). ``render_pdf(visit, claim_code, created_at)`` returns
+    ``(pdf_bytes, page_count)``.
+    """
+    existing = db.session.scalar(select(Submission).where(Submission.visit_id == visit.id))
+    if existing is not None:
+        return existing
+    check_complete(visit)
+    for _ in range(attempts):
+        code = new_claim_code()
+        if db.session.scalar(select(Submission.id).where(Submission.claim_code == code)):
+            continue
+        created_at = utcnow()
+        pdf, pages = render_pdf(visit, code, created_at)
+        submission = Submission(
+            visit_id=visit.id,
+            claim_code=code,
+            kiosk=visit.kiosk,
+            language=visit.language,
+            created_at=created_at,
+            pdf=pdf,
+            page_count=pages,
+        )
+        visit.finished_at = created_at
+        db.session.add(submission)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            existing = db.session.scalar(select(Submission).where(Submission.visit_id == visit.id))
+            if existing is not None:
+                return existing
+            continue  # the code was taken between our check and our insert
+        log.info("visit finished at kiosk %r, %d-page handout", visit.kiosk, pages)
+        return submission
+    raise RuntimeError("no free claim code after several attempts")
+
+
+def discard_visit(visit_id: str | None) -> None:
+    """Delete an unfinished visit and its answers. Alerts stay for the desk."""
+    if not visit_id:
+        return
+    visit = db.session.get(Visit, visit_id)
+    if visit is not None and visit.finished_at is None:
+        db.session.execute(Alert.__table__.update().where(Alert.visit_id == visit.id).values(visit_id=None))
+        db.session.delete(visit)
+        db.session.commit()

@@ -1,0 +1,104 @@
+"""Shared fixtures: an app on a fresh SQLite database, and a kiosk helper that
+taps through the flow with real CSRF tokens, as the touchscreen would."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from kiosk import create_app
+from kiosk import questionnaire as qn
+from kiosk.cli import SAMPLE_ANSWERS
+from kiosk.database import create_tables
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def app_config(tmp_path, **overrides: Any) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test secret key",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'kiosk.sqlite3'}",
+        "KIOSK_NAME": "Test kiosk",
+        "CLINIC_NAME": "Test Spine Clinic",
+        **overrides,
+    }
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(app_config(tmp_path))
+    with app.app_context():
+        create_tables()
+    yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def form_for(step_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+    """The form a patient would post for one step, from stored-style answers."""
+    step = qn.step(step_id)
+    assert step is not None
+    return {q.id: answers[q.id] for q in step.questions if answers.get(q.id) not in (None, "", [])}
+
+
+class Kiosk:
+    """Drives the patient flow through the test client."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.token = ""
+
+    def get(self, url: str, **kwargs: Any):
+        response = self.client.get(url, **kwargs)
+        if match := CSRF_FIELD.search(response.get_data(as_text=True)):
+            self.token = match.group(1)
+        return response
+
+    def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any):
+        data = {"csrf_token": self.token, **(data or {})}
+        response = self.client.post(url, data=data, **kwargs)
+        if match := CSRF_FIELD.search(response.get_data(as_text=True)):
+            self.token = match.group(1)
+        return response
+
+    def start(self):
+        self.get("/")
+        return self.post("/start")
+
+    def answer(self, step_id: str, answers: dict[str, Any] | None = None, **kwargs: Any):
+        self.get(f"/visit/{step_id}")
+        return self.post(
+            f"/visit/{step_id}", form_for(step_id, {**SAMPLE_ANSWERS, **(answers or {})}), **kwargs
+        )
+
+    def answer_all(self, answers: dict[str, Any] | None = None) -> None:
+        self.start()
+        for step in qn.STEPS:
+            response = self.answer(step.id, answers)
+            assert response.status_code == 303, (step.id, response.status_code)
+
+    def finish(self):
+        self.get("/visit/review")
+        return self.post("/visit/finish")
+
+
+@pytest.fixture
+def kiosk(client):
+    return Kiosk(client)
+
+
+@pytest.fixture
+def sample_answers() -> dict[str, Any]:
+    return dict(SAMPLE_ANSWERS)

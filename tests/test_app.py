@@ -1,0 +1,104 @@
+"""The application shell: health check, headers, static assets, no outside hosts."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from kiosk import create_app
+from kiosk.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_healthz_reports_ok_with_a_database_check(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_reports_a_broken_database(app, client, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("gone"))
+
+    monkeypatch.setattr(db.session, "execute", broken)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json["database"] == "unavailable"
+
+
+def test_pages_carry_a_strict_content_security_policy(client):
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+
+
+def test_patient_pages_are_never_cached(kiosk):
+    kiosk.start()
+    assert kiosk.get("/visit/safety").headers["Cache-Control"] == "no-store"
+
+
+def test_htmx_is_configured_to_keep_no_history_and_inject_no_styles(client):
+    page = client.get("/").get_data(as_text=True)
+    config = re.search(r'name="htmx-config" content=\'([^\']+)\'', page).group(1)
+    assert '"historyCacheSize": 0' in config
+    assert '"includeIndicatorStyles": false' in config
+    assert '"allowEval": false' in config
+
+
+TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_templates_have_no_inline_script_or_style(template):
+    source = template.read_text()
+    assert not re.search(r"<script(?![^>]*\bsrc=)", source)
+    assert not re.search(r"<style", source)
+    assert not re.search(r'\sstyle="', source)
+    assert not re.search(r"\son[a-z]+=", source)
+
+
+def test_nothing_is_loaded_from_another_host(client):
+    page = client.get("/").get_data(as_text=True)
+    for url in re.findall(r'(?:src|href)="([^"]+)"', page):
+        assert not re.match(r"^(https?:)?//", url), url
+    css = (ROOT / "static/css/kiosk.css").read_text() + (ROOT / "static/css/handout.css").read_text()
+    assert "http" not in css
+
+
+def test_htmx_is_the_recorded_pinned_version():
+    script = (ROOT / "static/vendor/htmx/htmx.min.js").read_bytes()
+    notes = (ROOT / "static/vendor/htmx/README.md").read_text()
+    version = re.search(rb'version:"(2\.0\.\d+)"', script).group(1).decode()
+    assert f"# htmx {version}" in notes
+    assert hashlib.sha256(script).hexdigest() in notes
+    assert (ROOT / "static/vendor/htmx/LICENSE").exists()
+
+
+def test_a_secret_key_is_generated_once_into_instance(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'k.sqlite3'}")
+    first = create_app().config["SECRET_KEY"]
+    second = create_app().config["SECRET_KEY"]
+    assert first == second and len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_sqlite_runs_with_wal_busy_timeout_and_foreign_keys(app):
+    with app.app_context(), db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_the_idle_warning_never_gives_less_than_twenty_seconds(tmp_path, monkeypatch):
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'k.sqlite3'}")
+    monkeypatch.setenv("IDLE_WARNING_SECONDS", "5")
+    assert create_app().config["IDLE_WARNING_SECONDS"] == 20

@@ -1,0 +1,237 @@
+"""The patient flow through the test client: every step, saved on the server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from kiosk import create_app
+from kiosk import questionnaire as qn
+from kiosk.extensions import db
+from kiosk.models import Alert, Submission, Visit
+from kiosk.visits import CLAIM_CODE_ALPHABET
+
+from .conftest import app_config
+
+CLAIM_CODE = re.compile(r'id="claim-code">([A-Z0-9]{4})<')
+
+
+def test_welcome_offers_start_and_asks_for_no_name(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "Start" in page
+    assert "We do not ask for your name." in page
+    assert "Larger text" in page
+
+
+def test_start_opens_the_safety_check_first(kiosk):
+    response = kiosk.start()
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/visit/safety"
+    page = kiosk.get("/visit/safety").get_data(as_text=True)
+    assert "First, a safety check" in page
+    assert "does not give a diagnosis or medical advice" in page
+    assert "Step 1 of 7" in page
+
+
+@pytest.mark.parametrize("step", qn.STEPS, ids=lambda s: s.id)
+def test_every_step_has_back_and_progress(kiosk, step):
+    kiosk.start()
+    for earlier in qn.STEPS[: qn.STEPS.index(step)]:
+        kiosk.answer(earlier.id)
+    page = kiosk.get(f"/visit/{step.id}").get_data(as_text=True)
+    number = qn.FLOW.index(step.id) + 1
+    assert f"Step {number} of {len(qn.FLOW)}" in page
+    assert 'class="button back"' in page
+
+
+def test_each_step_leads_to_the_next(kiosk):
+    kiosk.start()
+    for step_id, next_id in zip(qn.FLOW, qn.FLOW[1:], strict=False):
+        response = kiosk.answer(step_id)
+        assert response.headers["Location"] == f"/visit/{next_id}"
+
+
+def test_whole_visit_ends_with_a_claim_code_and_a_handout(app, kiosk):
+    kiosk.answer_all()
+    assert kiosk.finish().headers["Location"] == "/visit/done"
+    page = kiosk.get("/visit/done").get_data(as_text=True)
+    code = CLAIM_CODE.search(page).group(1)
+    assert all(ch in CLAIM_CODE_ALPHABET for ch in code)
+    with app.app_context():
+        submission = db.session.scalar(select(Submission))
+        assert submission.claim_code == code
+        assert submission.kiosk == "Test kiosk"
+        assert submission.pdf.startswith(b"%PDF")
+        assert submission.page_count >= 1
+
+
+def test_a_step_reached_by_tapping_is_a_fragment_with_its_url(kiosk):
+    kiosk.start()
+    response = kiosk.get("/visit/safety", headers={"HX-Request": "true"})
+    page = response.get_data(as_text=True)
+    assert response.headers["HX-Push-Url"] == "/visit/safety"
+    assert "<html" not in page
+    assert page.startswith("<title>")
+
+
+def test_a_step_loaded_directly_is_a_full_page(kiosk):
+    kiosk.start()
+    page = kiosk.get("/visit/safety").get_data(as_text=True)
+    assert page.startswith("<!doctype html>")
+    assert 'id="screen"' in page
+
+
+def test_answers_survive_a_reload(kiosk):
+    kiosk.start()
+    kiosk.answer("safety")
+    kiosk.answer("situation", {"spine_region": "neck"})
+    page = kiosk.get("/visit/situation").get_data(as_text=True)
+    assert re.search(r'name="spine_region" value="neck" checked', page)
+
+
+def test_answers_survive_a_server_restart(tmp_path, app, kiosk):
+    kiosk.start()
+    kiosk.answer("safety")
+    kiosk.answer("situation", {"spine_region": "mid_back"})
+    cookie = kiosk.client.get_cookie("kiosk_session")
+
+    restarted = create_app(app_config(tmp_path))
+    client = restarted.test_client()
+    client.set_cookie(cookie.key, cookie.value)
+    page = client.get("/visit/situation").get_data(as_text=True)
+    assert re.search(r'name="spine_region" value="mid_back" checked', page)
+    assert client.get("/visit/reasons").status_code == 200
+
+
+def test_finishing_twice_makes_one_submission(app, kiosk):
+    kiosk.answer_all()
+    first = kiosk.finish()
+    second = kiosk.post("/visit/finish")
+    assert first.headers["Location"] == second.headers["Location"] == "/visit/done"
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Submission.id))) == 1
+
+
+def test_a_finished_visit_cannot_be_edited(kiosk):
+    kiosk.answer_all()
+    kiosk.finish()
+    assert kiosk.get("/visit/situation").headers["Location"] == "/visit/done"
+    assert kiosk.answer("situation").headers["Location"] == "/visit/done"
+
+
+def test_review_shows_every_answer_with_a_change_link(kiosk):
+    kiosk.answer_all({"own_question_1": "Can I still garden?", "top_questions": ["own_question_1"]})
+    page = kiosk.get("/visit/review").get_data(as_text=True)
+    for step in qn.STEPS:
+        assert f"/visit/{step.id}?return_to=review" in page
+    assert "Low back" in page
+    assert "★ Can I still garden?" in page
+
+
+def test_changing_an_answer_from_review_returns_to_review(kiosk):
+    kiosk.answer_all()
+    kiosk.get("/visit/situation?return_to=review")
+    response = kiosk.post(
+        "/visit/situation",
+        {
+            "spine_region": "neck",
+            "first_recommendation": "injections",
+            "confidence": "4",
+            "return_to": "review",
+        },
+    )
+    assert response.headers["Location"] == "/visit/review"
+    assert "Neck" in kiosk.get("/visit/review").get_data(as_text=True)
+
+
+def test_start_over_discards_the_visit_in_progress(app, kiosk):
+    kiosk.start()
+    kiosk.answer("safety")
+    kiosk.post("/reset")
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Visit.id))) == 0
+    response = kiosk.get("/visit/situation")
+    assert response.headers["Location"] == "/?ended=1"
+
+
+def test_kiosk_name_comes_from_configuration(tmp_path, monkeypatch):
+    monkeypatch.setenv("KIOSK_NAME", "Lobby east")
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'k.sqlite3'}")
+    monkeypatch.setenv("SECRET_KEY", "from env")
+    app = create_app()
+    assert app.config["KIOSK_NAME"] == "Lobby east"
+    assert app.config["SECRET_KEY"] == "from env"
+
+
+def test_default_kiosk_name_is_sensible(tmp_path, monkeypatch):
+    monkeypatch.delenv("KIOSK_NAME", raising=False)
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'k.sqlite3'}")
+    assert create_app().config["KIOSK_NAME"] == "Waiting room kiosk"
+
+
+# --- the safety check ---------------------------------------------------------
+
+
+def test_a_yes_to_any_red_flag_alerts_the_desk(app, kiosk):
+    kiosk.start()
+    response = kiosk.answer("safety", {"saddle_numbness": "yes"})
+    assert response.headers["Location"] == "/visit/urgent"
+    page = kiosk.get("/visit/urgent").get_data(as_text=True)
+    assert "Please tell the front desk now" in page
+    assert "Numbness between your legs" in page
+    with app.app_context():
+        alert = db.session.scalar(select(Alert))
+        assert alert.signs == ["saddle_numbness"]
+        assert alert.kiosk == "Test kiosk"
+        assert alert.created_at is not None
+        assert alert.acknowledged_at is None
+
+
+def test_the_patient_may_continue_after_the_alert(kiosk):
+    kiosk.start()
+    kiosk.answer("safety", {"fever": "yes"})
+    page = kiosk.get("/visit/urgent").get_data(as_text=True)
+    assert 'href="/visit/situation"' in page
+    assert kiosk.get("/visit/situation").status_code == 200
+
+
+def test_all_no_raises_no_alert(app, kiosk):
+    kiosk.start()
+    assert kiosk.answer("safety").headers["Location"] == "/visit/situation"
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Alert.id))) == 0
+    assert kiosk.get("/visit/urgent").headers["Location"] == "/visit/situation"
+
+
+def test_answering_the_safety_check_again_does_not_raise_a_second_alert(app, kiosk):
+    kiosk.start()
+    kiosk.answer("safety", {"fever": "yes"})
+    kiosk.answer("safety", {"fever": "yes", "cancer": "yes"})
+    with app.app_context():
+        alerts = db.session.scalars(select(Alert)).all()
+        assert len(alerts) == 1
+        assert alerts[0].signs == ["fever", "cancer"]
+
+
+def test_the_alert_outlives_an_abandoned_visit(app, kiosk):
+    kiosk.start()
+    kiosk.answer("safety", {"bladder": "yes"})
+    kiosk.post("/reset")
+    with app.app_context():
+        alert = db.session.scalar(select(Alert))
+        assert alert.signs == ["bladder"]
+        assert alert.visit_id is None
+        assert db.session.scalar(select(func.count(Visit.id))) == 0
+
+
+def test_no_one_elses_visit_after_reset(kiosk):
+    kiosk.answer_all({"own_question_1": "Is my neighbour's question here?"})
+    kiosk.post("/reset")
+    kiosk.start()
+    for url in ["/visit/review", "/visit/questions", "/visit/done"]:
+        page = kiosk.get(url, follow_redirects=True).get_data(as_text=True)
+        assert "neighbour" not in page

@@ -1,0 +1,158 @@
+"""The handout PDF: every section, the patient's choices, nothing fetched."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from kiosk.extensions import db
+from kiosk.handout import StaticFilesOnly, render_handout
+from kiosk.models import Submission
+
+SECTIONS = [
+    "Getting a second opinion: my plan",
+    "Get help right away if you have:",
+    "This is your right",
+    "Before your visit",
+    "What to tell the new doctor",
+    "My questions",
+    "Who is coming with me",
+    "If the two doctors do not agree",
+]
+
+
+def pdf_text(pdf: bytes) -> str:
+    reader = PdfReader(io.BytesIO(pdf))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    return re.sub(r"\s+", " ", text)
+
+
+def render(app, answers, **kwargs):
+    with app.app_context():
+        pdf, pages = render_handout(
+            answers, language="en", claim_code="K7P2", created_at=datetime(2026, 11, 28, 15, 0), **kwargs
+        )
+    return pdf, pages
+
+
+def test_the_handout_has_every_section_in_order(app, sample_answers):
+    pdf, _ = render(app, sample_answers)
+    text = pdf_text(pdf)
+    positions = [text.find(section) for section in SECTIONS]
+    assert -1 not in positions, [s for s, p in zip(SECTIONS, positions, strict=True) if p == -1]
+    assert positions == sorted(positions)
+
+
+def test_the_handout_lists_the_chosen_questions_starred_first(app, sample_answers):
+    answers = {
+        **sample_answers,
+        "questions": ["q_options_all", "q_costs_total", "q_wait_what"],
+        "top_questions": ["q_wait_what"],
+        "own_question_1": "Can I keep working at the bakery?",
+    }
+    text = pdf_text(render(app, answers)[0])
+    first = text.find("What happens if I wait or do nothing for now?")
+    assert first != -1
+    assert first < text.find("What are all my choices") < text.find("What will this cost me?")
+    assert "Can I keep working at the bakery?" in text
+    assert "How long will it take to get better?" not in text
+
+
+def test_the_handout_tells_the_new_doctor_the_patients_reasons(app, sample_answers):
+    answers = {**sample_answers, "reasons": ["risks", "other"], "reasons_other": "My cousin had a bad time"}
+    text = pdf_text(render(app, answers)[0])
+    assert "I am worried about the risks." in text
+    assert "My cousin had a bad time" in text
+    assert "spinal fusion surgery for my low back" in text
+    assert "I am a little sure about the plan." in text
+
+
+def test_the_footer_has_clinic_date_code_and_page_numbers(app, sample_answers):
+    pdf, pages = render(app, sample_answers)
+    text = pdf_text(pdf)
+    assert "Test Spine Clinic" in text
+    assert "November 28, 2026" in text
+    assert "Code K7P2" in text
+    assert f"Page 1 of {pages}" in text
+
+
+def test_the_records_checklist_has_date_blanks(app, sample_answers):
+    text = pdf_text(render(app, sample_answers)[0])
+    assert "Date I asked" in text and "Date they got it" in text
+    for record in ("MRI scan", "X-rays", "Notes from the doctor's visits"):
+        assert record in text
+
+
+def test_a_reported_red_flag_is_repeated_on_the_handout(app, sample_answers):
+    text = pdf_text(render(app, {**sample_answers, "fever": "yes"})[0])
+    assert "Today you told us about one of these signs" in text
+    assert "Today you told us" not in pdf_text(render(app, sample_answers)[0])
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        '<img src="file:///etc/passwd">',
+        '<img src="http://127.0.0.1:9/tracker.png">',
+        '<link rel="stylesheet" href="http://127.0.0.1:9/x.css">',
+        "<style>@import url(file:///etc/passwd);</style>",
+    ],
+)
+def test_patient_text_fetches_nothing_and_shows_as_text(app, sample_answers, monkeypatch, hostile):
+    fetched = []
+    original = StaticFilesOnly.fetch
+
+    def spy(self, url, headers=None):
+        fetched.append(url)
+        return original(self, url, headers)
+
+    monkeypatch.setattr(StaticFilesOnly, "fetch", spy)
+    text = pdf_text(render(app, {**sample_answers, "own_question_1": hostile})[0])
+    assert hostile.replace(" ", "") in text.replace(" ", "")
+    assert "root:" not in text
+    assert all(url.startswith("file://") and "/static/" in url for url in fetched), fetched
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["file:///etc/passwd", "http://127.0.0.1:9/x.png", "https://example.org/a.css", "data:text/css,body{}"],
+)
+def test_the_fetcher_refuses_anything_but_static_files(app, url):
+    fetcher = StaticFilesOnly(app.static_folder)
+    with pytest.raises(ValueError):
+        fetcher.fetch(url)
+
+
+def test_the_fetcher_refuses_a_path_that_climbs_out_of_static(app):
+    fetcher = StaticFilesOnly(app.static_folder)
+    with pytest.raises(ValueError):
+        fetcher.fetch(f"file://{app.static_folder}/../kiosk/config.py")
+
+
+def test_the_fetcher_serves_the_handout_stylesheet(app):
+    fetcher = StaticFilesOnly(app.static_folder)
+    response = fetcher.fetch(f"file://{app.static_folder}/css/handout.css")
+    assert b"@page" in response.read()
+
+
+def test_a_finished_visit_stores_a_handout_with_its_claim_code(app, kiosk):
+    kiosk.answer_all({"top_questions": ["q_exp_count"], "questions": ["q_exp_count"]})
+    kiosk.finish()
+    with app.app_context():
+        submission = db.session.scalar(select(Submission))
+        text = pdf_text(submission.pdf)
+    assert f"Code {submission.claim_code}" in text
+    assert "How many of these do you do each year?" in text
+
+
+def test_sample_handout_command_writes_a_pdf(runner, tmp_path):
+    out = tmp_path / "sample.pdf"
+    result = runner.invoke(args=["kiosk", "sample-handout", str(out), "--paper", "a4"])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF")
+    assert "My questions" in pdf_text(out.read_bytes())
