@@ -265,6 +265,8 @@ def _review_screen(visit: Visit, *, notice: str = "", status: int = 200):
 def review_rows(step: qn.Step, answers: dict[str, Any]) -> list[tuple[str, list[str]]]:
     """Each answered question of a step as (question, [answers]) in plain words."""
     top = answers.get("top_questions") or []
+    if step.id == qn.SAFETY.id and not visits.red_flags_reported(answers):
+        return [(_("Warning signs"), [_("No to every sign")])]
     rows = []
     for question in step.questions:
         value = answers.get(question.id)
