@@ -39,11 +39,13 @@ system-deps:
 
 init-db: $(VENV)/.installed-run
 	@$(BIN)/flask --app wsgi kiosk init-db
+	@$(BIN)/flask --app wsgi kiosk ensure-admin
 
 run: system-deps $(VENV)/.installed-run init-db
 	@echo ""
-	@echo "  Kiosk (patients):  http://$(HOST):$(PORT)/"
-	@echo "  Health check:      http://$(HOST):$(PORT)/healthz"
+	@echo "  Kiosk (patients):     http://$(HOST):$(PORT)/"
+	@echo "  Front desk (staff):   http://$(HOST):$(PORT)/desk/"
+	@echo "  Health check:         http://$(HOST):$(PORT)/healthz"
 	@echo ""
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads 4 --access-logfile - wsgi:app
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from flask import Flask, session
 from flask_babel import get_locale
 
 from . import config
-from .extensions import babel, csrf, db, htmx
+from .extensions import babel, csrf, db, htmx, login_manager
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +51,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "desk.sign_in"
+    login_manager.session_protection = "basic"
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["STAFF_SESSION_HOURS"])
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
 
@@ -60,10 +65,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from . import cli, health
+    from .desk import bp as desk_bp
     from .patient import bp as patient_bp
 
     app.register_blueprint(health.bp)
     app.register_blueprint(patient_bp)
+    app.register_blueprint(desk_bp)
     cli.init_app(app)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

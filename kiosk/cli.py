@@ -64,5 +64,52 @@ def sample_handout(out: Path, lang: str, paper: str | None) -> None:
     click.echo(f"Wrote {out} ({pages} pages, {len(pdf):,} bytes).")
 
 
+@kiosk_cli.command("create-staff")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Allow managing staff accounts and reading the audit log.")
+@click.option("--generate", is_flag=True, help="Generate a password instead of asking for one.")
+def create_staff_command(name: str, admin: bool, generate: bool) -> None:
+    """Add a desk account. Asks for a password, or generates one and prints it once."""
+    from . import auth
+
+    interactive = not generate and click.get_text_stream("stdin").isatty()
+    password = ""
+    if interactive:
+        password = click.prompt(
+            "Password (leave empty to generate one)",
+            default="",
+            hide_input=True,
+            confirmation_prompt=True,
+            show_default=False,
+        )
+    generated = not password
+    password = password or auth.generate_password()
+    try:
+        staff = auth.create_staff(name, password, is_admin=admin)
+    except auth.AccountError as error:
+        raise click.ClickException(str(error)) from error
+    role = "admin" if staff.is_admin else "desk"
+    click.echo(f"Created {role} account {staff.username}.")
+    if generated:
+        click.echo(f"Password (shown once): {password}")
+
+
+@kiosk_cli.command("ensure-admin")
+def ensure_admin() -> None:
+    """Create a first admin account "admin" with a random password, if there are no accounts yet."""
+    from . import auth
+
+    if auth.staff_count():
+        click.echo("Desk accounts already exist; none created.")
+        return
+    password = auth.generate_password()
+    auth.create_staff("admin", password, is_admin=True)
+    click.echo("Created the first desk account.")
+    click.echo("  Name:     admin")
+    click.echo(
+        f"  Password: {password}   (shown once: write it down, then change it or add your own accounts)"
+    )
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(kiosk_cli)

@@ -29,6 +29,14 @@ SETTINGS: dict[str, str | int] = {
     # in case the kiosk's browser never got to wipe it.
     "VISIT_EXPIRY_MINUTES": 60,
     "HANDOUT_PAPER": "letter",
+    # Desk: staff are signed out after this long without activity.
+    "STAFF_SESSION_HOURS": 8,
+    # The printer preselected on the desk; empty means the first one found.
+    "DEFAULT_PRINTER": "",
+    # Print each handout as soon as the patient finishes, to this printer.
+    "AUTO_PRINT_PRINTER": "",
+    # A short chime on the desk when a new urgent alert arrives (1 on, 0 off).
+    "DESK_CHIME": 1,
 }
 
 MIN_IDLE_WARNING_SECONDS = 20
@@ -36,7 +44,12 @@ MIN_IDLE_WARNING_SECONDS = 20
 
 def defaults(instance_path: str) -> dict[str, Any]:
     sqlite_path = Path(instance_path) / "kiosk.sqlite3"
-    return {**SETTINGS, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{sqlite_path}"}
+    return {
+        **SETTINGS,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{sqlite_path}",
+        # Where the built-in "directory" printer puts PDFs.
+        "PRINT_DIRECTORY": str(Path(instance_path) / "printed"),
+    }
 
 
 def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
@@ -46,6 +59,8 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
         value = environ.get(name, "").strip()
         if value:
             found[name] = int(value) if isinstance(default, int) else value
+    if environ.get("PRINT_DIRECTORY"):
+        found["PRINT_DIRECTORY"] = environ["PRINT_DIRECTORY"]
     if environ.get("SECRET_KEY"):
         found["SECRET_KEY"] = environ["SECRET_KEY"]
     if url := environ.get("DATABASE_URL"):

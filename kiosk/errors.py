@@ -56,9 +56,15 @@ FALLBACK_PAGE = (
 
 
 def _error_screen(status: int, message: str):
+    from flask import render_template
+
     from .patient.views import render_screen
 
     try:
+        if request.blueprint == "desk":
+            if status == 403:
+                message = "This page is for administrators."
+            return render_template("desk/error.html", title="Problem", message=message), status
         return render_screen("patient/_problem.html", _("Sorry"), status=status, message=message)
     except Exception:  # the error page itself failed: answer plainly, never a traceback
         log.exception("error page failed to render")

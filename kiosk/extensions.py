@@ -1,6 +1,7 @@
 """Flask extensions, created once and attached to the app in ``create_app``."""
 
 from flask_babel import Babel
+from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
@@ -15,3 +16,4 @@ db = SQLAlchemy(model_class=Base)
 csrf = CSRFProtect()
 babel = Babel()
 htmx = Htmx()
+login_manager = LoginManager()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
@@ -31,7 +32,9 @@ class Visit(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None]
 
-    submission: Mapped[Submission | None] = relationship(back_populates="visit")
+    submission: Mapped[Submission | None] = relationship(
+        back_populates="visit", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class Submission(db.Model):
@@ -44,10 +47,23 @@ class Submission(db.Model):
     kiosk: Mapped[str] = mapped_column(String(80))
     language: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     page_count: Mapped[int] = mapped_column(default=0)
     pdf: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    handed_over_at: Mapped[datetime | None]
+    handed_over_by: Mapped[str | None] = mapped_column(String(80))
 
     visit: Mapped[Visit] = relationship(back_populates="submission")
+    print_jobs: Mapped[list[PrintJob]] = relationship(
+        back_populates="submission",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="PrintJob.id",
+    )
+
+    @property
+    def latest_print_job(self) -> PrintJob | None:
+        return self.print_jobs[-1] if self.print_jobs else None
 
 
 class Alert(db.Model):
@@ -62,5 +78,68 @@ class Alert(db.Model):
     # Red-flag question ids from the questionnaire, never free text.
     signs: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(Text)
+
+
+class PrintJob(db.Model):
+    """One request to print a handout, and what CUPS says became of it.
+
+    States: queued (stored, not yet handed to CUPS) → sent → printing →
+    completed; or held (the printer is paused) or failed (``reason`` says why).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"), index=True)
+    printer: Mapped[str] = mapped_column(String(127))
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    cups_job_id: Mapped[str | None] = mapped_column(String(160))
+    requested_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+
+    submission: Mapped[Submission] = relationship(back_populates="print_jobs")
+
+    ACTIVE_STATES = ("queued", "sent", "printing", "held")
+
+
+class Staff(UserMixin, db.Model):
+    """A front-desk or admin account for the desk console."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sign_in_at: Mapped[datetime | None]
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses disabled accounts
+        return self.active
+
+
+class SignInFailure(db.Model):
+    """A failed sign-in, kept briefly to slow down password guessing.
+
+    Stored in the database, not in one process's memory, so every app
+    process behind a load balancer counts the same failures.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    remote_addr: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AuditEvent(db.Model):
+    """Who did what on the desk, and when. Never any patient text."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    staff: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    # What it was done to, e.g. "handout K7P2" or "staff maria".
+    subject: Mapped[str] = mapped_column(String(120), default="")

@@ -102,3 +102,62 @@ def kiosk(client):
 @pytest.fixture
 def sample_answers() -> dict[str, Any]:
     return dict(SAMPLE_ANSWERS)
+
+
+STAFF_PASSWORD = "correct horse battery"
+
+
+class Desk:
+    """A front-desk browser session through the test client."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.token = ""
+
+    def _remember_token(self, response):
+        if response.mimetype != "text/html":
+            return response
+        page = response.get_data(as_text=True)
+        match = CSRF_FIELD.search(page) or re.search(r'"X-CSRFToken": "([^"]+)"', page)
+        if match:
+            self.token = match.group(1)
+        return response
+
+    def get(self, url: str, **kwargs: Any):
+        return self._remember_token(self.client.get(url, **kwargs))
+
+    def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any):
+        if not self.token:
+            self.get("/desk/sign-in")
+        data = {"csrf_token": self.token, **(data or {})}
+        return self._remember_token(self.client.post(url, data=data, **kwargs))
+
+    def sign_in(self, username: str = "maria", password: str = STAFF_PASSWORD):
+        self.get("/desk/sign-in")
+        response = self.post("/desk/sign-in", {"username": username, "password": password})
+        if response.status_code == 302:
+            self.get(response.headers["Location"])  # a new session: pick up its token
+        return response
+
+
+@pytest.fixture
+def staff(app):
+    from kiosk.auth import create_staff
+
+    with app.app_context():
+        create_staff("maria", STAFF_PASSWORD)
+        create_staff("boss", STAFF_PASSWORD, is_admin=True)
+
+
+@pytest.fixture
+def desk(app, staff):
+    desk = Desk(app.test_client())
+    assert desk.sign_in().status_code == 302
+    return desk
+
+
+@pytest.fixture
+def admin_desk(app, staff):
+    desk = Desk(app.test_client())
+    assert desk.sign_in("boss").status_code == 302
+    return desk

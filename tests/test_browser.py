@@ -130,8 +130,11 @@ class Patient:
 
     def answers_everything_up_to_review(self, *, check_touch: bool = False) -> None:
         """Every step after Start, with typical answers; optionally checking each screen for touch."""
-        check = self.expect_fit_for_touch if check_touch else (lambda screen: None)
         self.answers_safety()
+        self.answers_everything_up_to_review_from_situation(check_touch=check_touch)
+
+    def answers_everything_up_to_review_from_situation(self, *, check_touch: bool = False) -> None:
+        check = self.expect_fit_for_touch if check_touch else (lambda screen: None)
         self.expect_step(qn.SITUATION)
         check("the situation step")
         self.taps_choice("spine_region", "low_back")

@@ -7,14 +7,15 @@ tap (an htmx request) it is the fragment that replaces ``#screen``, with
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import abort, current_app, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from markupsafe import escape
 
+from .. import print_jobs, visits
 from .. import questionnaire as qn
-from .. import visits
 from ..extensions import babel, csrf
 from ..handout import render_handout
 from ..models import Visit
@@ -292,9 +293,15 @@ def finish():
         # Finished and then wiped, or never started: nothing to finish.
         return _visit_ended()
     try:
-        visits.finish_visit(visit, _render_for_visit)
+        submission = visits.finish_visit(visit, _render_for_visit)
     except visits.VisitError as error:
         return _go("patient.step", step_id=error.step_id)
+    print_jobs.auto_print(
+        submission,
+        current_app.config["AUTO_PRINT_PRINTER"],
+        directory=Path(current_app.config["PRINT_DIRECTORY"]),
+        kiosk=visit.kiosk,
+    )
     return _go("patient.done")
 
 

@@ -1,0 +1,111 @@
+"""Administration on the desk console: staff accounts and the audit log."""
+
+from __future__ import annotations
+
+from flask import abort, flash, render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import auth
+from ..auth import AccountError, audit
+from ..extensions import db
+from ..models import AuditEvent, Staff
+from . import bp
+from .forms import StaffForm
+
+AUDIT_PAGE = 200
+
+
+def _require_admin() -> None:
+    if not current_user.is_admin:
+        abort(403)
+
+
+def _staff_page(
+    form: StaffForm | None = None, *, new_password: tuple[str, str] | None = None, status: int = 200
+):
+    staff = db.session.scalars(select(Staff).order_by(Staff.username)).all()
+    page = render_template(
+        "desk/staff.html",
+        title="Staff accounts",
+        staff=staff,
+        form=form or StaffForm(),
+        new_password=new_password,
+    )
+    return page, status
+
+
+@bp.get("/staff")
+def staff_list():
+    _require_admin()
+    return _staff_page()
+
+
+@bp.post("/staff")
+def add_staff():
+    _require_admin()
+    form = StaffForm()
+    if not form.validate_on_submit():
+        return _staff_page(form, status=400)
+    password = form.password.data or auth.generate_password()
+    try:
+        member = auth.create_staff(form.username.data, password, is_admin=form.is_admin.data)
+    except AccountError as error:
+        form.form_errors.append(str(error))
+        return _staff_page(form, status=400)
+    audit(current_user.username, "add-staff", f"staff {member.username}")
+    shown = password if not form.password.data else None
+    if shown:
+        return _staff_page(new_password=(member.username, shown))
+    flash(f"Account {member.username} added.")
+    return _staff_page()
+
+
+def _member(staff_id: int) -> Staff:
+    return db.session.get(Staff, staff_id) or abort(404)
+
+
+@bp.post("/staff/<int:staff_id>/disable")
+def disable_staff(staff_id: int):
+    _require_admin()
+    member = _member(staff_id)
+    if member.id == current_user.id:
+        flash("You cannot disable your own account.")
+    else:
+        member.active = False
+        db.session.commit()
+        audit(current_user.username, "disable-staff", f"staff {member.username}")
+        flash(f"Account {member.username} is disabled.")
+    return _staff_page()
+
+
+@bp.post("/staff/<int:staff_id>/enable")
+def enable_staff(staff_id: int):
+    _require_admin()
+    member = _member(staff_id)
+    member.active = True
+    db.session.commit()
+    audit(current_user.username, "enable-staff", f"staff {member.username}")
+    flash(f"Account {member.username} is enabled.")
+    return _staff_page()
+
+
+@bp.post("/staff/<int:staff_id>/reset-password")
+def reset_staff_password(staff_id: int):
+    _require_admin()
+    member = _member(staff_id)
+    password = auth.generate_password()
+    auth.set_password(member, password)
+    audit(current_user.username, "reset-password", f"staff {member.username}")
+    return _staff_page(new_password=(member.username, password))
+
+
+@bp.get("/audit")
+def audit_log():
+    _require_admin()
+    before = request.args.get("before", type=int)
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE)
+    if before:
+        query = query.where(AuditEvent.id < before)
+    events = db.session.scalars(query).all()
+    return render_template("desk/audit.html", title="Audit log", events=events, page_size=AUDIT_PAGE)

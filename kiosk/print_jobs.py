@@ -1,0 +1,118 @@
+"""Print jobs as stored rows: send a handout to a printer, follow it in CUPS,
+retry it. The CUPS commands themselves live in ``printing``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import select
+
+from . import printing
+from .extensions import db
+from .models import PrintJob, Submission
+
+log = logging.getLogger(__name__)
+
+STATE_LABELS = {
+    "queued": "Waiting to send",
+    "sent": "Queued at printer",
+    "printing": "Printing",
+    "held": "Held",
+    "completed": "Printed",
+    "failed": "Failed",
+}
+
+
+def print_submission(
+    submission: Submission, printer: str, *, directory: Path, requested_by: str | None
+) -> PrintJob:
+    """Store a print job first, then hand it to the printer.
+
+    The row is committed before CUPS is called, so a job is never lost: if the
+    print server is down, the job stays on the desk as failed, with the
+    reason, ready to retry.
+    """
+    job = PrintJob(submission=submission, printer=printer, state="queued", requested_by=requested_by)
+    db.session.add(job)
+    db.session.commit()
+    send(job, directory=directory)
+    return job
+
+
+def send(job: PrintJob, *, directory: Path) -> None:
+    """Hand a stored job to its printer and record what happened."""
+    title = job.submission.claim_code
+    try:
+        submitted = printing.submit(job.printer, job.submission.pdf, title, directory=directory)
+    except printing.PrintError as error:
+        log.warning("print job %s to %r failed: %s", job.id, job.printer, error.detail or error.reason)
+        _set(job, "failed", error.reason)
+    else:
+        job.cups_job_id = submitted.job_id
+        _set(job, submitted.state, "")
+    db.session.commit()
+
+
+def retry(job: PrintJob, *, directory: Path) -> None:
+    """Send a failed job again. A job CUPS still holds is cancelled first, so
+    it cannot print later as a second copy."""
+    if job.cups_job_id:
+        try:
+            printing.cancel_job(job.cups_job_id)
+        except printing.PrintError as error:
+            _set(job, "failed", error.reason)
+            db.session.commit()
+            return
+    job.cups_job_id = None
+    _set(job, "queued", "")
+    db.session.commit()
+    send(job, directory=directory)
+
+
+def refresh(job: PrintJob) -> None:
+    """Ask CUPS how a job sent to it is doing."""
+    if job.state not in ("sent", "printing", "held") or not job.cups_job_id:
+        return
+    try:
+        status = printing.job_status(job.printer, job.cups_job_id)
+    except printing.PrintError as error:
+        # CUPS cannot be asked right now: keep the last state and say why.
+        _set(job, job.state, error.reason)
+    else:
+        _set(job, status.state, status.reason)
+
+
+def refresh_active_jobs(limit: int = 50) -> None:
+    """Bring every job still on its way up to date (the desk calls this as it polls)."""
+    jobs = db.session.scalars(
+        select(PrintJob)
+        .where(PrintJob.state.in_(("sent", "printing", "held")))
+        .order_by(PrintJob.id)
+        .limit(limit)
+    ).all()
+    for job in jobs:
+        refresh(job)
+    if db.session.dirty:
+        db.session.commit()
+
+
+def _set(job: PrintJob, state: str, reason: str) -> None:
+    # Assign only real changes: an unchanged row keeps its updated_at, so the
+    # desk's conditional poll still answers "nothing new".
+    if job.state != state:
+        job.state = state
+    if job.reason != reason:
+        job.reason = reason
+
+
+def auto_print(submission: Submission, printer: str, *, directory: Path, kiosk: str) -> None:
+    """Print a just-finished handout if this kiosk is set to. Never fails the
+    patient's visit: a problem shows on the desk as a failed job."""
+    if not printer or submission.print_jobs:
+        return
+    try:
+        print_submission(submission, printer, directory=directory, requested_by=kiosk)
+    except Exception:
+        log.exception("automatic print to %r failed", printer)
+        db.session.rollback()

@@ -1,0 +1,539 @@
+"""Sending handouts to a printer: CUPS through its command-line tools, or a folder.
+
+Plain functions over `lp`, `lpstat`, `cancel` and (when installed) `ipptool`;
+nothing here imports the app. The tools honour `CUPS_SERVER` (and
+`/etc/cups/client.conf`), so a remote print server needs no code here.
+
+Every failure a person can act on becomes a `PrintError` whose `.reason` is a
+sentence for the front desk; the raw tool output goes in `.detail` for the log.
+PDF contents are never logged.
+
+The CUPS behaviour this relies on was observed on Debian 12 (CUPS 2.4.2):
+
+- With the scheduler down (or `CUPS_SERVER` unreachable), `lp` does not say
+  so: it prints "The printer or class does not exist.", and `lpstat -o QUEUE`
+  prints 'Invalid destination name in list "QUEUE"'. Only `lpstat -r` tells
+  the truth, so every failure is checked against it before it is explained.
+- A job waiting on a paused queue looks like any waiting job in `lpstat -o`;
+  the pause shows only on the printer (`lpstat -p`: "disabled since ...").
+- `lpstat -l -o` shows a job's state *reasons* ("Alerts:") and the printer's
+  message for it ("Status:") but not its state, so a cancelled job is
+  listed among the completed ones exactly like a printed one. `ipptool`, when
+  installed (Debian: cups-ipp-utils), tells them apart.
+- A PDF that CUPS cannot read does not finish: the job stays pending with the
+  reason "job-completed-with-errors" and CUPS's message, indefinitely.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+log = logging.getLogger(__name__)
+
+DIRECTORY_PRINTER = "directory"
+DIRECTORY_LABEL = "Save to folder (no printer)"
+
+# Seconds. A local CUPS answers in milliseconds; these only bound a hung or
+# distant print server so that a desk page never waits on it for long.
+QUERY_TIMEOUT = 10.0
+SUBMIT_TIMEOUT = 30.0
+
+SERVER_DOWN = (
+    "The print server is not running or cannot be reached. Check that CUPS is running, then tap Retry."
+)
+SERVER_SLOW = (
+    "The print server did not answer in time. Check that CUPS is running and reachable, then tap Retry."
+)
+TOOLS_MISSING = (
+    "The CUPS printing tools are not installed on this computer. "
+    "Install cups-client, or use “Save to folder”."
+)
+PRINTER_PAUSED = "The printer is paused."
+JOB_ON_HOLD = "CUPS is holding this job. Release it in CUPS, or cancel it and tap Retry."
+JOB_CANCELLED = "The job was cancelled in CUPS."
+JOB_UNKNOWN = "CUPS no longer knows this job."
+
+# CUPS's own message for a queue paused without a reason (`cupsdisable QUEUE`).
+_DEFAULT_PAUSE_MESSAGES = {"", "Paused", "reason unknown"}
+# Job state reasons (IPP keywords, shown by `lpstat -l -o` as "Alerts:") that
+# mean the job will not print by itself.
+_FAILED_JOB_REASONS = {
+    "job-completed-with-errors",
+    "aborted-by-system",
+    "document-format-error",
+    "document-unprintable-error",
+    "job-canceled-at-device",
+}
+# Lines `lpstat -l -p` prints for every printer; the printer's own message,
+# when it has one, is the indented line before them.
+_LONG_PRINTER_FIELDS = ("Form mounted:", "Description:")
+
+
+@dataclass(frozen=True)
+class Printer:
+    name: str  # CUPS queue name, or DIRECTORY_PRINTER
+    label: str  # what staff see: the queue's description, else its name
+    is_directory: bool
+    state: str  # "idle" | "printing" | "paused" | "unknown"
+    reason: str = ""  # e.g. "Paused since ..." or the printer's message from CUPS
+
+
+DIRECTORY = Printer(DIRECTORY_PRINTER, DIRECTORY_LABEL, is_directory=True, state="idle")
+
+
+class PrintError(Exception):
+    """Submitting (or asking CUPS) failed.
+
+    `.reason` says what failed and what to do, for staff; `.detail` is the raw
+    tool output, for the log."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Submitted:
+    job_id: str | None  # CUPS job id like "front-desk-12"; None for the directory printer
+    state: str  # "sent" for CUPS, "completed" for the directory printer
+    path: Path | None = None  # where the directory printer saved the PDF
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    state: str  # "sent" | "printing" | "held" | "completed" | "failed"
+    reason: str = ""  # for staff, when held or failed
+
+
+# --- Running the tools -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return "\n".join(part for part in (self.stdout.strip(), self.stderr.strip()) if part)
+
+
+def run_tool(args: Sequence[str], stdin: bytes | None = None, timeout: float = QUERY_TIMEOUT) -> ToolResult:
+    """Run one CUPS tool. Tests replace this to feed in captured output.
+
+    Raises PrintError only when the tool is missing or does not answer in time."""
+    # CUPS translates its messages; the parsing below reads the English ones.
+    env = {**os.environ, "LC_ALL": "C.UTF-8"}
+    try:
+        done = subprocess.run(
+            list(args), input=stdin, capture_output=True, timeout=timeout, env=env, check=False
+        )
+    except FileNotFoundError as exc:
+        raise PrintError(TOOLS_MISSING, detail=str(exc)) from None
+    except subprocess.TimeoutExpired:
+        raise PrintError(SERVER_SLOW, detail=f"{args[0]} gave no answer within {timeout:g} s") from None
+    except OSError as exc:
+        raise PrintError(f"Could not run {args[0]}: {exc.strerror}.", detail=str(exc)) from None
+    return ToolResult(
+        done.returncode,
+        done.stdout.decode("utf-8", "replace"),
+        done.stderr.decode("utf-8", "replace"),
+    )
+
+
+def cups_available() -> bool:
+    """Whether the CUPS client tools are installed (not whether a server answers)."""
+    return shutil.which("lp") is not None and shutil.which("lpstat") is not None
+
+
+def scheduler_running() -> bool:
+    """Whether the CUPS server (local, or `CUPS_SERVER`) answers."""
+    try:
+        result = run_tool(["lpstat", "-r"])
+    except PrintError:
+        return False
+    return parse_scheduler_running(result.stdout)
+
+
+def parse_scheduler_running(text: str) -> bool:
+    return "scheduler is running" in text
+
+
+def _tool_message(result: ToolResult) -> str:
+    """The tool's complaint without its name: "lp: Error - X" -> "X"."""
+    line = (result.stderr.strip() or result.stdout.strip()).splitlines()[0:1]
+    message = line[0] if line else f"exit status {result.returncode}"
+    message = re.sub(r"^\w+: (Error - )?", "", message)
+    return message.rstrip(".")
+
+
+# --- Printers ----------------------------------------------------------------
+
+
+_PRINTER_LINE = re.compile(r"^printer (?P<name>\S+) (?P<rest>.*)$")
+
+
+@dataclass(frozen=True)
+class _PrinterEntry:
+    """One printer from `lpstat -p` / `lpstat -l -p`."""
+
+    name: str
+    status: str  # the rest of the first line: "is idle.  enabled since ...", "disabled since ... -"
+    message: str  # the printer's own message (printer-state-message), if any
+    description: str
+
+
+def _printer_entries(text: str) -> list[_PrinterEntry]:
+    blocks: list[tuple[str, str, list[str]]] = []
+    for line in text.splitlines():
+        if match := _PRINTER_LINE.match(line):
+            blocks.append((match["name"], match["rest"], []))
+        elif blocks and line.startswith("\t"):
+            blocks[-1][2].append(line[1:])
+    entries = []
+    for name, status, details in blocks:
+        message = ""
+        if details and not details[0].startswith(_LONG_PRINTER_FIELDS):
+            message = details[0].strip()
+        description = next(
+            (d.removeprefix("Description:").strip() for d in details if d.startswith("Description:")), ""
+        )
+        entries.append(_PrinterEntry(name, status, message, description))
+    return entries
+
+
+def parse_printers(text: str) -> list[Printer]:
+    """Printers from `lpstat -p` or `lpstat -l -p` output."""
+    printers = []
+    for entry in _printer_entries(text):
+        state, reason = _printer_state(entry.status, entry.message)
+        printers.append(Printer(entry.name, entry.description or entry.name, False, state, reason))
+    return printers
+
+
+def _printer_state(rest: str, message: str) -> tuple[str, str]:
+    if match := re.match(r"disabled since (?P<since>.*?) -$", rest):
+        since = match["since"]
+        if message in _DEFAULT_PAUSE_MESSAGES:
+            return "paused", f"Paused since {since}."
+        return "paused", f"Paused since {since}: {message}"
+    if rest.startswith("is holding new jobs"):
+        return "paused", message or "Holding new jobs."
+    if rest.startswith("is idle"):
+        return "idle", message
+    if rest.startswith("now printing"):
+        return "printing", message
+    return "unknown", message
+
+
+def _printing_job(text: str) -> str | None:
+    """The job a printer is printing, from `lpstat -p QUEUE`."""
+    match = re.search(r"^printer \S+ now printing (\S+?)\.\s", text, re.MULTILINE)
+    return match[1] if match else None
+
+
+def list_printers() -> list[Printer]:
+    """The CUPS queues, then the directory printer. Never raises: without a
+    CUPS server the directory printer is still there."""
+    try:
+        result = run_tool(["lpstat", "-l", "-p"])
+    except PrintError as exc:
+        log.info("No CUPS printers listed: %s (%s)", exc.reason, exc.detail)
+        return [DIRECTORY]
+    if result.returncode != 0:
+        # "lpstat: No destinations added." is CUPS without queues, not a fault.
+        if "No destinations added" not in result.stderr:
+            log.info("No CUPS printers listed: %s", result.output)
+        return [DIRECTORY]
+    return [*parse_printers(result.stdout), DIRECTORY]
+
+
+# --- Submitting --------------------------------------------------------------
+
+
+_REQUEST_ID = re.compile(r"request id is (?P<id>\S+)")
+
+
+def parse_request_id(text: str) -> str | None:
+    """The job id from lp's "request id is QUEUE-12 (1 file(s))"."""
+    match = _REQUEST_ID.search(text)
+    return match["id"] if match else None
+
+
+def submit(printer: str, pdf: bytes, title: str, *, directory: Path) -> Submitted:
+    """Send a PDF to a CUPS queue (job title = `title`), or save it into
+    `directory` for the directory printer."""
+    if printer == DIRECTORY_PRINTER:
+        path = save_to_directory(pdf, title, directory)
+        return Submitted(None, "completed", path=path)
+    if not printer:
+        raise PrintError("No printer was chosen. Choose a printer, then tap Print.")
+    # The PDF goes in on stdin, so no copy of a handout is left in a temp file.
+    result = run_tool(["lp", "-d", printer, "-t", title], stdin=pdf, timeout=SUBMIT_TIMEOUT)
+    if result.returncode == 0:
+        if job_id := parse_request_id(result.stdout):
+            log.info("Sent %s to %s as %s", title, printer, job_id)
+            return Submitted(job_id, "sent")
+        raise PrintError(
+            "CUPS took the job but did not say its number. Check the printer before printing again.",
+            detail=result.output,
+        )
+    reason = explain_lp_failure(printer, result)
+    log.warning("Printing %s on %s failed: %s", title, printer, result.output)
+    raise PrintError(reason, detail=result.output)
+
+
+def explain_lp_failure(printer: str, result: ToolResult) -> str:
+    """A staff-facing sentence for a failed `lp`."""
+    text = result.output
+    if "not accepting jobs" in text:
+        why = _rejection_message(printer)
+        why = f" ({why})" if why else ""
+        return (
+            f"The printer “{printer}” is not accepting jobs{why}. "
+            "Choose another printer, or set it to accept jobs again in CUPS, then tap Retry."
+        )
+    # lp says "does not exist" when the scheduler is down, too; ask it.
+    if not scheduler_running():
+        return SERVER_DOWN
+    if "does not exist" in text:
+        return f"CUPS has no printer called “{printer}”. Choose another printer, then tap Retry."
+    return f"CUPS refused the job: {_tool_message(result)}. Check the printer in CUPS, then tap Retry."
+
+
+def _rejection_message(printer: str) -> str:
+    """Why a queue rejects jobs (the text given to `cupsreject -r`), if known."""
+    try:
+        result = run_tool(["lpstat", "-a", printer])
+    except PrintError:
+        return ""
+    return parse_rejection_message(result.stdout)
+
+
+def parse_rejection_message(text: str) -> str:
+    """The indented reason under "QUEUE not accepting requests since ..." (`lpstat -a`)."""
+    lines = text.splitlines()
+    for line, following in zip(lines, lines[1:], strict=False):
+        if " not accepting requests " in line and following.startswith("\t"):
+            message = following.strip()
+            return "" if message in ("Rejecting Jobs", "reason unknown") else message
+    return ""
+
+
+def _safe_name(title: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", title).strip("-")[:60] or "handout"
+
+
+def save_to_directory(pdf: bytes, title: str, directory: Path) -> Path:
+    """Write the PDF into `directory` as TITLE-TIMESTAMP.pdf, atomically: a
+    reader never sees half a file. Never overwrites an earlier copy."""
+    stem = f"{_safe_name(title)}-{datetime.now():%Y%m%d-%H%M%S}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / f"{stem}.pdf"
+        copy = 2
+        while target.exists():
+            target = directory / f"{stem}-{copy}.pdf"
+            copy += 1
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".", suffix=".part", delete=False) as part:
+            part.write(pdf)
+            part.flush()
+            os.fsync(part.fileno())
+        os.replace(part.name, target)
+    except OSError as exc:
+        raise PrintError(
+            f"Could not save the handout into the folder {directory}: {exc.strerror}. "
+            "Check that the folder exists and can be written to, then tap Retry.",
+            detail=str(exc),
+        ) from None
+    log.info("Saved %s to %s", title, target)
+    return target
+
+
+# --- Following a job ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    """One job from `lpstat -l -o`."""
+
+    job_id: str
+    reasons: tuple[str, ...] = ()  # "Alerts:" — IPP job-state-reasons
+    message: str = ""  # "Status:" — the printer's message about this job
+
+
+def parse_jobs(text: str) -> dict[str, QueuedJob]:
+    """Jobs from `lpstat -o` or `lpstat -l -o` output, by job id."""
+    jobs: dict[str, QueuedJob] = {}
+    current: QueuedJob | None = None
+    for line in text.splitlines():
+        if line and not line[0].isspace():
+            current = QueuedJob(line.split()[0])
+            jobs[current.job_id] = current
+            continue
+        if current is None:
+            continue
+        detail = line.strip()
+        if detail.startswith("Alerts:"):
+            reasons = tuple(r for r in detail[len("Alerts:") :].split() if r != "none")
+            current = jobs[current.job_id] = QueuedJob(current.job_id, reasons, current.message)
+        elif detail.startswith("Status:"):
+            message = detail[len("Status:") :].strip()
+            current = jobs[current.job_id] = QueuedJob(current.job_id, current.reasons, message)
+    return jobs
+
+
+class _QueueGone(Exception):
+    pass
+
+
+def _jobs(printer: str, which: str) -> dict[str, QueuedJob]:
+    result = run_tool(["lpstat", "-W", which, "-l", "-o", printer])
+    if result.returncode == 0:
+        return parse_jobs(result.stdout)
+    # lpstat says "Invalid destination name" for an unreachable server too.
+    if not scheduler_running():
+        raise PrintError(SERVER_DOWN, detail=result.output)
+    if "Invalid destination name" in result.output:
+        raise _QueueGone
+    raise PrintError(
+        f"CUPS could not report on the job: {_tool_message(result)}. Check CUPS, then tap Retry.",
+        detail=result.output,
+    )
+
+
+def job_status(printer: str, job_id: str) -> JobStatus:
+    """Where a submitted job is now. Raises PrintError when the print server
+    cannot be asked; the caller keeps the last known state."""
+    if printer == DIRECTORY_PRINTER:
+        return JobStatus("completed")
+    try:
+        # Pending first: a job that finishes between the two questions is then
+        # still found among the completed ones.
+        if job := _jobs(printer, "not-completed").get(job_id):
+            return _pending_status(printer, job)
+        if job := _jobs(printer, "completed").get(job_id):
+            return _finished_status(printer, job)
+    except _QueueGone:
+        return JobStatus("failed", f"The printer “{printer}” no longer exists in CUPS.")
+    return JobStatus("failed", JOB_UNKNOWN)
+
+
+def _pending_status(printer: str, job: QueuedJob) -> JobStatus:
+    if failed := _FAILED_JOB_REASONS.intersection(job.reasons):
+        return JobStatus("failed", _failure_reason(job.message, failed))
+    if any("hold" in r or "held" in r for r in job.reasons):
+        return JobStatus("held", JOB_ON_HOLD)
+    if "job-printing" in job.reasons:
+        return JobStatus("printing")
+    result = run_tool(["lpstat", "-p", printer])
+    if result.returncode == 0:
+        if _printing_job(result.stdout) == job.job_id:
+            return JobStatus("printing")
+        for entry in _printer_entries(result.stdout):
+            if entry.status.startswith("disabled"):
+                if entry.message in _DEFAULT_PAUSE_MESSAGES:
+                    return JobStatus("held", PRINTER_PAUSED)
+                return JobStatus("held", f"The printer is paused: {entry.message}")
+    return JobStatus("sent")
+
+
+def _failure_reason(message: str, reasons: set[str] | Sequence[str]) -> str:
+    if message:
+        return f"The printer could not print this job: {message}"
+    return f"CUPS could not print this job ({', '.join(sorted(reasons))})."
+
+
+def _finished_status(printer: str, job: QueuedJob) -> JobStatus:
+    if failed := _FAILED_JOB_REASONS.intersection(job.reasons):
+        return JobStatus("failed", _failure_reason(job.message, failed))
+    state = _ipp_job_state(printer, job.job_id)
+    if state is None or state[0] == "completed":
+        return JobStatus("completed")
+    job_state, reasons, message = state
+    if job_state == "canceled":
+        return JobStatus("failed", JOB_CANCELLED)
+    return JobStatus("failed", _failure_reason(message, reasons.split(",")))
+
+
+# Get-Job-Attributes for one job, as an ipptool test (it cannot read stdin).
+_IPP_GET_JOB = """{
+  OPERATION Get-Job-Attributes
+  GROUP operation-attributes-tag
+  ATTR charset attributes-charset utf-8
+  ATTR naturalLanguage attributes-natural-language en
+  ATTR uri printer-uri $uri
+  ATTR integer job-id $job_number
+  ATTR name requesting-user-name $user
+  ATTR keyword requested-attributes job-state,job-state-reasons,job-printer-state-message
+  STATUS successful-ok
+  DISPLAY job-state
+  DISPLAY job-state-reasons
+  DISPLAY job-printer-state-message
+}
+"""
+
+
+def _ipp_job_state(printer: str, job_id: str) -> tuple[str, str, str] | None:
+    """(job-state, job-state-reasons, message) for a finished job, or None when
+    ipptool is not installed or cannot say; lpstat alone cannot tell a
+    cancelled job from a printed one."""
+    number = job_id.rpartition("-")[2]
+    if not number.isdigit():
+        return None
+    try:
+        server = run_tool(["lpstat", "-H"]).stdout.strip()
+        with tempfile.NamedTemporaryFile("w", suffix=".test") as test:
+            test.write(_IPP_GET_JOB)
+            test.flush()
+            uri = ipp_uri(server, printer)
+            result = run_tool(["ipptool", "-c", "-T", "5", "-d", f"job_number={number}", uri, test.name])
+    except (PrintError, OSError) as exc:
+        log.info("ipptool could not read job %s: %s", job_id, exc)
+        return None
+    if result.returncode != 0:
+        log.info("ipptool could not read job %s: %s", job_id, result.output)
+        return None
+    return parse_ipptool_job(result.stdout)
+
+
+def ipp_uri(server: str, printer: str) -> str:
+    """The printer's IPP URI on the server `lpstat -H` names ("host:port" or a socket path)."""
+    host = quote(server, safe="") if server.startswith("/") else server or "localhost"
+    return f"ipp://{host}/printers/{quote(printer)}"
+
+
+def parse_ipptool_job(text: str) -> tuple[str, str, str] | None:
+    rows = list(csv.reader(text.splitlines()))
+    if len(rows) < 2 or rows[0][:1] != ["job-state"]:
+        return None
+    values = dict(zip(rows[0], rows[1], strict=False))
+    return (
+        values.get("job-state", ""),
+        values.get("job-state-reasons", ""),
+        values.get("job-printer-state-message", ""),
+    )
+
+
+def cancel_job(job_id: str) -> None:
+    """Cancel a CUPS job, e.g. a failed one before it is sent again, so that
+    CUPS cannot print it later as well. A job already gone is fine."""
+    result = run_tool(["cancel", job_id])
+    if result.returncode == 0 or "already" in result.output or "does not exist" in result.output:
+        return
+    if not scheduler_running():
+        raise PrintError(SERVER_DOWN, detail=result.output)
+    raise PrintError(f"CUPS could not cancel the job: {_tool_message(result)}.", detail=result.output)

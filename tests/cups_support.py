@@ -1,0 +1,166 @@
+"""A real CUPS for the printing tests: start and stop cupsd, wait for it,
+keep the cups-pdf test queue ready, and find the PDFs cups-pdf writes.
+
+Starting cupsd and adding queues needs root, as in CI. Every wait is bounded.
+Nothing here uses kiosk.printing, so the tests do not check the module with itself.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+CUPSD = Path("/usr/sbin/cupsd")
+CUPSD_PID_FILE = Path("/run/cups/cupsd.pid")
+CUPS_PDF_BACKEND = Path("/usr/lib/cups/backend/cups-pdf")
+QUEUE = "kiosk-test-pdf"
+CUPS_PDF_PPD = "lsb/usr/cups-pdf/CUPS-PDF_opt.ppd"
+WAIT_SECONDS = 30.0
+TOOLS = ("lp", "lpstat", "lpadmin", "cupsenable", "cupsdisable", "cupsaccept", "cupsreject", "cancel")
+
+
+def missing() -> str:
+    """Why CUPS cannot be tested on this machine, or "" when it can."""
+    if not CUPSD.exists():
+        return f"CUPS is not installed ({CUPSD} is missing; apt-get install cups)"
+    if absent := [tool for tool in TOOLS if shutil.which(tool) is None]:
+        return f"CUPS client tools are missing: {', '.join(absent)} (apt-get install cups-client)"
+    if not CUPS_PDF_BACKEND.exists():
+        return "cups-pdf is not installed (apt-get install printer-driver-cups-pdf)"
+    return ""
+
+
+def run(
+    *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        timeout=15,
+        env={**os.environ, "LC_ALL": "C.UTF-8", **(env or {})},
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({done.returncode}): {done.stderr or done.stdout}")
+    return done
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Waited {timeout:g} s for {what}")
+        time.sleep(0.1)
+
+
+def scheduler_running() -> bool:
+    return run("lpstat", "-r", check=False).stdout.strip() == "scheduler is running"
+
+
+def start_cupsd() -> None:
+    """Start cupsd unless it answers already. It daemonizes and outlives the tests."""
+    if scheduler_running():
+        return
+    subprocess.run(
+        [str(CUPSD)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=15,
+        check=True,
+    )
+    wait_until(scheduler_running, "cupsd to answer `lpstat -r`")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # A zombie has exited; without an init to reap it, it would linger here.
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def stop_cupsd() -> None:
+    """Stop the running cupsd (by the pid it wrote) and wait until it is gone."""
+    pid = int(CUPSD_PID_FILE.read_text().strip())
+    os.kill(pid, signal.SIGTERM)
+    wait_until(lambda: not _alive(pid) and not scheduler_running(), f"cupsd (pid {pid}) to stop")
+
+
+def queue_exists(queue: str = QUEUE) -> bool:
+    return run("lpstat", "-p", queue, check=False).returncode == 0
+
+
+def ensure_queue(queue: str = QUEUE) -> None:
+    """cupsd running, and the cups-pdf queue present, enabled and accepting jobs."""
+    start_cupsd()
+    if not queue_exists(queue):
+        run("lpadmin", "-p", queue, "-E", "-v", "cups-pdf:/", "-m", CUPS_PDF_PPD)
+    run("cupsenable", queue)
+    run("cupsaccept", queue)
+
+
+def restore(queue: str = QUEUE) -> None:
+    """Leave CUPS as the tests found it: running, the queue empty, enabled and accepting."""
+    start_cupsd()
+    if queue_exists(queue):
+        run("cancel", "-a", queue, check=False)
+    ensure_queue(queue)
+
+
+def job_number(job_id: str) -> int:
+    return int(job_id.rpartition("-")[2])
+
+
+def cups_pdf_folder() -> Path:
+    """Where cups-pdf puts our jobs: "Out ${HOME}/PDF" in /etc/cups/cups-pdf.conf,
+    HOME being the job owner's (root's jobs land in /root/PDF)."""
+    return Path(pwd.getpwuid(os.getuid()).pw_dir) / "PDF"
+
+
+def printed_files() -> set[Path]:
+    return set(cups_pdf_folder().glob("*.pdf"))
+
+
+def wait_for_output(job_id: str, timeout: float = WAIT_SECONDS) -> Path:
+    """The PDF cups-pdf wrote for a job. Its queue's PPD defaults to Label 2, a
+    "-job_N" suffix on the name (the rest comes from the document's title)."""
+    pattern = f"*-job_{job_number(job_id)}.pdf"
+    found: list[Path] = []
+
+    def written() -> bool:
+        found[:] = sorted(cups_pdf_folder().glob(pattern))
+        return bool(found) and found[0].stat().st_size > 0
+
+    wait_until(written, f"cups-pdf to write {cups_pdf_folder() / pattern}", timeout)
+    return found[0]
+
+
+def minimal_pdf(text: str) -> bytes:
+    """A one-page PDF showing `text` in Helvetica: enough for CUPS, and fast."""
+    content = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    pdf = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    pdf += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(pdf)

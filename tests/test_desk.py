@@ -1,0 +1,307 @@
+"""The front-desk console: sign-in, the live queue, alerts, handouts, staff."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from kiosk import create_app
+from kiosk.database import create_tables
+from kiosk.extensions import db
+from kiosk.models import Alert, AuditEvent, PrintJob, Submission, Visit
+
+from .conftest import STAFF_PASSWORD, Desk, Kiosk, app_config
+
+
+def finished_visit(app, **answers) -> Submission:
+    kiosk = Kiosk(app.test_client())
+    kiosk.answer_all(answers or None)
+    kiosk.finish()
+    with app.app_context():
+        return db.session.scalars(select(Submission).order_by(Submission.id.desc())).first()
+
+
+# --- who may see the desk ---------------------------------------------------------
+
+
+def test_every_desk_url_requires_sign_in(app):
+    client = app.test_client()
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/desk") or rule.endpoint == "desk.sign_in":
+            continue
+        url = re.sub(r"<(?:int:)?(\w+)>", "1", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            response = client.open(url, method=method)
+            assert response.status_code in (302, 400), (method, url, response.status_code)
+            if response.status_code == 302:
+                assert response.headers["Location"].startswith("/desk/sign-in")
+            checked += 1
+    assert checked >= 15
+
+
+def test_an_htmx_poll_without_sign_in_is_sent_to_the_sign_in_page(client):
+    response = client.get("/desk/queue", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/desk/sign-in"
+
+
+def test_staff_sign_in_and_out(app, staff):
+    desk = Desk(app.test_client())
+    assert desk.sign_in().headers["Location"] == "/desk/"
+    assert "Handouts and alerts" in desk.get("/desk/").get_data(as_text=True)
+    desk.post("/desk/sign-out")
+    assert desk.get("/desk/").status_code == 302
+
+
+def test_a_wrong_password_is_refused_calmly(app, staff):
+    response = Desk(app.test_client()).sign_in(password="wrong password")
+    assert response.status_code == 401
+    assert "do not match an active account" in response.get_data(as_text=True)
+
+
+def test_repeated_failures_are_slowed_down(app, staff):
+    desk = Desk(app.test_client())
+    for _ in range(5):
+        assert desk.sign_in(password="guess guess guess").status_code == 401
+    response = desk.sign_in()  # even the right password waits now
+    assert response.status_code == 429
+    assert "Too many attempts" in response.get_data(as_text=True)
+
+
+def test_failures_are_counted_across_app_processes(tmp_path, app, staff):
+    for _ in range(5):
+        Desk(app.test_client()).sign_in(password="guess guess guess")
+    other_process = create_app(app_config(tmp_path))
+    assert Desk(other_process.test_client()).sign_in().status_code == 429
+
+
+def test_a_disabled_account_cannot_sign_in(app, admin_desk):
+    with app.app_context():
+        maria_id = db.session.execute(db.text("select id from staff where username='maria'")).scalar()
+    admin_desk.post(f"/desk/staff/{maria_id}/disable")
+    assert Desk(app.test_client()).sign_in().status_code == 401
+
+
+def test_the_desk_signs_out_after_inactivity(app, desk):
+    with desk.client.session_transaction() as session:
+        session["desk_seen"] = time.time() - 9 * 3600
+    response = desk.get("/desk/")
+    assert response.headers["Location"].startswith("/desk/sign-in")
+    assert "period without activity" in desk.get("/desk/sign-in").get_data(as_text=True)
+
+
+def test_polling_alone_does_not_keep_the_desk_signed_in(app, desk):
+    with desk.client.session_transaction() as session:
+        session["desk_seen"] = seen = time.time() - 3600
+    desk.get("/desk/queue")
+    with desk.client.session_transaction() as session:
+        assert session["desk_seen"] == seen
+
+
+# --- the queue ------------------------------------------------------------------
+
+
+def test_finished_handouts_show_newest_first(app, desk):
+    first = finished_visit(app)
+    second = finished_visit(app)
+    page = desk.get("/desk/").get_data(as_text=True)
+    assert page.index(second.claim_code) < page.index(first.claim_code)
+    assert "Test kiosk" in page
+    assert "English" in page
+    assert "Not printed" in page
+
+
+def test_an_urgent_alert_is_pinned_on_top_until_acknowledged(app, desk):
+    finished_visit(app)
+    Kiosk(app.test_client()).answer_all({"leg_weakness": "yes"})
+    page = desk.get("/desk/queue").get_data(as_text=True)
+    assert page.index("Urgent: a patient reported a warning sign") < page.index("<table")
+    assert "Leg weakness or numbness" in page
+    with app.app_context():
+        alert_id = db.session.scalar(select(Alert.id))
+    desk.post(f"/desk/alerts/{alert_id}/acknowledge", headers={"HX-Request": "true"})
+    assert "Urgent:" not in desk.get("/desk/queue").get_data(as_text=True)
+    with app.app_context():
+        alert = db.session.get(Alert, alert_id)
+        assert alert.acknowledged_by == "maria"
+        assert alert.acknowledged_at is not None
+
+
+def test_an_idle_poll_costs_a_304(app, desk):
+    first = desk.get("/desk/queue")
+    etag = first.headers["ETag"]
+    again = desk.client.get("/desk/queue", headers={"If-None-Match": etag, "HX-Request": "true"})
+    assert again.status_code == 304
+    assert again.get_data() == b""
+
+
+def test_a_new_alert_changes_the_poll(app, desk):
+    etag = desk.get("/desk/queue").headers["ETag"]
+    kiosk = Kiosk(app.test_client())
+    kiosk.start()
+    kiosk.answer("safety", {"bowel": "yes"})
+    response = desk.client.get("/desk/queue", headers={"If-None-Match": etag})
+    assert response.status_code == 200
+    assert "New trouble controlling your bowels" in response.get_data(as_text=True)
+
+
+def test_the_desk_chimes_for_alerts_by_default(desk):
+    assert 'data-chime="on"' in desk.get("/desk/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("typed", ["{code}", "{lower}", " {spaced} "])
+def test_look_up_a_handout_by_claim_code(app, desk, typed):
+    submission = finished_visit(app)
+    code = submission.claim_code
+    text = typed.format(code=code, lower=code.lower(), spaced=" ".join(code))
+    response = desk.get("/desk/lookup", query_string={"code": text})
+    assert response.headers["Location"] == f"/desk/handouts/{submission.id}"
+
+
+def test_an_unknown_claim_code_says_so(desk):
+    desk.get("/desk/lookup", query_string={"code": "ZZZZ"})
+    assert "No handout has the code ZZZZ" in desk.get("/desk/").get_data(as_text=True)
+    desk.get("/desk/lookup", query_string={"code": "<b>"})
+    assert "A claim code is 4 letters and digits" in desk.get("/desk/").get_data(as_text=True)
+
+
+# --- one handout ----------------------------------------------------------------
+
+
+def test_preview_the_pdf_inline(app, desk):
+    submission = finished_visit(app)
+    page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+    assert f'src="/desk/handouts/{submission.id}/pdf"' in page
+    response = desk.get(f"/desk/handouts/{submission.id}/pdf")
+    assert response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("inline")
+    assert response.get_data().startswith(b"%PDF")
+
+
+def test_print_to_the_directory_printer(app, desk):
+    submission = finished_visit(app)
+    response = desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
+    assert response.status_code == 302
+    with app.app_context():
+        job = db.session.scalar(select(PrintJob))
+        assert job.state == "completed"
+        assert job.requested_by == "maria"
+    printed = list(Path(app.config["PRINT_DIRECTORY"]).glob("*.pdf"))
+    assert len(printed) == 1
+    assert printed[0].read_bytes().startswith(b"%PDF")
+    assert submission.claim_code in printed[0].name
+    assert "Printed" in desk.get("/desk/queue").get_data(as_text=True)
+
+
+def test_reprint_makes_a_second_job(app, desk):
+    submission = finished_visit(app)
+    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
+    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
+    with app.app_context():
+        assert db.session.scalar(select(func.count(PrintJob.id))) == 2
+        actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert "print" in actions and "reprint" in actions
+
+
+def test_an_unknown_printer_is_refused(app, desk):
+    submission = finished_visit(app)
+    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "../../etc"})
+    with app.app_context():
+        assert db.session.scalar(select(func.count(PrintJob.id))) == 0
+    assert "Please choose one of the printers" in desk.get(f"/desk/handouts/{submission.id}").get_data(
+        as_text=True
+    )
+
+
+def test_mark_handed_over(app, desk):
+    submission = finished_visit(app)
+    desk.post(f"/desk/handouts/{submission.id}/handed-over")
+    with app.app_context():
+        stored = db.session.get(Submission, submission.id)
+        assert stored.handed_over_by == "maria"
+        assert stored.handed_over_at is not None
+
+
+def test_delete_removes_the_handout_and_the_answers(app, desk):
+    submission = finished_visit(app)
+    assert "cannot be undone" in desk.get(f"/desk/handouts/{submission.id}/delete").get_data(as_text=True)
+    desk.post(f"/desk/handouts/{submission.id}/delete")
+    with app.app_context():
+        assert db.session.get(Submission, submission.id) is None
+        assert db.session.scalar(select(func.count(Visit.id))) == 0
+    assert desk.get(f"/desk/handouts/{submission.id}").status_code == 404
+
+
+def test_the_audit_log_records_who_did_what_without_patient_text(app, desk):
+    submission = finished_visit(app, own_question_1="Is my knitting circle safe?", top_questions=[])
+    desk.get(f"/desk/handouts/{submission.id}/pdf")
+    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
+    desk.post(f"/desk/handouts/{submission.id}/handed-over")
+    with app.app_context():
+        events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    actions = [e.action for e in events]
+    assert actions == ["sign-in", "preview", "print", "hand-over"]
+    assert all(e.staff == "maria" and e.at for e in events)
+    assert not any("knitting" in e.subject for e in events)
+
+
+def test_auto_print_when_the_patient_finishes(tmp_path, monkeypatch):
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(app_config(tmp_path, AUTO_PRINT_PRINTER="directory"))
+    with app.app_context():
+        create_tables()
+    finished_visit(app)
+    with app.app_context():
+        job = db.session.scalar(select(PrintJob))
+        assert job.state == "completed"
+        assert job.requested_by == "Test kiosk"
+
+
+# --- administration ---------------------------------------------------------------
+
+
+def test_only_admins_manage_staff(desk, admin_desk):
+    assert desk.get("/desk/staff").status_code == 403
+    assert "for administrators" in desk.get("/desk/audit").get_data(as_text=True)
+    assert admin_desk.get("/desk/staff").status_code == 200
+
+
+def test_an_admin_adds_an_account_with_a_generated_password(app, admin_desk):
+    page = admin_desk.post("/desk/staff", {"username": "Lee", "password": ""}).get_data(as_text=True)
+    password = re.search(r'<code class="password">([^<]+)</code>', page).group(1)
+    assert Desk(app.test_client()).sign_in("lee", password).status_code == 302
+
+
+def test_an_admin_resets_a_password(app, admin_desk):
+    with app.app_context():
+        maria_id = db.session.execute(db.text("select id from staff where username='maria'")).scalar()
+    page = admin_desk.post(f"/desk/staff/{maria_id}/reset-password").get_data(as_text=True)
+    password = re.search(r'<code class="password">([^<]+)</code>', page).group(1)
+    assert Desk(app.test_client()).sign_in("maria", STAFF_PASSWORD).status_code == 401
+    assert Desk(app.test_client()).sign_in("maria", password).status_code == 302
+
+
+def test_a_short_password_is_refused(admin_desk):
+    response = admin_desk.post("/desk/staff", {"username": "kim", "password": "short"})
+    assert response.status_code == 400
+    assert "at least 10 characters" in response.get_data(as_text=True)
+
+
+def test_create_staff_command_generates_and_prints_a_password(app, runner):
+    result = runner.invoke(args=["kiosk", "create-staff", "sam", "--admin", "--generate"])
+    assert result.exit_code == 0, result.output
+    password = re.search(r"Password \(shown once\): (\S+)", result.output).group(1)
+    assert Desk(app.test_client()).sign_in("sam", password).status_code == 302
+
+
+def test_ensure_admin_creates_one_account_once(runner):
+    first = runner.invoke(args=["kiosk", "ensure-admin"])
+    assert "Name:     admin" in first.output
+    assert re.search(r"Password: \S{19}", first.output)
+    second = runner.invoke(args=["kiosk", "ensure-admin"])
+    assert "none created" in second.output

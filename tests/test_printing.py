@@ -1,0 +1,592 @@
+"""What the printing module makes of what CUPS says.
+
+The tool output below was captured from `lp`, `lpstat`, `cancel` and `ipptool`
+(CUPS 2.4.2, Debian 12, LC_ALL=C.UTF-8) against a cups-pdf queue; a fake
+runner plays it back. tests/test_cups.py drives the same code against a real
+CUPS server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from kiosk import printing
+from kiosk.printing import (
+    DIRECTORY,
+    DIRECTORY_PRINTER,
+    JobStatus,
+    Printer,
+    PrintError,
+    Submitted,
+    ToolResult,
+    job_status,
+    list_printers,
+    submit,
+)
+
+QUEUE = "kiosk-test-pdf"
+PDF = b"%PDF-1.4 a handout\n%%EOF\n"
+
+# --- Captured output ---------------------------------------------------------
+
+LP_SENT_FROM_STDIN = "request id is kiosk-test-pdf-1 (0 file(s))\n"
+LP_SENT_FROM_FILE = "request id is kiosk-test-pdf-19 (1 file(s))\n"
+# Also what lp says when the scheduler is down or CUPS_SERVER cannot be reached.
+LP_NO_SUCH_PRINTER = "lp: Error - The printer or class does not exist.\n"
+LP_NOT_ACCEPTING = 'lp: Destination "kiosk-test-pdf" is not accepting jobs.\n'
+
+LPSTAT_RUNNING = "scheduler is running\n"
+LPSTAT_NOT_RUNNING = "scheduler is not running\n"  # on stdout, exit status 0
+LPSTAT_SCHEDULER_DOWN = "lpstat: Scheduler is not running.\n"  # `lpstat -p`, `lpstat -o`
+# `lpstat -o QUEUE` for an unknown queue, and for any queue when the scheduler
+# is down or CUPS_SERVER cannot be reached.
+LPSTAT_INVALID_QUEUE = 'lpstat: Invalid destination name in list "kiosk-test-pdf".\n'
+LPSTAT_NO_PRINTERS = "lpstat: No destinations added.\n"
+
+LPSTAT_P_IDLE = "printer kiosk-test-pdf is idle.  enabled since Sat Nov 28 03:49:06 2026\n"
+LPSTAT_P_PAUSED = "printer kiosk-test-pdf disabled since Sat Nov 28 03:56:07 2026 -\n\tPaused\n"
+LPSTAT_P_PAUSED_WITH_REASON = (
+    "printer kiosk-test-pdf disabled since Sat Nov 28 03:49:31 2026 -\n\tToner low - replace cartridge\n"
+)
+LPSTAT_P_PRINTING = (
+    "printer kiosk-test-pdf now printing kiosk-test-pdf-6.  enabled since Sat Nov 28 03:52:17 2026\n"
+)
+LPSTAT_P_IDLE_AFTER_A_BAD_JOB = (
+    "printer kiosk-test-pdf is idle.  enabled since Sat Nov 28 03:51:05 2026\n"
+    "\tloadFilename failed: /var/spool/cups/d00004-001: unable to find trailer dictionary"
+    " while recovering damaged file\n"
+)
+LPSTAT_L_P_TWO_PRINTERS = """\
+printer front-desk disabled since Sat Nov 28 03:52:15 2026 -
+\tOut of paper
+\tForm mounted:
+\tContent types: any
+\tPrinter types: unknown
+\tDescription: Front desk – Brother HL
+\tAlerts: paused
+\tLocation: Reception
+\tConnection: direct
+\tInterface: /etc/cups/ppd/front-desk.ppd
+\tOn fault: no alert
+\tAfter fault: continue
+\tUsers allowed:
+\t\t(all)
+\tForms allowed:
+\t\t(none)
+\tBanner required
+\tCharset sets:
+\t\t(none)
+\tDefault pitch:
+\tDefault page size:
+\tDefault port settings:
+printer kiosk-test-pdf is idle.  enabled since Sat Nov 28 03:51:21 2026
+\tForm mounted:
+\tContent types: any
+\tPrinter types: unknown
+\tDescription: kiosk-test-pdf
+\tAlerts: none
+\tLocation: 
+\tConnection: direct
+\tInterface: /etc/cups/ppd/kiosk-test-pdf.ppd
+\tOn fault: no alert
+\tAfter fault: continue
+\tUsers allowed:
+\t\t(all)
+\tForms allowed:
+\t\t(none)
+\tBanner required
+\tCharset sets:
+\t\t(none)
+\tDefault pitch:
+\tDefault page size:
+\tDefault port settings:
+"""  # noqa: W291 — "Location: " ends in a space, as lpstat prints it
+
+LPSTAT_A_REJECTING = (
+    "kiosk-test-pdf not accepting requests since Sat Nov 28 03:49:31 2026 -\n\tMoved to room 2\n"
+)
+LPSTAT_A_REJECTING_NO_REASON = (
+    "kiosk-test-pdf not accepting requests since Sat Nov 28 03:56:08 2026 -\n\tRejecting Jobs\n"
+)
+
+LPSTAT_O = (
+    "kiosk-test-pdf-19       root              1024   Sat Nov 28 03:56:07 2026\n"
+    "kiosk-test-pdf-20       root              1024   Sat Nov 28 03:56:08 2026\n"
+)
+# `lpstat -W not-completed -l -o kiosk-test-pdf`: job 19 waits (here on a paused
+# queue, which does not show on the job), job 20 was sent with `lp -H hold`.
+LPSTAT_L_O_WAITING = """\
+kiosk-test-pdf-19       root              1024   Sat Nov 28 03:56:07 2026
+\tAlerts: none
+\tqueued for kiosk-test-pdf
+kiosk-test-pdf-20       root              1024   Sat Nov 28 03:56:08 2026
+\tAlerts: job-hold-until-specified
+\tqueued for kiosk-test-pdf
+"""
+LPSTAT_L_O_PRINTING = """\
+kiosk-test-pdf-6        root              1024   Sat Nov 28 03:52:17 2026
+\tAlerts: job-printing
+"""
+# A PDF CUPS could not read: pending for ever, with the reason and CUPS's message.
+LPSTAT_L_O_UNREADABLE = """\
+kiosk-test-pdf-4        root              1024   Sat Nov 28 03:51:05 2026
+\tStatus: loadFilename failed: /var/spool/cups/d00004-001: unable to find trailer dictionary while recovering damaged file
+\tAlerts: job-completed-with-errors
+\tqueued for kiosk-test-pdf
+"""  # noqa: E501
+# `lpstat -W completed -l -o`: 19 printed, 2 was cancelled; lpstat shows no difference.
+LPSTAT_W_COMPLETED_L_O = """\
+kiosk-test-pdf-19       root              1024   Sat Nov 28 03:56:08 2026
+\tStatus: 
+\tAlerts: processing-to-stop-point
+\tqueued for kiosk-test-pdf
+kiosk-test-pdf-2        root              1024   Sat Nov 28 03:49:38 2026
+\tAlerts: processing-to-stop-point
+\tqueued for kiosk-test-pdf
+"""  # noqa: W291
+LPSTAT_W_COMPLETED_O = (
+    "kiosk-test-pdf-19       root              1024   Sat Nov 28 03:56:08 2026\n"
+    "kiosk-test-pdf-2        root              1024   Sat Nov 28 03:49:38 2026\n"
+)
+
+LPSTAT_H = "/run/cups/cups.sock\n"
+IPPTOOL_COMPLETED = (
+    "job-state,job-state-reasons,job-printer-state-message\ncompleted,processing-to-stop-point,\n"
+)
+IPPTOOL_CANCELED = (
+    "job-state,job-state-reasons,job-printer-state-message\ncanceled,processing-to-stop-point,\n"
+)
+IPPTOOL_ABORTED = (
+    "job-state,job-state-reasons,job-printer-state-message\n"
+    'aborted,aborted-by-system,"Filter failed, see the log"\n'
+)
+
+CANCEL_DONE = "cancel: cancel-job failed: Job #7 is already completed - can't cancel.\n"
+CANCEL_UNKNOWN = "cancel: cancel-job failed: Job #999 does not exist.\n"
+CANCEL_SCHEDULER_DOWN = "cancel: Unable to connect to server.\n"
+
+
+# --- A fake runner that plays it back -----------------------------------------
+
+
+def ok(stdout: str = "") -> ToolResult:
+    return ToolResult(0, stdout, "")
+
+
+def error(stderr: str) -> ToolResult:
+    return ToolResult(1, "", stderr)
+
+
+class FakeTools:
+    """Answers a command by the longest matching prefix; remembers what ran."""
+
+    def __init__(self, answers: dict[str, ToolResult | PrintError]) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, bytes | None]] = []
+
+    def __call__(self, args: Sequence[str], stdin: bytes | None = None, timeout: float = 0) -> ToolResult:
+        command = " ".join(args)
+        self.calls.append((command, stdin))
+        key = max((k for k in self.answers if command.startswith(k)), key=len, default=None)
+        assert key is not None, f"unexpected command: {command}"
+        answer = self.answers[key]
+        if isinstance(answer, PrintError):
+            raise answer
+        return answer
+
+    @property
+    def commands(self) -> list[str]:
+        return [command for command, _ in self.calls]
+
+
+@pytest.fixture
+def cups(monkeypatch):
+    def install(answers: dict[str, ToolResult | PrintError]) -> FakeTools:
+        fake = FakeTools(answers)
+        monkeypatch.setattr(printing, "run_tool", fake)
+        return fake
+
+    return install
+
+
+RUNNING = {"lpstat -r": ok(LPSTAT_RUNNING)}
+DOWN = {"lpstat -r": ok(LPSTAT_NOT_RUNNING)}
+MISSING_TOOLS = PrintError(printing.TOOLS_MISSING, "[Errno 2] No such file or directory: 'lp'")
+
+
+# --- Submitting ---------------------------------------------------------------
+
+
+def test_a_handout_goes_to_lp_on_stdin_titled_with_its_claim_code(cups, tmp_path):
+    tools = cups({"lp": ok(LP_SENT_FROM_STDIN)})
+
+    assert submit(QUEUE, PDF, "K7P2", directory=tmp_path) == Submitted("kiosk-test-pdf-1", "sent")
+    assert tools.calls == [(f"lp -d {QUEUE} -t K7P2", PDF)]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("output", "job_id"),
+    [
+        (LP_SENT_FROM_STDIN, "kiosk-test-pdf-1"),
+        (LP_SENT_FROM_FILE, "kiosk-test-pdf-19"),
+        ("request id is front-desk-2-12 (1 file(s))\n", "front-desk-2-12"),
+        ("", None),
+    ],
+)
+def test_the_job_id_comes_from_lps_request_id_line(output, job_id):
+    assert printing.parse_request_id(output) == job_id
+
+
+@pytest.mark.parametrize(
+    ("answers", "reason"),
+    [
+        pytest.param({"lp": error(LP_NO_SUCH_PRINTER), **DOWN}, printing.SERVER_DOWN, id="scheduler down"),
+        pytest.param(
+            {"lp": error(LP_NO_SUCH_PRINTER), **RUNNING},
+            "CUPS has no printer called “kiosk-test-pdf”. Choose another printer, then tap Retry.",
+            id="unknown printer",
+        ),
+        pytest.param(
+            {"lp": error(LP_NOT_ACCEPTING), "lpstat -a": ok(LPSTAT_A_REJECTING)},
+            "The printer “kiosk-test-pdf” is not accepting jobs (Moved to room 2). Choose another printer,"
+            " or set it to accept jobs again in CUPS, then tap Retry.",
+            id="rejecting, with a reason",
+        ),
+        pytest.param(
+            {"lp": error(LP_NOT_ACCEPTING), "lpstat -a": ok(LPSTAT_A_REJECTING_NO_REASON)},
+            "The printer “kiosk-test-pdf” is not accepting jobs. Choose another printer,"
+            " or set it to accept jobs again in CUPS, then tap Retry.",
+            id="rejecting",
+        ),
+        pytest.param(
+            {"lp": error("lp: Error - Unsupported document-format.\n"), **RUNNING},
+            "CUPS refused the job: Unsupported document-format. Check the printer in CUPS, then tap Retry.",
+            id="anything else",
+        ),
+        pytest.param({"lp": MISSING_TOOLS}, printing.TOOLS_MISSING, id="lp not installed"),
+        pytest.param(
+            {"lp": PrintError(printing.SERVER_SLOW, "lp gave no answer within 30 s")},
+            printing.SERVER_SLOW,
+            id="no answer",
+        ),
+    ],
+)
+def test_a_failed_submission_tells_staff_what_failed_and_what_to_do(cups, tmp_path, answers, reason):
+    cups(answers)
+
+    with pytest.raises(PrintError) as failure:
+        submit(QUEUE, PDF, "K7P2", directory=tmp_path)
+
+    assert failure.value.reason == reason
+    assert failure.value.detail
+    assert "a handout" not in failure.value.detail, "no PDF content in the log detail"
+
+
+def test_lps_own_words_are_kept_for_the_log(cups, tmp_path):
+    cups({"lp": error(LP_NO_SUCH_PRINTER), **DOWN})
+
+    with pytest.raises(PrintError) as failure:
+        submit(QUEUE, PDF, "K7P2", directory=tmp_path)
+
+    assert failure.value.detail == LP_NO_SUCH_PRINTER.strip()
+
+
+def test_a_job_lp_accepted_without_a_number_is_not_sent_again_blindly(cups, tmp_path):
+    cups({"lp": ok("")})
+
+    with pytest.raises(PrintError, match="Check the printer before printing again"):
+        submit(QUEUE, PDF, "K7P2", directory=tmp_path)
+
+
+def test_no_printer_chosen(cups, tmp_path):
+    tools = cups({})
+
+    with pytest.raises(PrintError, match="No printer was chosen"):
+        submit("", PDF, "K7P2", directory=tmp_path)
+    assert tools.calls == []
+
+
+# --- The directory printer ----------------------------------------------------
+
+
+def test_the_directory_printer_saves_the_pdf_into_the_folder(cups, tmp_path):
+    tools = cups({})
+    folder = tmp_path / "instance" / "handouts"
+
+    submitted = submit(DIRECTORY_PRINTER, PDF, "K7P2", directory=folder)
+
+    assert (submitted.job_id, submitted.state) == (None, "completed")
+    assert submitted.path is not None and submitted.path.parent == folder
+    assert submitted.path.name.startswith("K7P2-") and submitted.path.suffix == ".pdf"
+    assert submitted.path.read_bytes() == PDF
+    assert [p.name for p in folder.iterdir()] == [submitted.path.name], "no temporary file left behind"
+    assert tools.calls == [], "CUPS is not asked"
+
+
+def test_printing_twice_to_the_folder_keeps_both_copies(tmp_path):
+    first = submit(DIRECTORY_PRINTER, b"%PDF first", "K7P2", directory=tmp_path)
+    second = submit(DIRECTORY_PRINTER, b"%PDF second", "K7P2", directory=tmp_path)
+
+    assert first.path != second.path
+    assert (first.path.read_bytes(), second.path.read_bytes()) == (b"%PDF first", b"%PDF second")
+
+
+@pytest.mark.parametrize(("title", "start"), [("../../etc/K7 P2", "etc-K7-P2-"), ("", "handout-")])
+def test_a_title_cannot_steer_where_the_file_goes(tmp_path, title, start):
+    saved = submit(DIRECTORY_PRINTER, PDF, title, directory=tmp_path).path
+
+    assert saved.parent == tmp_path and saved.name.startswith(start)
+
+
+def test_a_folder_that_cannot_be_written_is_a_clear_error(tmp_path):
+    not_a_folder = tmp_path / "handouts"
+    not_a_folder.write_text("a file where the folder should be")
+
+    with pytest.raises(PrintError, match="Could not save the handout into the folder .*handouts"):
+        submit(DIRECTORY_PRINTER, PDF, "K7P2", directory=not_a_folder)
+
+
+def test_a_directory_job_is_always_complete(cups):
+    cups({})
+
+    assert job_status(DIRECTORY_PRINTER, "anything") == JobStatus("completed", "")
+
+
+# --- Listing printers ---------------------------------------------------------
+
+
+def test_printers_are_listed_with_their_descriptions_then_the_folder(cups):
+    cups({"lpstat -l -p": ok(LPSTAT_L_P_TWO_PRINTERS)})
+
+    assert list_printers() == [
+        Printer(
+            "front-desk",
+            "Front desk – Brother HL",
+            False,
+            "paused",
+            "Paused since Sat Nov 28 03:52:15 2026: Out of paper",
+        ),
+        Printer("kiosk-test-pdf", "kiosk-test-pdf", False, "idle", ""),
+        Printer(DIRECTORY_PRINTER, "Save to folder (no printer)", True, "idle", ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("output", "state", "reason"),
+    [
+        (LPSTAT_P_IDLE, "idle", ""),
+        (LPSTAT_P_PAUSED, "paused", "Paused since Sat Nov 28 03:56:07 2026."),
+        (
+            LPSTAT_P_PAUSED_WITH_REASON,
+            "paused",
+            "Paused since Sat Nov 28 03:49:31 2026: Toner low - replace cartridge",
+        ),
+        (LPSTAT_P_PRINTING, "printing", ""),
+        (
+            LPSTAT_P_IDLE_AFTER_A_BAD_JOB,
+            "idle",
+            "loadFilename failed: /var/spool/cups/d00004-001: unable to find trailer dictionary"
+            " while recovering damaged file",
+        ),
+        (
+            "printer kiosk-test-pdf is holding new jobs.  enabled since Sat Nov 28 03:49:06 2026\n",
+            "paused",
+            "Holding new jobs.",
+        ),
+    ],
+)
+def test_a_printers_state_and_reason_come_from_lpstat_p(output, state, reason):
+    [printer] = printing.parse_printers(output)
+
+    assert (printer.name, printer.label, printer.state) == (QUEUE, QUEUE, state)
+    assert printer.reason == reason
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(error(LPSTAT_NO_PRINTERS), id="no queues"),
+        pytest.param(error(LPSTAT_SCHEDULER_DOWN), id="scheduler down"),
+        pytest.param(MISSING_TOOLS, id="CUPS not installed"),
+        pytest.param(PrintError(printing.SERVER_SLOW), id="no answer"),
+    ],
+)
+def test_without_cups_printers_the_folder_is_still_offered(cups, answer):
+    cups({"lpstat -l -p": answer})
+
+    assert list_printers() == [DIRECTORY]
+
+
+# --- Following a job ----------------------------------------------------------
+
+
+def following(cups, waiting: str = "", completed: str = "", more: dict | None = None) -> FakeTools:
+    """CUPS answering about the test queue's waiting and completed jobs, and `more`."""
+    return cups(
+        {
+            "lpstat -W not-completed -l -o kiosk-test-pdf": ok(waiting),
+            "lpstat -W completed -l -o kiosk-test-pdf": ok(completed),
+            **(more or {}),
+        }
+    )
+
+
+def test_a_job_waiting_on_a_paused_printer_is_held(cups):
+    tools = following(cups, LPSTAT_L_O_WAITING, more={"lpstat -p": ok(LPSTAT_P_PAUSED)})
+
+    assert job_status(QUEUE, "kiosk-test-pdf-19") == JobStatus("held", "The printer is paused.")
+    assert tools.commands == [
+        "lpstat -W not-completed -l -o kiosk-test-pdf",
+        "lpstat -p kiosk-test-pdf",
+    ]
+
+
+def test_a_printer_paused_with_a_reason_passes_it_on(cups):
+    following(cups, LPSTAT_L_O_WAITING, more={"lpstat -p": ok(LPSTAT_P_PAUSED_WITH_REASON)})
+
+    assert job_status(QUEUE, "kiosk-test-pdf-19") == JobStatus(
+        "held", "The printer is paused: Toner low - replace cartridge"
+    )
+
+
+def test_a_job_waiting_on_a_working_printer_is_sent(cups):
+    following(cups, LPSTAT_L_O_WAITING, more={"lpstat -p": ok(LPSTAT_P_IDLE)})
+
+    assert job_status(QUEUE, "kiosk-test-pdf-19") == JobStatus("sent", "")
+
+
+def test_a_job_on_hold_in_cups_is_held(cups):
+    following(cups, LPSTAT_L_O_WAITING)
+
+    assert job_status(QUEUE, "kiosk-test-pdf-20") == JobStatus("held", printing.JOB_ON_HOLD)
+
+
+@pytest.mark.parametrize(
+    ("waiting", "printer"),
+    [(LPSTAT_L_O_PRINTING, LPSTAT_P_IDLE), (LPSTAT_L_O_WAITING.replace("-19", "-6"), LPSTAT_P_PRINTING)],
+)
+def test_a_job_the_printer_is_working_on_is_printing(cups, waiting, printer):
+    following(cups, waiting, more={"lpstat -p": ok(printer)})
+
+    assert job_status(QUEUE, "kiosk-test-pdf-6") == JobStatus("printing", "")
+
+
+def test_a_pdf_cups_cannot_read_fails_with_cups_message(cups):
+    following(cups, LPSTAT_L_O_UNREADABLE)
+
+    assert job_status(QUEUE, "kiosk-test-pdf-4") == JobStatus(
+        "failed",
+        "The printer could not print this job: loadFilename failed: /var/spool/cups/d00004-001:"
+        " unable to find trailer dictionary while recovering damaged file",
+    )
+
+
+@pytest.mark.parametrize(
+    ("ipptool", "status"),
+    [
+        pytest.param(ok(IPPTOOL_COMPLETED), JobStatus("completed", ""), id="printed"),
+        pytest.param(ok(IPPTOOL_CANCELED), JobStatus("failed", printing.JOB_CANCELLED), id="cancelled"),
+        pytest.param(
+            ok(IPPTOOL_ABORTED),
+            JobStatus("failed", "The printer could not print this job: Filter failed, see the log"),
+            id="aborted",
+        ),
+        pytest.param(MISSING_TOOLS, JobStatus("completed", ""), id="no ipptool: lpstat's word"),
+        pytest.param(error("Job #19 does not exist.\n"), JobStatus("completed", ""), id="ipptool fails"),
+    ],
+)
+def test_a_finished_job_is_completed_unless_cups_cancelled_or_aborted_it(cups, ipptool, status):
+    tools = following(
+        cups, completed=LPSTAT_W_COMPLETED_L_O, more={"lpstat -H": ok(LPSTAT_H), "ipptool": ipptool}
+    )
+
+    assert job_status(QUEUE, "kiosk-test-pdf-19") == status
+    ask = next(command for command in tools.commands if command.startswith("ipptool"))
+    assert " -d job_number=19 ipp://%2Frun%2Fcups%2Fcups.sock/printers/kiosk-test-pdf " in ask
+
+
+def test_a_job_cups_no_longer_knows_is_failed(cups):
+    following(cups, LPSTAT_L_O_WAITING, LPSTAT_W_COMPLETED_L_O)
+
+    assert job_status(QUEUE, "kiosk-test-pdf-999") == JobStatus("failed", "CUPS no longer knows this job.")
+
+
+@pytest.mark.parametrize("answer", [error(LPSTAT_INVALID_QUEUE), error(LPSTAT_SCHEDULER_DOWN)])
+def test_asking_a_print_server_that_is_down_raises_so_the_last_state_is_kept(cups, answer):
+    cups({"lpstat -W": answer, **DOWN})
+
+    with pytest.raises(PrintError) as failure:
+        job_status(QUEUE, "kiosk-test-pdf-19")
+
+    assert failure.value.reason == printing.SERVER_DOWN
+    assert failure.value.detail == answer.stderr.strip()
+
+
+def test_a_job_whose_printer_was_removed_is_failed(cups):
+    cups({"lpstat -W": error(LPSTAT_INVALID_QUEUE), **RUNNING})
+
+    assert job_status(QUEUE, "kiosk-test-pdf-19") == JobStatus(
+        "failed", "The printer “kiosk-test-pdf” no longer exists in CUPS."
+    )
+
+
+def test_lpstat_o_lines_are_read_with_or_without_details():
+    assert list(printing.parse_jobs(LPSTAT_O)) == ["kiosk-test-pdf-19", "kiosk-test-pdf-20"]
+    assert list(printing.parse_jobs(LPSTAT_W_COMPLETED_O)) == ["kiosk-test-pdf-19", "kiosk-test-pdf-2"]
+    assert printing.parse_jobs(LPSTAT_L_O_WAITING)["kiosk-test-pdf-20"] == printing.QueuedJob(
+        "kiosk-test-pdf-20", ("job-hold-until-specified",), ""
+    )
+    assert printing.parse_jobs("") == {}
+
+
+# --- The scheduler, the server, cancelling -------------------------------------
+
+
+@pytest.mark.parametrize(("output", "running"), [(LPSTAT_RUNNING, True), (LPSTAT_NOT_RUNNING, False)])
+def test_lpstat_r_says_whether_the_scheduler_runs(output, running):
+    assert printing.parse_scheduler_running(output) is running
+
+
+@pytest.mark.parametrize(
+    ("server", "uri"),
+    [
+        ("/run/cups/cups.sock", "ipp://%2Frun%2Fcups%2Fcups.sock/printers/front-desk"),
+        ("printhost.clinic.lan:631", "ipp://printhost.clinic.lan:631/printers/front-desk"),
+    ],
+)
+def test_the_ipp_address_follows_the_server_lpstat_names(server, uri):
+    assert printing.ipp_uri(server, "front-desk") == uri
+
+
+@pytest.mark.parametrize("answer", [ok(), error(CANCEL_DONE), error(CANCEL_UNKNOWN)])
+def test_cancelling_a_job_that_is_gone_already_is_fine(cups, answer):
+    cups({"cancel": answer})
+
+    printing.cancel_job("kiosk-test-pdf-7")
+
+
+def test_cancelling_while_cups_is_down_raises(cups):
+    cups({"cancel": error(CANCEL_SCHEDULER_DOWN), **DOWN})
+
+    with pytest.raises(PrintError, match="print server is not running"):
+        printing.cancel_job("kiosk-test-pdf-7")
+
+
+# --- Running the tools for real -----------------------------------------------
+
+
+def test_a_missing_tool_is_a_print_error_not_an_os_error():
+    with pytest.raises(PrintError) as failure:
+        printing.run_tool(["kiosk-no-such-cups-tool"])
+
+    assert failure.value.reason == printing.TOOLS_MISSING
+
+
+def test_a_tool_that_hangs_is_given_up_on():
+    with pytest.raises(PrintError) as failure:
+        printing.run_tool(["sleep", "5"], timeout=0.2)
+
+    assert failure.value.reason == printing.SERVER_SLOW
