@@ -199,9 +199,30 @@ def _submission(submission_id: int) -> Submission:
     return db.session.get(Submission, submission_id) or abort(404)
 
 
+def _printers() -> list[printing.Printer]:
+    """The printers CUPS lists now, plus those configured or used before.
+
+    When the print server is down it lists none; staff can still choose the
+    usual printer, and the job is stored and shown as failed with the reason,
+    ready to retry, instead of being impossible to ask for.
+    """
+    printers = printing.list_printers()
+    listed = {p.name for p in printers}
+    known = set(db.session.scalars(select(PrintJob.printer).distinct()).all())
+    known |= {current_app.config.get("DEFAULT_PRINTER"), current_app.config.get("AUTO_PRINT_PRINTER")}
+    for name in sorted(n for n in known if n and n not in listed):
+        printers.insert(
+            -1,
+            printing.Printer(
+                name, name, is_directory=False, state="unknown", reason="not listed by CUPS now"
+            ),
+        )
+    return printers
+
+
 def _print_form() -> PrintForm:
     form = PrintForm()
-    printers = printing.list_printers()
+    printers = _printers()
     form.printer.choices = [(p.name, p.label) for p in printers]
     default = current_app.config.get("DEFAULT_PRINTER")
     if not form.is_submitted():

@@ -1,0 +1,96 @@
+"""Printing a handout from the desk console through a real CUPS server: the
+job's state on the desk follows CUPS, and a failed job can be retried."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from kiosk.extensions import db
+from kiosk.models import PrintJob
+
+from . import cups_support as cups
+from .test_desk import finished_visit
+
+CUPS_REQUIRED = os.environ.get("KIOSK_REQUIRE_CUPS", "").strip() not in ("", "0")
+if cups.missing() and not CUPS_REQUIRED:
+    pytest.skip(cups.missing(), allow_module_level=True)
+
+pytestmark = pytest.mark.cups
+
+
+@pytest.fixture
+def queue():
+    if cups.missing():
+        pytest.fail(f"{cups.missing()}; KIOSK_REQUIRE_CUPS is set, so this is a failure", pytrace=False)
+    cups.ensure_queue()
+    before = cups.printed_files()
+    try:
+        yield cups.QUEUE
+    finally:
+        cups.restore()
+        for written in cups.printed_files() - before:
+            written.unlink(missing_ok=True)
+
+
+def job_on_desk(app, desk, submission_id: int, *states: str, timeout: float = 30.0) -> PrintJob:
+    """Poll the handout's job list as the desk page does, until the job is in `states`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page = desk.get(f"/desk/handouts/{submission_id}/jobs").get_data(as_text=True)
+        with app.app_context():
+            job = db.session.scalars(select(PrintJob).order_by(PrintJob.id.desc())).first()
+            db.session.expunge(job)
+        if job.state in states:
+            assert f'data-state="{job.state}"' in page
+            return job
+        assert time.monotonic() < deadline, f"job still {job.state} ({job.reason}) after {timeout:g} s"
+        time.sleep(0.3)
+
+
+def test_the_desk_prints_a_handout_and_cups_pdf_writes_it(app, desk, queue):
+    submission = finished_visit(app)
+    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": queue})
+    job = job_on_desk(app, desk, submission.id, "completed")
+    assert job.cups_job_id.startswith(f"{queue}-")
+    written = cups.wait_for_output(job.cups_job_id)
+    assert len(PdfReader(written).pages) == submission.page_count
+    assert "Printed" in desk.get("/desk/queue").get_data(as_text=True)
+
+
+def test_a_paused_printer_holds_the_job_until_it_is_resumed(app, desk, queue):
+    submission = finished_visit(app)
+    cups.run("cupsdisable", queue)
+    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": queue})
+    held = job_on_desk(app, desk, submission.id, "held")
+    assert "paused" in held.reason
+    assert "Held" in desk.get("/desk/queue").get_data(as_text=True)
+    cups.run("cupsenable", queue)
+    job_on_desk(app, desk, submission.id, "completed")
+
+
+def test_cups_down_fails_clearly_and_a_retry_succeeds_once_it_is_back(app, desk, queue):
+    # The clinic's usual printer stays selectable while CUPS cannot list it.
+    app.config["DEFAULT_PRINTER"] = queue
+    submission = finished_visit(app)
+    cups.stop_cupsd()
+    try:
+        desk.post(f"/desk/handouts/{submission.id}/print", {"printer": queue})
+        with app.app_context():
+            job = db.session.scalar(select(PrintJob))
+            assert job.state == "failed"
+            assert "print server" in job.reason
+        page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+        assert "Retry" in page
+        assert job.reason.split(".")[0] in page
+    finally:
+        cups.start_cupsd()
+        cups.ensure_queue()
+    desk.post(f"/desk/jobs/{job.id}/retry")
+    retried = job_on_desk(app, desk, submission.id, "completed")
+    assert retried.id == job.id
+    cups.wait_for_output(retried.cups_job_id)
