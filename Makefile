@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: run test lint system-deps init-db
+.PHONY: run test lint system-deps init-db bench
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { \
@@ -47,7 +47,7 @@ run: system-deps $(VENV)/.installed-run init-db
 	@echo "  Front desk (staff):   http://$(HOST):$(PORT)/desk/"
 	@echo "  Health check:         http://$(HOST):$(PORT)/healthz"
 	@echo ""
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads 4 --access-logfile - wsgi:app
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads 4 --preload --access-logfile - wsgi:app
 
 test: system-deps $(VENV)/.installed-test
 	$(BIN)/python -m pytest
@@ -55,3 +55,8 @@ test: system-deps $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check kiosk tests wsgi.py
 	$(BIN)/ruff format --check kiosk tests wsgi.py
+
+# How long a typical handout takes to render (kiosk/bench.py); the last line
+# printed is JSON. A measurement, not a test: it never fails on a slow machine.
+bench: system-deps $(VENV)/.installed-run
+	$(BIN)/python -m kiosk.bench

@@ -76,4 +76,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # WeasyPrint logs every layout step at INFO; keep its warnings only.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    if not app.config.get("TESTING"):
+        from .handout import log_font_subsetter
+
+        log_font_subsetter()
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 from datetime import datetime
 
@@ -10,12 +11,14 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from kiosk import handout
+from kiosk import questionnaire as qn
 from kiosk.extensions import db
 from kiosk.handout import StaticFilesOnly, render_handout
 from kiosk.models import Submission
 
 SECTIONS = [
-    "Getting a second opinion: my plan",
+    "My plan for a second opinion",
     "Get help right away if you have:",
     "This is your right",
     "Before your visit",
@@ -24,6 +27,8 @@ SECTIONS = [
     "Who is coming with me",
     "If the two doctors do not agree",
 ]
+
+VISIT_DATE = datetime(2026, 11, 28, 15, 0)
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -35,9 +40,26 @@ def pdf_text(pdf: bytes) -> str:
 def render(app, answers, **kwargs):
     with app.app_context():
         pdf, pages = render_handout(
-            answers, language="en", claim_code="K7P2", created_at=datetime(2026, 11, 28, 15, 0), **kwargs
+            answers, language="en", claim_code="K7P2", created_at=VISIT_DATE, **kwargs
         )
     return pdf, pages
+
+
+def long_visit(sample_answers) -> dict:
+    """Every question in the bank picked, two long questions of their own, every reason."""
+    bank = [q.id for topic in qn.QUESTION_BANK for q in topic.questions]
+    reasons = qn.question("reasons")
+    return {
+        **sample_answers,
+        "reasons": [c.id for c in reasons.choices],
+        "reasons_other": ("My brother had the same surgery and it did not help him at all. " * 5)[:300],
+        "records_exist": ["unsure"],
+        "questions": bank,
+        "top_questions": bank[-3:],
+        "own_question_1": ("Will I be able to lift my grandchildren and garden again after this? " * 5)[:300],
+        "own_question_2": ("How long before I can drive my truck to work on the farm every day? " * 5)[:300],
+        "advocate_help": "yes",
+    }
 
 
 def test_the_handout_has_every_section_in_order(app, sample_answers):
@@ -156,3 +178,47 @@ def test_sample_handout_command_writes_a_pdf(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert out.read_bytes().startswith(b"%PDF")
     assert "My questions" in pdf_text(out.read_bytes())
+
+
+def test_the_patients_own_words_are_shown_as_theirs(app, sample_answers):
+    answers = {
+        **sample_answers,
+        "reasons": ["other"],
+        "reasons_other": "My cousin had a bad time",
+        "own_question_1": "Can I keep working at the bakery?",
+    }
+    with app.app_context():
+        html = handout.handout_html(answers, language="en", claim_code="K7P2", created_at=VISIT_DATE)
+    own = re.findall(r'In my words: <span class="patient-words">“([^”]*)”</span>', html)
+    assert own == ["My cousin had a bad time", "Can I keep working at the bakery?"]
+
+
+def test_starred_questions_come_first_numbered_and_marked(app, sample_answers):
+    text = pdf_text(render(app, sample_answers)[0])
+    assert "1. Most important: What are all my choices, including ones without surgery?" in text
+    assert "3. Most important: How many of these do you do each year?" in text
+    assert "4. How long will it take to get better?" in text
+    assert "5. Most important" not in text
+
+
+def page_size(pdf: bytes) -> list[int]:
+    return [round(float(x)) for x in PdfReader(io.BytesIO(pdf)).pages[0].mediabox[2:]]
+
+
+def test_the_paper_size_follows_the_setting_and_the_command_line(app, sample_answers):
+    app.config["HANDOUT_PAPER"] = "A4"
+    assert page_size(render(app, sample_answers)[0]) == [595, 842]
+    assert page_size(render(app, sample_answers, paper="letter")[0]) == [612, 792]
+
+
+def test_an_unknown_paper_size_is_refused(app, sample_answers):
+    with pytest.raises(ValueError, match="paper"):
+        render(app, sample_answers, paper="legal")
+
+
+def test_the_app_can_say_which_font_subsetter_is_in_use(caplog):
+    with caplog.at_level(logging.INFO, logger="kiosk.handout"):
+        subsetter = handout.log_font_subsetter()
+    assert subsetter in ("harfbuzz", "fonttools")
+    [record] = [r for r in caplog.records if r.name == "kiosk.handout"]
+    assert ("HarfBuzz" if subsetter == "harfbuzz" else "fontTools") in record.getMessage()

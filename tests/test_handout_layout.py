@@ -1,0 +1,159 @@
+"""The handout on paper: page counts, page furniture, and room for a pen.
+
+Measured on WeasyPrint's laid-out document (boxes in CSS px, 96 to the inch)
+and on the PDF itself.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+
+import pytest
+from pypdf import PdfReader
+from weasyprint.formatting_structure import boxes
+
+from kiosk import create_app
+from kiosk.cli import SAMPLE_ANSWERS
+from kiosk.handout import handout_html, render_document, render_pdf
+from tests.conftest import app_config
+from tests.test_handout import VISIT_DATE, long_visit, pdf_text
+
+MM = 96 / 25.4
+"""CSS px in a millimetre."""
+PAGE_POINTS = {"letter": (612, 792), "a4": (595, 842)}
+
+
+@pytest.fixture(scope="module")
+def handout_app(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("handout-layout")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+        yield create_app(app_config(tmp_path))
+
+
+def html_for(app, answers, paper):
+    with app.app_context():
+        return handout_html(answers, language="en", claim_code="K7P2", created_at=VISIT_DATE, paper=paper)
+
+
+def lay_out(app, answers, paper):
+    with app.app_context():
+        return render_document(html_for(app, answers, paper))
+
+
+def descendants(box):
+    yield box
+    for child in getattr(box, "children", ()):
+        yield from descendants(child)
+
+
+def classes(box) -> list[str]:
+    return (box.element.get("class") or "").split() if box.element is not None else []
+
+
+def boxes_outside_the_page(document) -> list[str]:
+    """Every box, text included, that reaches beyond the edge of its page."""
+    outside = []
+    for number, page in enumerate(document.pages, 1):
+        for box in descendants(page._page_box):
+            if isinstance(box, boxes.PageBox) or box.width is None or box.height is None:
+                continue
+            left, top = box.border_box_x(), box.border_box_y()
+            right, bottom = left + box.border_width(), top + box.border_height()
+            if left < -0.5 or top < -0.5 or right > page.width + 0.5 or bottom > page.height + 0.5:
+                text = getattr(box, "text", "") or box.element_tag or type(box).__name__
+                outside.append(
+                    f"page {number}: {text[:40]!r} at x {left:.0f}..{right:.0f} of {page.width:.0f}"
+                )
+    return outside
+
+
+def pages_holding_each_question(document) -> dict[int, set[int]]:
+    pages = defaultdict(set)
+    for number, page in enumerate(document.pages, 1):
+        for box in descendants(page._page_box):
+            if box.element_tag == "li" and "question" in classes(box):
+                pages[id(box.element)].add(number)
+    return pages
+
+
+@pytest.mark.parametrize("paper", ["letter", "a4"])
+def test_a_typical_visit_fits_on_two_pages(handout_app, paper):
+    with handout_app.app_context():
+        pdf, pages = render_pdf(html_for(handout_app, SAMPLE_ANSWERS, paper))
+    reader = PdfReader(io.BytesIO(pdf))
+    assert pages == len(reader.pages) == 2
+    for page in reader.pages:
+        width, height = (round(float(x)) for x in page.mediabox[2:])
+        assert (width, height) == PAGE_POINTS[paper]
+
+
+@pytest.mark.parametrize("paper", ["letter", "a4"])
+def test_a_long_visit_overflows_cleanly_onto_more_pages(handout_app, sample_answers, paper):
+    answers = long_visit(sample_answers)
+    document = lay_out(handout_app, answers, paper)
+    pages = len(document.pages)
+    assert pages > 2
+    questions = pages_holding_each_question(document)
+    assert len(questions) == len(answers["questions"]) + 2
+    assert all(len(held) == 1 for held in questions.values()), "a question was split across pages"
+    assert boxes_outside_the_page(document) == []
+    with handout_app.app_context():
+        text = pdf_text(render_pdf(html_for(handout_app, answers, paper))[0])
+    for number in range(1, pages + 1):
+        assert f"Page {number} of {pages}" in text
+
+
+@pytest.mark.parametrize("paper", ["letter", "a4"])
+def test_the_typical_handout_stays_inside_the_page(handout_app, paper):
+    assert boxes_outside_the_page(lay_out(handout_app, SAMPLE_ANSWERS, paper)) == []
+
+
+def test_checkboxes_and_write_in_lines_are_sized_for_a_pen(handout_app):
+    document = lay_out(handout_app, SAMPLE_ANSWERS, "a4")
+    all_boxes = [box for page in document.pages for box in descendants(page._page_box)]
+    checkboxes = [box for box in all_boxes if "box" in classes(box)]
+    assert checkboxes
+    assert all(
+        box.border_width() >= 5 * MM - 0.01 and box.border_height() >= 5 * MM - 0.01 for box in checkboxes
+    )
+
+    answer_blocks = [box for box in all_boxes if "answer-lines" in classes(box)]
+    assert len(answer_blocks) == len(SAMPLE_ANSWERS["questions"])
+    for block in answer_blocks:
+        lines = [child.border_box_y() + child.border_height() for child in block.children]
+        assert len(lines) >= 2
+        gaps = [below - above for above, below in zip(lines, lines[1:], strict=False)]
+        assert all(gap >= 9 * MM - 0.01 for gap in gaps), gaps
+        assert lines[0] - block.border_box_y() >= 8 * MM - 0.01
+
+    date_cells = [box for box in all_boxes if isinstance(box, boxes.TableCellBox) and box.element_tag == "td"]
+    assert date_cells and all(cell.border_height() >= 9 * MM - 0.01 for cell in date_cells)
+
+
+def test_the_footer_stays_on_one_line_for_the_page_number_even_with_a_long_clinic_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(
+        app_config(
+            tmp_path,
+            CLINIC_NAME="St. Bartholomew's Regional Spine, Neck and Back Surgery Center",
+            CLINIC_PHONE="(555) 010-4477",
+        )
+    )
+    document = lay_out(app, SAMPLE_ANSWERS, "letter")
+    assert boxes_outside_the_page(document) == []
+    with app.app_context():
+        text = pdf_text(render_pdf(html_for(app, SAMPLE_ANSWERS, "letter"))[0])
+    assert text.count("Page 1 of 2") == 1 and text.count("Page 2 of 2") == 1
+    assert "Code K7P2" in text and "(555) 010-4477" in text
+    for page in document.pages:
+        footer = [box for box in descendants(page._page_box) if isinstance(box, boxes.MarginBox)]
+        assert footer
+        # The running footer sits in the bottom margin, below all of the content.
+        content = page._page_box.children[0]
+        assert all(
+            box.border_box_y() >= content.border_box_y() + content.border_height() - 0.5
+            for box in footer
+            if box.children
+        )
