@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, session
 from flask_babel import get_locale
+from werkzeug.routing import IntegerConverter
 
 from . import config
 from .extensions import babel, csrf, db, htmx, login_manager
@@ -17,11 +18,18 @@ from .extensions import babel, csrf, db, htmx, login_manager
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+class IdConverter(IntegerConverter):
+    """Row ids in URLs: a number the database can hold, else 404 (not a 500)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002  (werkzeug's name)
+        super().__init__(map, min=1, max=2**63 - 1)
+
+
 def select_locale() -> str:
     from flask import current_app
 
     lang = session.get("lang")
-    if lang in current_app.config["LANGUAGES"]:
+    if isinstance(lang, str) and lang in current_app.config["LANGUAGES"]:
         return lang
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
@@ -36,6 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.url_map.converters["id"] = IdConverter
 
     app.config.from_mapping(config.DEFAULTS)
     app.config.from_mapping(config.defaults(app.instance_path))

@@ -63,6 +63,7 @@ def check_password_strength(password: str) -> None:
 def set_password(staff: Staff, password: str) -> None:
     check_password_strength(password)
     staff.password_hash = generate_password_hash(password)
+    staff.session_version += 1  # sessions signed in with the old password end
     db.session.commit()
 
 
@@ -79,10 +80,18 @@ def sign_in(username: str, password: str, remote_addr: str) -> SignIn:
     name = normalise_username(username)[:80]
     address = (remote_addr or "unknown")[:64]
     since = utcnow() - FAILURE_WINDOW
-    recent = select(SignInFailure.at).where(
-        SignInFailure.at > since, or_(SignInFailure.username == name, SignInFailure.remote_addr == address)
+    # Record the attempt first, then count: guesses sent in parallel all see
+    # each other, so no more than MAX_FAILURES passwords are ever checked.
+    attempt = SignInFailure(username=name, remote_addr=address)
+    db.session.add(attempt)
+    db.session.execute(delete(SignInFailure).where(SignInFailure.at < since))
+    db.session.commit()
+    earlier = select(SignInFailure.at).where(
+        SignInFailure.at > since,
+        SignInFailure.id < attempt.id,
+        or_(SignInFailure.username == name, SignInFailure.remote_addr == address),
     )
-    failures = db.session.scalars(recent.order_by(SignInFailure.at)).all()
+    failures = db.session.scalars(earlier.order_by(SignInFailure.at)).all()
     if len(failures) >= MAX_FAILURES:
         oldest_counted = failures[-MAX_FAILURES]
         wait = int((oldest_counted + FAILURE_WINDOW - utcnow()).total_seconds()) + 1
@@ -92,17 +101,14 @@ def sign_in(username: str, password: str, remote_addr: str) -> SignIn:
     staff = db.session.scalar(select(Staff).where(Staff.username == name))
     if staff is not None and staff.active and check_password_hash(staff.password_hash, password):
         db.session.execute(delete(SignInFailure).where(SignInFailure.username == name))
+        db.session.execute(delete(SignInFailure).where(SignInFailure.id == attempt.id))
         staff.last_sign_in_at = utcnow()
         db.session.commit()
         return SignIn(staff)
-
-    db.session.add(SignInFailure(username=name, remote_addr=address))
-    db.session.execute(delete(SignInFailure).where(SignInFailure.at < since))
-    db.session.commit()
     return SignIn(None)
 
 
 def audit(staff: str, action: str, subject: str = "") -> None:
     """Record a desk action. Callers pass ids and claim codes, never patient text."""
-    db.session.add(AuditEvent(staff=staff, action=action, subject=subject))
+    db.session.add(AuditEvent(staff=staff[:80], action=action[:40], subject=subject[:120]))
     db.session.commit()

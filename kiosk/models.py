@@ -96,6 +96,8 @@ class PrintJob(db.Model):
     state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     cups_job_id: Mapped[str | None] = mapped_column(String(160))
+    # Where the directory printer saved its copy, to delete it with the handout.
+    saved_path: Mapped[str | None] = mapped_column(Text)
     requested_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
@@ -115,14 +117,22 @@ class Staff(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]
+    # Goes up when the password changes: sessions signed in before end.
+    session_version: Mapped[int] = mapped_column(default=1)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses disabled accounts
         return self.active
 
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
 
 class SignInFailure(db.Model):
-    """A failed sign-in, kept briefly to slow down password guessing.
+    """A sign-in attempt, kept briefly to slow down password guessing.
+
+    Each attempt is stored before its password is checked (and removed when it
+    succeeds), so parallel guesses are counted too.
 
     Stored in the database, not in one process's memory, so every app
     process behind a load balancer counts the same failures.

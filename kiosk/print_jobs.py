@@ -50,6 +50,7 @@ def send(job: PrintJob, *, directory: Path) -> None:
         _set(job, "failed", error.reason)
     else:
         job.cups_job_id = submitted.job_id
+        job.saved_path = str(submitted.path) if submitted.path else None
         _set(job, submitted.state, "")
     db.session.commit()
 
@@ -116,3 +117,10 @@ def auto_print(submission: Submission, printer: str, *, directory: Path, kiosk: 
     except Exception:
         log.exception("automatic print to %r failed", printer)
         db.session.rollback()
+
+
+def remove_saved_copies(submission: Submission) -> None:
+    """Delete the PDFs the directory printer saved for this handout."""
+    for job in submission.print_jobs:
+        if job.saved_path:
+            Path(job.saved_path).unlink(missing_ok=True)

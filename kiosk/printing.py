@@ -46,7 +46,7 @@ DIRECTORY_LABEL = "Save to folder (no printer)"
 
 # Seconds. A local CUPS answers in milliseconds; these only bound a hung or
 # distant print server so that a desk page never waits on it for long.
-QUERY_TIMEOUT = 10.0
+QUERY_TIMEOUT = 5.0
 SUBMIT_TIMEOUT = 30.0
 
 SERVER_DOWN = (

@@ -34,7 +34,7 @@ def test_every_desk_url_requires_sign_in(app):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/desk") or rule.endpoint == "desk.sign_in":
             continue
-        url = re.sub(r"<(?:int:)?(\w+)>", "1", rule.rule)
+        url = re.sub(r"<(?:\w+:)?(\w+)>", "1", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             response = client.open(url, method=method)
             assert response.status_code in (302, 400), (method, url, response.status_code)
@@ -305,3 +305,99 @@ def test_ensure_admin_creates_one_account_once(runner):
     assert re.search(r"Password: \S{19}", first.output)
     second = runner.invoke(args=["kiosk", "ensure-admin"])
     assert "none created" in second.output
+
+
+# --- hardening ------------------------------------------------------------------
+
+
+def test_the_queue_poll_never_waits_on_cups(app, desk, monkeypatch):
+    from kiosk import printing
+
+    submission = finished_visit(app)
+    with app.app_context():
+        db.session.add(
+            PrintJob(submission_id=submission.id, printer="front", state="sent", cups_job_id="front-7")
+        )
+        db.session.commit()
+    asked = []
+
+    def slow_cups(printer, job_id):
+        asked.append(job_id)
+        return printing.JobStatus("completed", "")
+
+    monkeypatch.setattr(printing, "job_status", slow_cups)
+    desk.get("/desk/queue")
+    desk.get("/desk/")
+    assert asked == []
+    assert desk.post("/desk/print-status").status_code == 204
+    assert asked == ["front-7"]
+    assert "Printed" in desk.get("/desk/queue").get_data(as_text=True)
+
+
+def test_parallel_guesses_are_counted_too(app, staff):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def guess(_):
+        return Desk(app.test_client()).sign_in("boss", "guess guess guess").status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(guess, range(16)))
+    assert statuses.count(401) <= 5
+    assert statuses.count(429) >= 11
+
+
+def test_a_password_reset_ends_sessions_signed_in_with_the_old_one(app, desk, admin_desk):
+    with app.app_context():
+        maria_id = db.session.execute(db.text("select id from staff where username='maria'")).scalar()
+    assert desk.get("/desk/").status_code == 200
+    admin_desk.post(f"/desk/staff/{maria_id}/reset-password")
+    assert desk.get("/desk/").headers["Location"].startswith("/desk/sign-in")
+
+
+def test_deleting_a_handout_deletes_the_directory_printers_copy(app, desk):
+    submission = finished_visit(app)
+    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
+    assert list(Path(app.config["PRINT_DIRECTORY"]).glob("*.pdf"))
+    desk.post(f"/desk/handouts/{submission.id}/delete")
+    assert list(Path(app.config["PRINT_DIRECTORY"]).glob("*.pdf")) == []
+
+
+@pytest.mark.parametrize(
+    "target", ["/desk%0d%0aX", "//evil.example/", "https://evil.example/desk", "/desk/../x"]
+)
+def test_sign_in_goes_only_to_plain_desk_pages(app, staff, target):
+    desk = Desk(app.test_client())
+    desk.get(f"/desk/sign-in?next={target}")
+    response = desk.post(f"/desk/sign-in?next={target}", {"username": "maria", "password": STAFF_PASSWORD})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/desk/"
+
+
+@pytest.mark.parametrize(
+    "method, url",
+    [
+        ("get", "/desk/handouts/99999999999999999999999"),
+        ("post", "/desk/handouts/99999999999999999999999/print"),
+        ("post", "/desk/staff/99999999999999999999999/reset-password"),
+        ("get", "/desk/handouts/0"),
+    ],
+)
+def test_impossible_ids_are_not_found(admin_desk, method, url):
+    response = getattr(admin_desk, method)(url)
+    assert response.status_code == 404
+
+
+def test_an_impossible_audit_page_is_the_first_page(admin_desk):
+    assert admin_desk.get("/desk/audit?before=99999999999999999999999").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [{"lang": ["en"]}, {"_user_id": ["1"]}, {"_user_id": "1", "desk_seen": "x"}, {"visit": {"a": 1}}],
+)
+def test_a_session_with_odd_values_is_treated_as_empty(app, staff, forged):
+    client = app.test_client()
+    cookie = app.session_interface.get_signing_serializer(app).dumps(forged)
+    client.set_cookie("kiosk_session", cookie)
+    for url in ("/", "/desk/", "/visit/safety"):
+        assert client.get(url).status_code in (200, 302, 303), url

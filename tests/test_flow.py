@@ -9,11 +9,12 @@ from sqlalchemy import func, select
 
 from kiosk import create_app
 from kiosk import questionnaire as qn
+from kiosk.cli import SAMPLE_ANSWERS
 from kiosk.extensions import db
 from kiosk.models import Alert, Submission, Visit
 from kiosk.visits import CLAIM_CODE_ALPHABET
 
-from .conftest import app_config
+from .conftest import app_config, form_for
 
 CLAIM_CODE = re.compile(r'id="claim-code">([A-Z0-9]{4})<')
 
@@ -235,3 +236,15 @@ def test_no_one_elses_visit_after_reset(kiosk):
     for url in ["/visit/review", "/visit/questions", "/visit/done"]:
         page = kiosk.get(url, follow_redirects=True).get_data(as_text=True)
         assert "neighbour" not in page
+
+
+def test_the_urgent_screen_keeps_the_way_back_to_review(kiosk):
+    kiosk.answer_all()
+    kiosk.get("/visit/safety?return_to=review")
+    response = kiosk.post(
+        "/visit/safety", {**form_for("safety", {**SAMPLE_ANSWERS, "fever": "yes"}), "return_to": "review"}
+    )
+    assert response.headers["Location"] == "/visit/urgent?return_to=review"
+    fragment = kiosk.get(response.headers["Location"], headers={"HX-Request": "true"})
+    assert fragment.headers["HX-Push-Url"] == "/visit/urgent?return_to=review"
+    assert 'href="/visit/review"' in fragment.get_data(as_text=True)

@@ -65,7 +65,7 @@ def _member(staff_id: int) -> Staff:
     return db.session.get(Staff, staff_id) or abort(404)
 
 
-@bp.post("/staff/<int:staff_id>/disable")
+@bp.post("/staff/<id:staff_id>/disable")
 def disable_staff(staff_id: int):
     _require_admin()
     member = _member(staff_id)
@@ -79,7 +79,7 @@ def disable_staff(staff_id: int):
     return _staff_page()
 
 
-@bp.post("/staff/<int:staff_id>/enable")
+@bp.post("/staff/<id:staff_id>/enable")
 def enable_staff(staff_id: int):
     _require_admin()
     member = _member(staff_id)
@@ -90,7 +90,7 @@ def enable_staff(staff_id: int):
     return _staff_page()
 
 
-@bp.post("/staff/<int:staff_id>/reset-password")
+@bp.post("/staff/<id:staff_id>/reset-password")
 def reset_staff_password(staff_id: int):
     _require_admin()
     member = _member(staff_id)
@@ -104,6 +104,8 @@ def reset_staff_password(staff_id: int):
 def audit_log():
     _require_admin()
     before = request.args.get("before", type=int)
+    if before is not None and not 0 < before < 2**63:
+        before = None
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE)
     if before:
         query = query.where(AuditEvent.id < before)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,14 +33,24 @@ from .forms import LookupForm, PrintForm, SignInForm
 
 OPEN_ENDPOINTS = {"desk.sign_in"}
 # The queue's own poll is not activity: an open desk page must still time out.
-PASSIVE_ENDPOINTS = {"desk.queue_fragment", "desk.jobs_fragment"}
+PASSIVE_ENDPOINTS = {"desk.queue_fragment", "desk.jobs_fragment", "desk.refresh_print_status"}
 QUEUE_LENGTH = 100
+MAX_ID = 2**63 - 1
 SIGN_LABELS = {q.id: q.warning for q in RED_FLAGS}
 
 
 @login_manager.user_loader
-def load_staff(staff_id: str) -> Staff | None:
-    return db.session.get(Staff, int(staff_id)) if staff_id.isdigit() else None
+def load_staff(session_id: str) -> Staff | None:
+    """The signed-in staff member, if the session's password version is current."""
+    if not isinstance(session_id, str):
+        return None
+    staff_id, _, version = session_id.partition(":")
+    if not staff_id.isdigit() or not version.isdigit() or int(staff_id) > MAX_ID:
+        return None
+    staff = db.session.get(Staff, int(staff_id))
+    if staff is None or staff.session_version != int(version):
+        return None  # the password was changed since: sign in again
+    return staff
 
 
 @bp.before_request
@@ -49,8 +60,8 @@ def require_staff():
         return None
     if current_user.is_authenticated:
         idle_limit = current_app.config["STAFF_SESSION_HOURS"] * 3600
-        last_seen = session.get("desk_seen", 0)
-        if time.time() - last_seen <= idle_limit:
+        last_seen = session.get("desk_seen")
+        if isinstance(last_seen, int | float) and time.time() - last_seen <= idle_limit:
             if request.endpoint not in PASSIVE_ENDPOINTS:
                 session["desk_seen"] = time.time()
             return None
@@ -67,8 +78,12 @@ def _staff_name() -> str:
     return current_user.username
 
 
+SAFE_NEXT = re.compile(r"/desk(/[A-Za-z0-9_\-/]*)?")
+
+
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/desk") and not target.startswith("//"):
+    """Where to go after signing in: a plain desk path, or the queue."""
+    if target and SAFE_NEXT.fullmatch(target):
         return target
     return url_for("desk.queue")
 
@@ -143,7 +158,6 @@ def _queue_etag() -> str:
 
 @bp.get("/")
 def queue():
-    print_jobs.refresh_active_jobs()
     return render_template(
         "desk/queue.html",
         title="Front desk",
@@ -155,7 +169,8 @@ def queue():
 
 @bp.get("/queue")
 def queue_fragment():
-    print_jobs.refresh_active_jobs()
+    # Never waits on CUPS: an urgent alert must not queue behind a slow print
+    # server. Print states are refreshed by refresh_print_status, separately.
     etag = _queue_etag()
     if request.if_none_match.contains(etag):
         response = make_response("", 304)
@@ -163,6 +178,14 @@ def queue_fragment():
         response = make_response(render_template("desk/_queue.html", **_queue_context()))
     response.set_etag(etag)
     return response
+
+
+@bp.post("/print-status")
+def refresh_print_status():
+    """Ask CUPS about jobs still on their way. The queue page calls this every
+    few seconds in a request of its own; changes show at the next poll."""
+    print_jobs.refresh_active_jobs()
+    return "", 204
 
 
 @bp.get("/lookup")
@@ -179,7 +202,7 @@ def lookup():
     return redirect(url_for("desk.queue"))
 
 
-@bp.post("/alerts/<int:alert_id>/acknowledge")
+@bp.post("/alerts/<id:alert_id>/acknowledge")
 def acknowledge_alert(alert_id: int):
     alert = db.session.get(Alert, alert_id) or abort(404)
     if alert.acknowledged_at is None:
@@ -236,7 +259,7 @@ def _print_directory() -> Path:
     return Path(current_app.config["PRINT_DIRECTORY"])
 
 
-@bp.get("/handouts/<int:submission_id>")
+@bp.get("/handouts/<id:submission_id>")
 def handout(submission_id: int):
     submission = _submission(submission_id)
     for job in submission.print_jobs:
@@ -251,7 +274,7 @@ def handout(submission_id: int):
     )
 
 
-@bp.get("/handouts/<int:submission_id>/jobs")
+@bp.get("/handouts/<id:submission_id>/jobs")
 def jobs_fragment(submission_id: int):
     submission = _submission(submission_id)
     for job in submission.print_jobs:
@@ -260,7 +283,7 @@ def jobs_fragment(submission_id: int):
     return render_template("desk/_jobs.html", submission=submission, state_labels=print_jobs.STATE_LABELS)
 
 
-@bp.get("/handouts/<int:submission_id>/pdf")
+@bp.get("/handouts/<id:submission_id>/pdf")
 def handout_pdf(submission_id: int):
     submission = _submission(submission_id)
     audit(_staff_name(), "preview", f"handout {submission.claim_code}")
@@ -273,7 +296,7 @@ def handout_pdf(submission_id: int):
     return response
 
 
-@bp.post("/handouts/<int:submission_id>/print")
+@bp.post("/handouts/<id:submission_id>/print")
 def print_handout(submission_id: int):
     submission = _submission(submission_id)
     form = _print_form()
@@ -290,7 +313,7 @@ def print_handout(submission_id: int):
     return redirect(url_for("desk.handout", submission_id=submission.id))
 
 
-@bp.post("/jobs/<int:job_id>/retry")
+@bp.post("/jobs/<id:job_id>/retry")
 def retry_job(job_id: int):
     job = db.session.get(PrintJob, job_id) or abort(404)
     if job.state == "failed":
@@ -301,7 +324,7 @@ def retry_job(job_id: int):
     return redirect(url_for("desk.handout", submission_id=job.submission_id))
 
 
-@bp.post("/handouts/<int:submission_id>/handed-over")
+@bp.post("/handouts/<id:submission_id>/handed-over")
 def hand_over(submission_id: int):
     submission = _submission(submission_id)
     if submission.handed_over_at is None:
@@ -312,21 +335,22 @@ def hand_over(submission_id: int):
     return redirect(url_for("desk.handout", submission_id=submission.id))
 
 
-@bp.get("/handouts/<int:submission_id>/delete")
+@bp.get("/handouts/<id:submission_id>/delete")
 def confirm_delete(submission_id: int):
     submission = _submission(submission_id)
     return render_template("desk/confirm_delete.html", title="Delete handout", submission=submission)
 
 
-@bp.post("/handouts/<int:submission_id>/delete")
+@bp.post("/handouts/<id:submission_id>/delete")
 def delete_handout(submission_id: int):
     """Delete the handout and the answers it was made from."""
     submission = _submission(submission_id)
     code = submission.claim_code
+    print_jobs.remove_saved_copies(submission)
     db.session.delete(submission.visit)
     db.session.commit()
     audit(_staff_name(), "delete", f"handout {code}")
-    flash(f"Handout {code} and its answers were deleted.")
+    flash(f"Handout {code}, its answers and any copy saved by the directory printer were deleted.")
     return redirect(url_for("desk.queue"))
 
 

@@ -230,7 +230,7 @@ def urgent():
     return render_screen(
         "patient/_urgent.html",
         _("Please tell the front desk now"),
-        push_url=url_for("patient.urgent"),
+        push_url=url_for("patient.urgent", return_to=return_to or None),
         signs=[q for q in qn.RED_FLAGS if q.id in signs],
         back_url=url_for("patient.step", step_id=qn.SAFETY.id),
         continue_url=continue_url,
