@@ -13,7 +13,7 @@ from flask_babel import get_locale
 from werkzeug.routing import IntegerConverter
 
 from . import config
-from .extensions import babel, csrf, db, htmx, login_manager
+from .extensions import babel, csrf, db, htmx, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = config.load_or_create_secret_key(app.instance_path)
 
     db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     htmx.init_app(app)
     login_manager.init_app(app)

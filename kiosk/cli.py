@@ -8,7 +8,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from .database import create_tables
+from .database import upgrade_database
 from .models import utcnow
 
 kiosk_cli = AppGroup("kiosk", help="Run and look after the visit-prep kiosk.")
@@ -42,8 +42,8 @@ SAMPLE_ANSWERS = {
 
 @kiosk_cli.command("init-db")
 def init_db() -> None:
-    """Create the database tables (safe to run again)."""
-    create_tables()
+    """Create or upgrade the database tables (safe to run again)."""
+    upgrade_database()
     click.echo("Database ready.")
 
 

@@ -28,6 +28,16 @@ def init_app(app: Flask) -> None:
 
 
 def create_tables() -> None:
+    """Create every table straight from the models (tests use this: it is quick)."""
     from . import models  # noqa: F401  (registers the tables)
 
     db.create_all()
+
+
+def upgrade_database() -> None:
+    """Bring the database to the latest migration (safe to run again)."""
+    from flask_migrate import upgrade
+
+    from . import models  # noqa: F401
+
+    upgrade()

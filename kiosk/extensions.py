@@ -2,6 +2,7 @@
 
 from flask_babel import Babel
 from flask_login import LoginManager
+from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
@@ -17,3 +18,4 @@ csrf = CSRFProtect()
 babel = Babel()
 htmx = Htmx()
 login_manager = LoginManager()
+migrate = Migrate()
