@@ -1,0 +1,99 @@
+"""The same app on PostgreSQL, as a health system runs it.
+
+Needs KIOSK_TEST_DATABASE_URL (an empty database it may wipe; CI makes one
+with .ci/postgres-setup). Without it these tests skip, saying why, unless
+KIOSK_REQUIRE_POSTGRES is set (CI), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select, text
+
+from kiosk import create_app
+from kiosk.auth import create_staff
+from kiosk.extensions import db
+from kiosk.models import Alert, PrintJob, Submission
+
+from .conftest import STAFF_PASSWORD, Desk, Kiosk, app_config
+
+DATABASE_URL = os.environ.get("KIOSK_TEST_DATABASE_URL", "")
+REQUIRED = os.environ.get("KIOSK_REQUIRE_POSTGRES", "").strip() not in ("", "0")
+MISSING = "KIOSK_TEST_DATABASE_URL is not set (bash .ci/postgres-setup prints one)"
+
+if not DATABASE_URL and not REQUIRED:
+    pytest.skip(MISSING, allow_module_level=True)
+
+
+@pytest.fixture
+def pg_app(tmp_path, monkeypatch):
+    if not DATABASE_URL:
+        pytest.fail(f"{MISSING}; KIOSK_REQUIRE_POSTGRES is set, so this is a failure", pytrace=False)
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(app_config(tmp_path, SQLALCHEMY_DATABASE_URI=DATABASE_URL))
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    result = app.test_cli_runner().invoke(args=["kiosk", "init-db"])
+    assert result.exit_code == 0, result.output
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_migrations_build_the_models_schema_on_postgresql(pg_app):
+    with pg_app.app_context(), db.engine.connect() as connection:
+        assert connection.dialect.name == "postgresql"
+        assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []
+
+
+def test_a_visit_an_alert_and_a_print_on_postgresql(pg_app):
+    kiosk = Kiosk(pg_app.test_client())
+    kiosk.answer_all({"fever": "yes", "own_question_1": "¿Puedo nadar? 🏊"})
+    assert kiosk.finish().headers["Location"] == "/visit/done"
+    with pg_app.app_context():
+        create_staff("maria", STAFF_PASSWORD)
+        submission = db.session.scalar(select(Submission))
+        assert submission.pdf.startswith(b"%PDF")
+        assert db.session.scalar(select(Alert.signs)) == ["fever"]
+        assert submission.visit.answers["own_question_1"] == "¿Puedo nadar? 🏊"
+    desk = Desk(pg_app.test_client())
+    assert desk.sign_in().status_code == 302
+    assert "Urgent" in desk.get("/desk/queue").get_data(as_text=True)
+    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
+    with pg_app.app_context():
+        assert db.session.scalar(select(PrintJob.state)) == "completed"
+
+
+def test_a_visit_resumes_in_another_app_process(tmp_path, pg_app):
+    kiosk = Kiosk(pg_app.test_client())
+    kiosk.start()
+    kiosk.answer("safety")
+    cookie = kiosk.client.get_cookie("kiosk_session")
+    other = create_app(app_config(tmp_path, SQLALCHEMY_DATABASE_URI=DATABASE_URL)).test_client()
+    other.set_cookie(cookie.key, cookie.value)
+    assert other.get("/visit/situation").status_code == 200
+
+
+def test_a_finish_raced_from_several_processes_makes_one_submission(pg_app):
+    kiosk = Kiosk(pg_app.test_client())
+    kiosk.answer_all()
+    kiosk.get("/visit/review")
+    cookie = kiosk.client.get_cookie("kiosk_session")
+
+    def finish(_):
+        client = pg_app.test_client()
+        client.set_cookie(cookie.key, cookie.value)
+        return client.post("/visit/finish", data={"csrf_token": kiosk.token}).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(finish, range(8)))
+    assert set(statuses) == {303}
+    with pg_app.app_context():
+        assert db.session.scalar(select(func.count(Submission.id))) == 1
