@@ -1,0 +1,106 @@
+"""Every screen, patient and desk, has no axe-core violations (WCAG 2.2 A/AA).
+
+axe-core is loaded into each page from a same-origin URL that the test
+serves itself, so the app's Content-Security-Policy stays in force.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from kiosk import questionnaire as qn
+from kiosk.auth import create_staff
+
+from .conftest import STAFF_PASSWORD
+from .test_browser import chromium, open_kiosk  # noqa: F401  (shared fixtures)
+
+pytestmark = pytest.mark.browser
+
+AXE = (Path(__file__).parent / "vendor/axe-core/axe.min.js").read_text()
+AXE_PATH = "/__axe-core__.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def violations(page: Page, base_url: str) -> list[str]:
+    page.route(f"**{AXE_PATH}", lambda route: route.fulfill(body=AXE, content_type="text/javascript"))
+    page.add_script_tag(url=base_url + AXE_PATH)
+    found = page.evaluate(
+        """async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))
+            .violations.map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).join(', ')})`)""",
+        WCAG_TAGS,
+    )
+    return found
+
+
+def test_every_patient_screen_is_free_of_axe_violations(open_kiosk):  # noqa: F811
+    kiosk, patient = open_kiosk()
+    page = patient.page
+    found: dict[str, list[str]] = {}
+
+    def check(screen: str) -> None:
+        if problems := violations(page, kiosk.url):
+            found[screen] = problems
+
+    check("welcome")
+    patient.taps_start()
+    check("safety check")
+    patient.taps_next()  # nothing answered: every question shows its message
+    expect(page.locator(".field-error").first).to_be_visible()
+    check("safety check with errors")
+    patient.answers_safety(yes=("fever",))
+    patient.expect_screen("/visit/urgent", "Please tell the front desk now")
+    check("urgent")
+    page.get_by_role("link", name="I told them. Continue.").tap()
+    patient.expect_step(qn.SITUATION)
+    check("situation")
+    patient.answers_everything_up_to_review_from_situation()
+    check("review")
+    patient.taps_finish()
+    check("done")
+    assert found == {}
+
+
+def test_the_idle_prompt_is_free_of_axe_violations(open_kiosk):  # noqa: F811
+    kiosk, patient = open_kiosk(IDLE_SECONDS=1, IDLE_WARNING_SECONDS=30)
+    patient.taps_start()
+    expect(patient.page.locator("#idle-dialog")).to_be_visible(timeout=5_000)
+    assert violations(patient.page, kiosk.url) == []
+
+
+def test_every_desk_screen_is_free_of_axe_violations(open_kiosk, chromium):  # noqa: F811
+    kiosk, patient = open_kiosk()
+    with kiosk.app.app_context():
+        create_staff("maria", STAFF_PASSWORD, is_admin=True)
+    patient.taps_start()
+    patient.answers_safety(yes=("bladder",))
+    patient.page.get_by_role("link", name="I told them. Continue.").tap()
+    patient.answers_everything_up_to_review_from_situation()
+    code = patient.taps_finish()
+
+    context = chromium.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    found: dict[str, list[str]] = {}
+
+    def check(screen: str) -> None:
+        if problems := violations(page, kiosk.url):
+            found[screen] = problems
+
+    page.goto(kiosk.url + "/desk/sign-in")
+    check("sign-in")
+    page.get_by_label("Name").fill("maria")
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".alert")).to_be_visible()
+    check("queue with an alert")
+    page.get_by_role("link", name=code).click()
+    expect(page.get_by_role("heading", name=f"Handout {code}")).to_be_visible()
+    check("handout")
+    page.goto(kiosk.url + "/desk/staff")
+    check("staff")
+    page.goto(kiosk.url + "/desk/audit")
+    check("audit log")
+    context.close()
+    assert found == {}
