@@ -86,3 +86,32 @@ def test_the_desk_sees_an_alert_and_a_handout_within_seconds_and_prints_it(open_
 
     blocked = [e for e in desk_page.console_problems if "Content Security Policy" in e or "Refused to" in e]
     assert blocked == []
+
+
+COUNT_TONES = """
+(() => {
+  window.__tones = 0;
+  const original = AudioContext.prototype.createOscillator;
+  AudioContext.prototype.createOscillator = function () {
+    window.__tones += 1;
+    return original.call(this);
+  };
+})();
+"""
+
+
+@pytest.mark.parametrize("chime, tones", [(1, 2), (0, 0)])
+def test_a_new_alert_chimes_on_the_desk_when_the_setting_is_on(open_kiosk, desk_page, chime, tones):  # noqa: F811
+    kiosk, patient = open_kiosk(DESK_CHIME=chime)
+    with kiosk.app.app_context():
+        create_staff("maria", STAFF_PASSWORD)
+    desk_page.add_init_script(COUNT_TONES)
+    sign_in(desk_page, kiosk.url)
+    # Browsers allow sound only once the page has been clicked.
+    desk_page.get_by_role("heading", name="Handouts and alerts").click()
+
+    patient.taps_start()
+    patient.answers_safety(yes=("cancer",))
+    expect(desk_page.locator(".alert")).to_be_visible(timeout=SEEN_WITHIN_MS)
+    desk_page.wait_for_timeout(300)
+    assert desk_page.evaluate("window.__tones") == tones
