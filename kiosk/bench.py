@@ -1,10 +1,15 @@
-"""``make bench``: how long a typical handout takes to render.
+"""``make bench``: how long a typical handout takes to render, and what the
+desk's live queue costs per poll.
 
 Renders the built-in sample visit (``cli.SAMPLE_ANSWERS``) through our whole
 path, ``render_handout`` (answers → context → template → WeasyPrint → PDF), and
 hands the same final HTML string straight to WeasyPrint with the same options,
 alternating the two so both see the same machine. The ratio of the medians is
 what our own code costs on top of WeasyPrint.
+
+The desk part fills a queue with QUEUE_ROWS finished handouts and an alert,
+then times a full queue fragment and the conditional poll that finds nothing
+new (a 304 with no body), through the app in this process.
 
 A benchmark, not a test: it prints figures and asserts nothing. The last line
 is one JSON object, for scripts and for the README.
@@ -26,6 +31,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 SAMPLE_CLAIM_CODE = "K7P2"
+QUEUE_ROWS = 50
+POLLS = 200
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -78,6 +85,9 @@ def run(runs: int = 30, warmup: int = 3, paper: str = "letter") -> dict[str, Any
                 ours_ms.append(_time(ours))
                 direct_ms.append(_time(direct))
 
+        with app.app_context():
+            desk = _desk_poll(app, pdf)
+
     p50, direct_p50 = statistics.median(ours_ms), statistics.median(direct_ms)
     return {
         "handout_p50_ms": round(p50, 1),
@@ -89,10 +99,55 @@ def run(runs: int = 30, warmup: int = 3, paper: str = "letter") -> dict[str, Any
         "bytes": len(pdf),
         "paper": paper,
         "runs": runs,
+        **desk,
         "subsetter": font_subsetter(),
         "cpus": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
+    }
+
+
+def _desk_poll(app: Any, pdf: bytes) -> dict[str, Any]:
+    """Time the desk queue: a full fragment, and a poll that finds nothing new."""
+    from .auth import create_staff
+    from .database import create_tables
+    from .extensions import db
+    from .models import Alert, Submission, Visit
+
+    create_tables()
+    create_staff("bench", "bench password")
+    for n in range(QUEUE_ROWS):
+        visit = Visit(id=f"bench{n:027d}", kiosk="Bench kiosk", language="en", answers={}, completed_steps=[])
+        db.session.add(visit)
+        db.session.add(
+            Submission(visit=visit, claim_code=f"B{n:03d}", kiosk="Bench kiosk", language="en", pdf=pdf)
+        )
+    db.session.add(Alert(kiosk="Bench kiosk", signs=["fever"]))
+    db.session.commit()
+
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "1:1"
+        session["_fresh"] = True
+        session["desk_seen"] = time.time()
+    headers = {"HX-Request": "true"}
+    full = client.get("/desk/queue", headers=headers)
+    etag = full.headers["ETag"]
+    full_ms = [_time(lambda: client.get("/desk/queue", headers=headers)) for _ in range(POLLS // 4)]
+    poll_headers = {**headers, "If-None-Match": etag}
+    statuses = set()
+
+    def poll() -> None:
+        statuses.add(client.get("/desk/queue", headers=poll_headers).status_code)
+
+    poll_ms = [_time(poll) for _ in range(POLLS)]
+    return {
+        "desk_queue_rows": QUEUE_ROWS,
+        "desk_queue_p50_ms": round(statistics.median(full_ms), 2),
+        "desk_queue_bytes": len(full.get_data()),
+        "desk_poll_304_p50_ms": round(statistics.median(poll_ms), 2),
+        "desk_poll_304_p95_ms": round(percentile(poll_ms, 0.95), 2),
+        "desk_poll_statuses": sorted(statuses),
     }
 
 
@@ -110,6 +165,12 @@ def main(argv: list[str] | None = None) -> None:
     for label, key in paths:
         print(f"  {label:31s} p50 {r[f'{key}_p50_ms']:6.1f} ms  p95 {r[f'{key}_p95_ms']:6.1f} ms")
     print(f"  ratio of the p50s               {r['handout_ratio']:.3f}")
+    print(
+        f"Desk queue with {r['desk_queue_rows']} handouts and an alert: full fragment p50 "
+        f"{r['desk_queue_p50_ms']} ms ({r['desk_queue_bytes']:,} bytes); a poll with nothing new "
+        f"p50 {r['desk_poll_304_p50_ms']} ms, p95 {r['desk_poll_304_p95_ms']} ms, "
+        f"status {r['desk_poll_statuses']}, no body."
+    )
     print(f"  {r['cpus']} CPUs; load average {r['load_average_1m']} over the last minute")
     print(json.dumps(r))
 

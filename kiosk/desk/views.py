@@ -21,6 +21,7 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from .. import auth, print_jobs, printing
 from ..auth import audit
@@ -136,7 +137,10 @@ def _queue_context() -> dict:
         select(Alert).where(Alert.acknowledged_at.is_(None)).order_by(Alert.created_at.desc())
     ).all()
     submissions = db.session.scalars(
-        select(Submission).order_by(Submission.created_at.desc(), Submission.id.desc()).limit(QUEUE_LENGTH)
+        select(Submission)
+        .options(selectinload(Submission.print_jobs))
+        .order_by(Submission.created_at.desc(), Submission.id.desc())
+        .limit(QUEUE_LENGTH)
     ).all()
     return {
         "alerts": alerts,
