@@ -104,15 +104,12 @@ def validate_step(step: qn.Step, form: FormData) -> StepResult:
                 errors[question.id] = MSG_CHOOSE_SOME
 
     for question in step.questions:
-        # Typing an "other" reason counts as tapping "Something else".
-        if question.depends_on and values.get(question.id) and question.id not in errors:
-            chosen = values.get(question.depends_on, [])
-            if question.depends_value not in chosen and errors.get(question.depends_on) in (
-                None,
-                MSG_CHOOSE_SOME,
-            ):
-                values[question.depends_on] = [*chosen, question.depends_value]
-                errors.pop(question.depends_on, None)
+        # A follow-up text ("your other reason") belongs to its choice: the
+        # screen shows it only while that choice is ticked; untick it and the
+        # text goes too.
+        if question.depends_on and question.depends_value not in values.get(question.depends_on, []):
+            values[question.id] = ""
+            errors.pop(question.id, None)
 
     if step.id == qn.QUESTIONS.id:
         _check_question_picks(values, errors)

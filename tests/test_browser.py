@@ -360,3 +360,22 @@ def test_done_screen_clears_itself(open_kiosk):
     expect(patient.page.locator("#screen h1")).to_have_text(WELCOME_HEADING)
     expect(patient.page.locator("#claim-code")).to_have_count(0)
     patient.expect_no_blocked_or_broken_scripts()
+
+
+def test_the_other_reason_box_shows_only_with_something_else_ticked(open_kiosk):
+    kiosk, patient = open_kiosk()
+    patient.taps_start()
+    patient.answers_safety()
+    patient.expect_step(qn.SITUATION)
+    patient.taps_choice("spine_region", "neck")
+    patient.taps_choice("first_recommendation", "injections")
+    patient.taps_choice("confidence", "3")
+    patient.taps_next()
+    patient.expect_step(qn.REASONS)
+    other_box = patient.page.locator("#reasons_other")
+    expect(other_box).to_be_hidden()
+    patient.taps_choice("reasons", "other")
+    expect(other_box).to_be_visible()
+    patient.page.locator('label.choice:has(input[name="reasons"][value="other"])').tap()
+    expect(other_box).to_be_hidden()
+    patient.expect_no_blocked_or_broken_scripts()

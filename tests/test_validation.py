@@ -130,11 +130,17 @@ def test_text_loses_control_characters_and_surrounding_space():
     assert result.values["own_question_1"] == "Can I swim?"
 
 
-def test_typing_another_reason_counts_as_tapping_something_else():
-    result = validate_step(qn.REASONS, Form(reasons_other="My sister had it"))
+def test_the_other_reason_is_kept_only_with_something_else_ticked():
+    without = validate_step(qn.REASONS, Form(reasons=["risks"], reasons_other="left over"))
+    assert without.ok
+    assert without.values["reasons_other"] == ""
+    with_other = validate_step(qn.REASONS, Form(reasons=["risks", "other"], reasons_other="My sister had it"))
+    assert with_other.values["reasons_other"] == "My sister had it"
+
+
+def test_an_over_long_other_reason_without_its_choice_is_no_error():
+    result = validate_step(qn.REASONS, Form(reasons=["risks"], reasons_other="x" * 1000))
     assert result.ok
-    assert result.values["reasons"] == ["other"]
-    assert result.values["reasons_other"] == "My sister had it"
 
 
 def test_two_values_for_a_one_answer_question_are_refused():

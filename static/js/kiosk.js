@@ -77,8 +77,19 @@
     dialog.addEventListener("cancel", function (event) { event.preventDefault(); arm(); });
   }
 
+  // A follow-up field ("your other reason") shows only while its choice is ticked.
+  function showFollowUps() {
+    document.querySelectorAll("#screen [data-shown-with]").forEach(function (field) {
+      const [name, value] = field.dataset.shownWith.split("=");
+      const choice = document.querySelector(`#screen input[name="${name}"][value="${value}"]`);
+      field.hidden = !(choice && choice.checked);
+    });
+  }
+  document.addEventListener("change", showFollowUps);
+
   document.body.addEventListener("htmx:afterSettle", function (event) {
     if (event.detail.target && event.detail.target.id === "screen") {
+      showFollowUps();
       arm();
       const heading = document.querySelector("#screen h1");
       if (heading) heading.focus({ preventScroll: true });
@@ -91,5 +102,6 @@
     if (event.persisted) window.location.reload();
   });
 
+  showFollowUps();
   arm();
 })();
