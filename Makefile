@@ -53,8 +53,8 @@ test: system-deps $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check kiosk tests wsgi.py
-	$(BIN)/ruff format --check kiosk tests wsgi.py
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # How long a typical handout takes to render (kiosk/bench.py); the last line
 # printed is JSON. A measurement, not a test: it never fails on a slow machine.

@@ -84,18 +84,24 @@ def refresh(job: PrintJob) -> None:
         _set(job, status.state, status.reason)
 
 
-def refresh_active_jobs(limit: int = 50) -> None:
-    """Bring every job still on its way up to date (the desk calls this as it polls)."""
-    jobs = db.session.scalars(
-        select(PrintJob)
-        .where(PrintJob.state.in_(("sent", "printing", "held")))
-        .order_by(PrintJob.id)
-        .limit(limit)
-    ).all()
+def refresh_jobs(jobs: list[PrintJob]) -> None:
+    """Bring these jobs up to date with CUPS, saving only real changes."""
     for job in jobs:
         refresh(job)
     if db.session.dirty:
         db.session.commit()
+
+
+def refresh_active_jobs(limit: int = 50) -> None:
+    """Every job still on its way (the desk asks for this every few seconds)."""
+    refresh_jobs(
+        db.session.scalars(
+            select(PrintJob)
+            .where(PrintJob.state.in_(("sent", "printing", "held")))
+            .order_by(PrintJob.id)
+            .limit(limit)
+        ).all()
+    )
 
 
 def _set(job: PrintJob, state: str, reason: str) -> None:

@@ -53,25 +53,33 @@ def form_for(step_id: str, answers: dict[str, Any]) -> dict[str, Any]:
     return {q.id: answers[q.id] for q in step.questions if answers.get(q.id) not in (None, "", [])}
 
 
-class Kiosk:
-    """Drives the patient flow through the test client."""
+class ClientSession:
+    """A browser session through the test client that keeps the page's CSRF
+    token, from a form field or from htmx's hx-headers, as a browser would."""
 
     def __init__(self, client) -> None:
         self.client = client
         self.token = ""
 
-    def get(self, url: str, **kwargs: Any):
-        response = self.client.get(url, **kwargs)
-        if match := CSRF_FIELD.search(response.get_data(as_text=True)):
+    def _remember_token(self, response):
+        if response.mimetype != "text/html":
+            return response
+        page = response.get_data(as_text=True)
+        match = CSRF_FIELD.search(page) or re.search(r'"X-CSRFToken": "([^"]+)"', page)
+        if match:
             self.token = match.group(1)
         return response
 
+    def get(self, url: str, **kwargs: Any):
+        return self._remember_token(self.client.get(url, **kwargs))
+
     def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any):
         data = {"csrf_token": self.token, **(data or {})}
-        response = self.client.post(url, data=data, **kwargs)
-        if match := CSRF_FIELD.search(response.get_data(as_text=True)):
-            self.token = match.group(1)
-        return response
+        return self._remember_token(self.client.post(url, data=data, **kwargs))
+
+
+class Kiosk(ClientSession):
+    """Drives the patient flow through the test client."""
 
     def start(self):
         self.get("/")
@@ -107,30 +115,13 @@ def sample_answers() -> dict[str, Any]:
 STAFF_PASSWORD = "correct horse battery"
 
 
-class Desk:
+class Desk(ClientSession):
     """A front-desk browser session through the test client."""
-
-    def __init__(self, client) -> None:
-        self.client = client
-        self.token = ""
-
-    def _remember_token(self, response):
-        if response.mimetype != "text/html":
-            return response
-        page = response.get_data(as_text=True)
-        match = CSRF_FIELD.search(page) or re.search(r'"X-CSRFToken": "([^"]+)"', page)
-        if match:
-            self.token = match.group(1)
-        return response
-
-    def get(self, url: str, **kwargs: Any):
-        return self._remember_token(self.client.get(url, **kwargs))
 
     def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any):
         if not self.token:
             self.get("/desk/sign-in")
-        data = {"csrf_token": self.token, **(data or {})}
-        return self._remember_token(self.client.post(url, data=data, **kwargs))
+        return super().post(url, data, **kwargs)
 
     def sign_in(self, username: str = "maria", password: str = STAFF_PASSWORD):
         self.get("/desk/sign-in")
@@ -161,3 +152,28 @@ def admin_desk(app, staff):
     desk = Desk(app.test_client())
     assert desk.sign_in("boss").status_code == 302
     return desk
+
+
+@pytest.fixture(scope="module")
+def handout_app(tmp_path_factory):
+    """One app for a module of handout tests: rendering needs no database."""
+    tmp_path = tmp_path_factory.mktemp("handout")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+        yield create_app(app_config(tmp_path))
+
+
+@pytest.fixture
+def fetched_urls(monkeypatch) -> list[str]:
+    """Every URL the handout's fetcher is asked for, while it still decides."""
+    from kiosk.handout import StaticFilesOnly
+
+    fetched: list[str] = []
+    original = StaticFilesOnly.fetch
+
+    def spy(self, url, headers=None):
+        fetched.append(url)
+        return original(self, url, headers)
+
+    monkeypatch.setattr(StaticFilesOnly, "fetch", spy)
+    return fetched

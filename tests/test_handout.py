@@ -14,7 +14,7 @@ from sqlalchemy import select
 from kiosk import handout
 from kiosk import questionnaire as qn
 from kiosk.extensions import db
-from kiosk.handout import StaticFilesOnly, render_handout
+from kiosk.handout import StaticFilesOnly, handout_html, render_handout
 from kiosk.models import Submission
 
 SECTIONS = [
@@ -35,6 +35,12 @@ def pdf_text(pdf: bytes) -> str:
     reader = PdfReader(io.BytesIO(pdf))
     text = "\n".join(page.extract_text() for page in reader.pages)
     return re.sub(r"\s+", " ", text)
+
+
+def html_for(app, answers, paper="letter"):
+    """The handout HTML for these answers, on the fixed visit date."""
+    with app.app_context():
+        return handout_html(answers, language="en", claim_code="K7P2", created_at=VISIT_DATE, paper=paper)
 
 
 def render(app, answers, **kwargs):
@@ -125,15 +131,8 @@ def test_a_reported_red_flag_is_repeated_on_the_handout(app, sample_answers):
         "<style>@import url(file:///etc/passwd);</style>",
     ],
 )
-def test_patient_text_fetches_nothing_and_shows_as_text(app, sample_answers, monkeypatch, hostile):
-    fetched = []
-    original = StaticFilesOnly.fetch
-
-    def spy(self, url, headers=None):
-        fetched.append(url)
-        return original(self, url, headers)
-
-    monkeypatch.setattr(StaticFilesOnly, "fetch", spy)
+def test_patient_text_fetches_nothing_and_shows_as_text(app, sample_answers, fetched_urls, hostile):
+    fetched = fetched_urls
     text = pdf_text(render(app, {**sample_answers, "own_question_1": hostile})[0])
     assert hostile.replace(" ", "") in text.replace(" ", "")
     assert "root:" not in text

@@ -14,9 +14,9 @@ import pytest
 from pypdf import PdfReader
 
 from kiosk.cli import SAMPLE_ANSWERS
-from kiosk.handout import PDF_OPTIONS, StaticFilesOnly, render_document
-from tests.test_handout import pdf_text
-from tests.test_handout_layout import boxes_outside_the_page, handout_app, html_for  # noqa: F401
+from kiosk.handout import PDF_OPTIONS, render_document
+from tests.test_handout import html_for, pdf_text
+from tests.test_handout_layout import boxes_outside_the_page
 
 HOSTILE = {
     "html": '<h1>Big</h1><img src="x" onerror="alert(1)"><a href="http://127.0.0.1:9/">click</a>',
@@ -43,15 +43,8 @@ def with_everywhere(text: str) -> dict:
 
 
 @pytest.mark.parametrize("name", HOSTILE)
-def test_hostile_text_renders_inside_the_page(handout_app, monkeypatch, caplog, name):  # noqa: F811
-    fetched = []
-    original = StaticFilesOnly.fetch
-
-    def spy(self, url, headers=None):
-        fetched.append(url)
-        return original(self, url, headers)
-
-    monkeypatch.setattr(StaticFilesOnly, "fetch", spy)
+def test_hostile_text_renders_inside_the_page(handout_app, fetched_urls, caplog, name):
+    fetched = fetched_urls
     html = html_for(handout_app, with_everywhere(HOSTILE[name]), "letter")
     assert "<style>" not in html and "<h1>Big" not in html and 'onerror="' not in html
 

@@ -15,26 +15,13 @@ from weasyprint.formatting_structure import boxes
 
 from kiosk import create_app
 from kiosk.cli import SAMPLE_ANSWERS
-from kiosk.handout import handout_html, render_document, render_pdf
+from kiosk.handout import render_document, render_pdf
 from tests.conftest import app_config
-from tests.test_handout import VISIT_DATE, long_visit, pdf_text
+from tests.test_handout import html_for, long_visit, pdf_text
 
 MM = 96 / 25.4
 """CSS px in a millimetre."""
 PAGE_POINTS = {"letter": (612, 792), "a4": (595, 842)}
-
-
-@pytest.fixture(scope="module")
-def handout_app(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("handout-layout")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
-        yield create_app(app_config(tmp_path))
-
-
-def html_for(app, answers, paper):
-    with app.app_context():
-        return handout_html(answers, language="en", claim_code="K7P2", created_at=VISIT_DATE, paper=paper)
 
 
 def lay_out(app, answers, paper):

@@ -12,24 +12,11 @@ from pypdf import PdfReader
 
 from kiosk import create_app
 from kiosk.cli import SAMPLE_ANSWERS
-from kiosk.handout import handout_html, render_pdf
+from kiosk.handout import render_pdf
 from tests.conftest import app_config
-from tests.test_handout import VISIT_DATE, long_visit
+from tests.test_handout import html_for, long_visit
 
 SUBSET_ATKINSON = re.compile(r"^/[A-Z]{6}\+Atkinson-?Hyperlegible(-(Bold|Italic|BoldItalic))?$")
-
-
-@pytest.fixture(scope="module")
-def handout_app(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("handout-pdf")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
-        yield create_app(app_config(tmp_path))
-
-
-def html_for(app, answers):
-    with app.app_context():
-        return handout_html(answers, language="en", claim_code="K7P2", created_at=VISIT_DATE)
 
 
 @pytest.fixture(scope="module")

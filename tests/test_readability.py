@@ -16,7 +16,7 @@ import textstat
 
 from kiosk import questionnaire as qn
 from kiosk.cli import SAMPLE_ANSWERS
-from tests.test_handout_layout import handout_app, html_for  # noqa: F401
+from tests.test_handout import html_for
 
 MAX_GRADE = 6.0
 BLOCKS = {"title", "h1", "h2", "p", "li", "th", "td"}
@@ -86,7 +86,7 @@ def english():
 
 
 @pytest.mark.parametrize("answers", [TEMPLATE_ONLY, SAMPLE_ANSWERS], ids=["template only", "sample visit"])
-def test_the_handout_reads_at_grade_six_or_below(handout_app, answers):  # noqa: F811
+def test_the_handout_reads_at_grade_six_or_below(handout_app, answers):
     blocks = fixed_text(handout_app, answers)
     assert len(blocks) > 30
     grade = textstat.flesch_kincaid_grade(as_sentences(blocks))
@@ -95,14 +95,14 @@ def test_the_handout_reads_at_grade_six_or_below(handout_app, answers):  # noqa:
     assert prose_grade <= MAX_GRADE, prose_grade
 
 
-def test_the_template_adds_every_sentence_it_can(handout_app):  # noqa: F811
+def test_the_template_adds_every_sentence_it_can(handout_app):
     text = " ".join(text for _, text in fixed_text(handout_app, TEMPLATE_ONLY))
     assert "Today you told us about one of these signs." in text
     assert "I would like help to find a patient advocate." in text
     assert all(qn.question(q.id).warning in text for q in qn.RED_FLAGS)
 
 
-def test_the_patients_own_words_are_not_counted(handout_app):  # noqa: F811
+def test_the_patients_own_words_are_not_counted(handout_app):
     words = "Notwithstanding my considerable apprehension regarding instrumentation, what alternatives exist?"
     blocks = fixed_text(handout_app, {**SAMPLE_ANSWERS, "own_question_1": words})
     assert not any("apprehension" in text for _, text in blocks)

@@ -67,26 +67,25 @@ def _member(staff_id: int) -> Staff:
 
 @bp.post("/staff/<id:staff_id>/disable")
 def disable_staff(staff_id: int):
-    _require_admin()
-    member = _member(staff_id)
-    if member.id == current_user.id:
-        flash("You cannot disable your own account.")
-    else:
-        member.active = False
-        db.session.commit()
-        audit(current_user.username, "disable-staff", f"staff {member.username}")
-        flash(f"Account {member.username} is disabled.")
-    return _staff_page()
+    return _set_active(staff_id, active=False)
 
 
 @bp.post("/staff/<id:staff_id>/enable")
 def enable_staff(staff_id: int):
+    return _set_active(staff_id, active=True)
+
+
+def _set_active(staff_id: int, *, active: bool):
     _require_admin()
     member = _member(staff_id)
-    member.active = True
+    if not active and member.id == current_user.id:
+        flash("You cannot disable your own account.")
+        return _staff_page()
+    member.active = active
     db.session.commit()
-    audit(current_user.username, "enable-staff", f"staff {member.username}")
-    flash(f"Account {member.username} is enabled.")
+    state = "enabled" if active else "disabled"
+    audit(current_user.username, f"{'enable' if active else 'disable'}-staff", f"staff {member.username}")
+    flash(f"Account {member.username} is {state}.")
     return _staff_page()
 
 

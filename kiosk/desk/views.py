@@ -75,6 +75,12 @@ def require_staff():
     return redirect(url_for("desk.sign_in", next=request.path if request.method == "GET" else None))
 
 
+@bp.context_processor
+def desk_labels() -> dict:
+    """Words for ids the desk templates show: red-flag signs and print states."""
+    return {"sign_labels": SIGN_LABELS, "state_labels": print_jobs.STATE_LABELS}
+
+
 def _staff_name() -> str:
     return current_user.username
 
@@ -142,12 +148,7 @@ def _queue_context() -> dict:
         .order_by(Submission.created_at.desc(), Submission.id.desc())
         .limit(QUEUE_LENGTH)
     ).all()
-    return {
-        "alerts": alerts,
-        "submissions": submissions,
-        "sign_labels": SIGN_LABELS,
-        "state_labels": print_jobs.STATE_LABELS,
-    }
+    return {"alerts": alerts, "submissions": submissions}
 
 
 def _queue_etag() -> str:
@@ -266,25 +267,20 @@ def _print_directory() -> Path:
 @bp.get("/handouts/<id:submission_id>")
 def handout(submission_id: int):
     submission = _submission(submission_id)
-    for job in submission.print_jobs:
-        print_jobs.refresh(job)
-    db.session.commit()
+    print_jobs.refresh_jobs(submission.print_jobs)
     return render_template(
         "desk/handout.html",
         title=f"Handout {submission.claim_code}",
         submission=submission,
         form=_print_form(),
-        state_labels=print_jobs.STATE_LABELS,
     )
 
 
 @bp.get("/handouts/<id:submission_id>/jobs")
 def jobs_fragment(submission_id: int):
     submission = _submission(submission_id)
-    for job in submission.print_jobs:
-        print_jobs.refresh(job)
-    db.session.commit()
-    return render_template("desk/_jobs.html", submission=submission, state_labels=print_jobs.STATE_LABELS)
+    print_jobs.refresh_jobs(submission.print_jobs)
+    return render_template("desk/_jobs.html", submission=submission)
 
 
 @bp.get("/handouts/<id:submission_id>/pdf")

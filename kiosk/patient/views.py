@@ -120,9 +120,16 @@ def welcome():
 
 
 def _available_languages() -> dict[str, str]:
-    """Languages with a translation installed (English is the source)."""
-    installed = {"en"} | {str(locale.language) for locale in babel.list_translations()}
-    return {code: name for code, name in current_app.config["LANGUAGES"].items() if code in installed}
+    """Languages with a translation installed (English is the source).
+
+    Looked up once per process: the catalogues only change with a deploy.
+    """
+    cached = current_app.extensions.get("kiosk_languages")
+    if cached is None:
+        installed = {"en"} | {str(locale.language) for locale in babel.list_translations()}
+        cached = {code: name for code, name in current_app.config["LANGUAGES"].items() if code in installed}
+        current_app.extensions["kiosk_languages"] = cached
+    return cached
 
 
 @bp.post("/preferences")
