@@ -86,7 +86,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # WeasyPrint logs every layout step at INFO; keep its warnings only.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-    if not app.config.get("TESTING"):
+    # Once per server start: tests and `flask ...` commands (which set
+    # FLASK_RUN_FROM_CLI) have no use for it.
+    if not app.config.get("TESTING") and os.environ.get("FLASK_RUN_FROM_CLI") != "true":
         from .handout import log_font_subsetter
 
         log_font_subsetter()
