@@ -35,6 +35,10 @@ SETTINGS: dict[str, str | int] = {
     "DEFAULT_PRINTER": "",
     # Print each handout as soon as the patient finishes, to this printer.
     "AUTO_PRINT_PRINTER": "",
+    # A print that failed because the print server was down is sent again by
+    # itself when the server is back, for this long after it was asked for.
+    # Later than that the patient has probably left: staff decide (Retry).
+    "PRINT_RESEND_MINUTES": 30,
     # A short chime on the desk when a new urgent alert arrives (1 on, 0 off).
     "DESK_CHIME": 1,
 }

@@ -88,6 +88,8 @@ class PrintJob(db.Model):
 
     States: queued (stored, not yet handed to CUPS) → sent → printing →
     completed; or held (the printer is paused) or failed (``reason`` says why).
+    A job that failed only because the print server was down is sent again
+    when it is back (``print_jobs.resend_waiting_jobs``).
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,13 +4,14 @@ retry it. The CUPS commands themselves live in ``printing``."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from . import printing
 from .extensions import db
-from .models import PrintJob, Submission
+from .models import PrintJob, Submission, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,20 @@ STATE_LABELS = {
     "failed": "Failed",
 }
 
+# The reason a job shows while it waits for the print server to come back;
+# resend_waiting_jobs looks for it.
+WAITING_FOR_SERVER = (
+    "The print server is not running or cannot be reached. "
+    "This handout will be sent again by itself when it is back, or tap Retry."
+)
+
+
+def label(job: PrintJob) -> str:
+    """A job's state as the desk shows it."""
+    if job.state == "failed" and job.reason == WAITING_FOR_SERVER:
+        return "Waiting for print server"
+    return STATE_LABELS[job.state]
+
 
 def print_submission(
     submission: Submission, printer: str, *, directory: Path, requested_by: str | None
@@ -31,7 +46,7 @@ def print_submission(
 
     The row is committed before CUPS is called, so a job is never lost: if the
     print server is down, the job stays on the desk as failed, with the
-    reason, ready to retry.
+    reason, and is sent again by itself once the server is back.
     """
     job = PrintJob(submission=submission, printer=printer, state="queued", requested_by=requested_by)
     db.session.add(job)
@@ -47,7 +62,7 @@ def send(job: PrintJob, *, directory: Path) -> None:
         submitted = printing.submit(job.printer, job.submission.pdf, title, directory=directory)
     except printing.PrintError as error:
         log.warning("print job %s to %r failed: %s", job.id, job.printer, error.detail or error.reason)
-        _set(job, "failed", error.reason)
+        _set(job, "failed", WAITING_FOR_SERVER if error.server_down else error.reason)
     else:
         job.cups_job_id = submitted.job_id
         job.saved_path = str(submitted.path) if submitted.path else None
@@ -57,18 +72,58 @@ def send(job: PrintJob, *, directory: Path) -> None:
 
 def retry(job: PrintJob, *, directory: Path) -> None:
     """Send a failed job again. A job CUPS still holds is cancelled first, so
-    it cannot print later as a second copy."""
-    if job.cups_job_id:
+    it cannot print later as a second copy. A second tap on Retry, or a resend
+    already under way, does nothing."""
+    stale_cups_job = job.cups_job_id
+    if not _claim(job):
+        return
+    if stale_cups_job:
         try:
-            printing.cancel_job(job.cups_job_id)
+            printing.cancel_job(stale_cups_job)
         except printing.PrintError as error:
             _set(job, "failed", error.reason)
+            job.cups_job_id = stale_cups_job
             db.session.commit()
             return
-    job.cups_job_id = None
-    _set(job, "queued", "")
-    db.session.commit()
     send(job, directory=directory)
+
+
+def resend_waiting_jobs(*, directory: Path, within: timedelta) -> None:
+    """Send again the jobs that failed only because the print server was down,
+    once it answers. Jobs asked for longer ago than `within` are left for
+    staff to retry: the patient has probably gone home."""
+    waiting = db.session.scalars(
+        select(PrintJob)
+        .where(PrintJob.state == "failed", PrintJob.reason == WAITING_FOR_SERVER)
+        .order_by(PrintJob.id)
+    ).all()
+    if not waiting:
+        return
+    cutoff = utcnow() - within
+    for job in waiting:
+        if job.created_at < cutoff:
+            _set(job, "failed", printing.SERVER_DOWN)
+    db.session.commit()
+    recent = [job for job in waiting if job.reason == WAITING_FOR_SERVER]
+    if not recent or not printing.scheduler_running():
+        return
+    for job in recent:
+        if _claim(job):
+            log.info("print server is back: sending print job %s again", job.id)
+            send(job, directory=directory)
+
+
+def _claim(job: PrintJob) -> bool:
+    """Move a failed job back to queued, in one conditional UPDATE, so that of
+    two requests sending it again (two desks, a double tap) only one does."""
+    claimed = db.session.execute(
+        update(PrintJob)
+        .where(PrintJob.id == job.id, PrintJob.state == "failed")
+        .values(state="queued", reason="", cups_job_id=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()  # also expires `job`, so it is read again below
+    return claimed == 1
 
 
 def refresh(job: PrintJob) -> None:

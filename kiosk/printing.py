@@ -103,6 +103,12 @@ class PrintError(Exception):
         self.reason = reason
         self.detail = detail
 
+    @property
+    def server_down(self) -> bool:
+        """The print server did not answer at all: trying later may work,
+        and nothing reached it, so sending again cannot make a second copy."""
+        return self.reason == SERVER_DOWN
+
 
 @dataclass(frozen=True)
 class Submitted:

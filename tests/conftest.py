@@ -4,14 +4,16 @@ taps through the flow with real CSRF tokens, as the touchscreen would."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
-from kiosk import create_app
+from kiosk import create_app, printing
 from kiosk import questionnaire as qn
 from kiosk.cli import SAMPLE_ANSWERS
 from kiosk.database import create_tables
+from kiosk.printing import PrintError, ToolResult
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -177,3 +179,46 @@ def fetched_urls(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(StaticFilesOnly, "fetch", spy)
     return fetched
+
+
+# --- CUPS's tools played back (unit tests; tests/test_cups.py uses the real ones)
+
+
+def ok(stdout: str = "") -> ToolResult:
+    return ToolResult(0, stdout, "")
+
+
+def error(stderr: str) -> ToolResult:
+    return ToolResult(1, "", stderr)
+
+
+class FakeTools:
+    """Answers a command by the longest matching prefix; remembers what ran."""
+
+    def __init__(self, answers: dict[str, ToolResult | PrintError]) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, bytes | None]] = []
+
+    def __call__(self, args: Sequence[str], stdin: bytes | None = None, timeout: float = 0) -> ToolResult:
+        command = " ".join(args)
+        self.calls.append((command, stdin))
+        key = max((k for k in self.answers if command.startswith(k)), key=len, default=None)
+        assert key is not None, f"unexpected command: {command}"
+        answer = self.answers[key]
+        if isinstance(answer, PrintError):
+            raise answer
+        return answer
+
+    @property
+    def commands(self) -> list[str]:
+        return [command for command, _ in self.calls]
+
+
+@pytest.fixture
+def cups(monkeypatch):
+    def install(answers: dict[str, ToolResult | PrintError]) -> FakeTools:
+        fake = FakeTools(answers)
+        monkeypatch.setattr(printing, "run_tool", fake)
+        return fake
+
+    return install

@@ -94,3 +94,23 @@ def test_cups_down_fails_clearly_and_a_retry_succeeds_once_it_is_back(app, desk,
     retried = job_on_desk(app, desk, submission.id, "completed")
     assert retried.id == job.id
     cups.wait_for_output(retried.cups_job_id)
+
+
+def test_a_job_asked_for_while_cups_is_down_prints_by_itself_once_it_is_back(app, desk, queue):
+    app.config["DEFAULT_PRINTER"] = queue
+    submission = finished_visit(app)
+    cups.stop_cupsd()
+    try:
+        desk.post(f"/desk/handouts/{submission.id}/print", {"printer": queue})
+        assert "Waiting for print server" in desk.get("/desk/queue").get_data(as_text=True)
+        desk.post("/desk/print-status")  # the desk's refresh while CUPS is still down
+        with app.app_context():
+            job = db.session.scalar(select(PrintJob))
+            assert (job.state, job.cups_job_id) == ("failed", None)
+    finally:
+        cups.start_cupsd()
+        cups.ensure_queue()
+    desk.post("/desk/print-status")  # the next refresh finds the server back
+    printed = job_on_desk(app, desk, submission.id, "completed")
+    assert printed.id == job.id
+    assert len(PdfReader(cups.wait_for_output(printed.cups_job_id)).pages) == submission.page_count

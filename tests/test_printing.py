@@ -8,8 +8,6 @@ CUPS server.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 
 from kiosk import printing
@@ -20,11 +18,12 @@ from kiosk.printing import (
     Printer,
     PrintError,
     Submitted,
-    ToolResult,
     job_status,
     list_printers,
     submit,
 )
+
+from .conftest import FakeTools, error, ok
 
 QUEUE = "kiosk-test-pdf"
 PDF = b"%PDF-1.4 a handout\n%%EOF\n"
@@ -166,49 +165,6 @@ IPPTOOL_ABORTED = (
 CANCEL_DONE = "cancel: cancel-job failed: Job #7 is already completed - can't cancel.\n"
 CANCEL_UNKNOWN = "cancel: cancel-job failed: Job #999 does not exist.\n"
 CANCEL_SCHEDULER_DOWN = "cancel: Unable to connect to server.\n"
-
-
-# --- A fake runner that plays it back -----------------------------------------
-
-
-def ok(stdout: str = "") -> ToolResult:
-    return ToolResult(0, stdout, "")
-
-
-def error(stderr: str) -> ToolResult:
-    return ToolResult(1, "", stderr)
-
-
-class FakeTools:
-    """Answers a command by the longest matching prefix; remembers what ran."""
-
-    def __init__(self, answers: dict[str, ToolResult | PrintError]) -> None:
-        self.answers = answers
-        self.calls: list[tuple[str, bytes | None]] = []
-
-    def __call__(self, args: Sequence[str], stdin: bytes | None = None, timeout: float = 0) -> ToolResult:
-        command = " ".join(args)
-        self.calls.append((command, stdin))
-        key = max((k for k in self.answers if command.startswith(k)), key=len, default=None)
-        assert key is not None, f"unexpected command: {command}"
-        answer = self.answers[key]
-        if isinstance(answer, PrintError):
-            raise answer
-        return answer
-
-    @property
-    def commands(self) -> list[str]:
-        return [command for command, _ in self.calls]
-
-
-@pytest.fixture
-def cups(monkeypatch):
-    def install(answers: dict[str, ToolResult | PrintError]) -> FakeTools:
-        fake = FakeTools(answers)
-        monkeypatch.setattr(printing, "run_tool", fake)
-        return fake
-
-    return install
 
 
 RUNNING = {"lpstat -r": ok(LPSTAT_RUNNING)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import (
@@ -78,7 +78,7 @@ def require_staff():
 @bp.context_processor
 def desk_labels() -> dict:
     """Words for ids the desk templates show: red-flag signs and print states."""
-    return {"sign_labels": SIGN_LABELS, "state_labels": print_jobs.STATE_LABELS}
+    return {"sign_labels": SIGN_LABELS, "job_label": print_jobs.label}
 
 
 def _staff_name() -> str:
@@ -188,7 +188,12 @@ def queue_fragment():
 @bp.post("/print-status")
 def refresh_print_status():
     """Ask CUPS about jobs still on their way. The queue page calls this every
-    few seconds in a request of its own; changes show at the next poll."""
+    few seconds in a request of its own; changes show at the next poll.
+    Jobs that wait for the print server are sent once it is back."""
+    print_jobs.resend_waiting_jobs(
+        directory=_print_directory(),
+        within=timedelta(minutes=current_app.config["PRINT_RESEND_MINUTES"]),
+    )
     print_jobs.refresh_active_jobs()
     return "", 204
 
