@@ -116,6 +116,22 @@ def test_the_records_checklist_has_date_blanks(app, sample_answers):
         assert record in text
 
 
+@pytest.mark.parametrize(
+    ("asked", "advice"),
+    [
+        ("yes", "You asked the first office to send these records to the new doctor."),
+        ("some", "You asked the first office for some of these records. Ask them to send the rest"),
+        ("not_yet", "Ask the first office to send these records to the new doctor."),
+        ("unsure", "Ask the first office to send these records to the new doctor."),
+        (None, "Ask the first office to send these records to the new doctor."),
+    ],
+)
+def test_the_records_advice_follows_whether_they_were_asked_for(app, sample_answers, asked, advice):
+    html = " ".join(html_for(app, {**sample_answers, "records_requested": asked}).split())
+    assert advice in html
+    assert html.count("the first office") == 1
+
+
 def test_a_reported_red_flag_is_repeated_on_the_handout(app, sample_answers):
     text = pdf_text(render(app, {**sample_answers, "fever": "yes"})[0])
     assert "Today you told us about one of these signs" in text

@@ -85,7 +85,16 @@ def english():
     textstat.set_lang("en")
 
 
-@pytest.mark.parametrize("answers", [TEMPLATE_ONLY, SAMPLE_ANSWERS], ids=["template only", "sample visit"])
+@pytest.mark.parametrize(
+    "answers",
+    [
+        TEMPLATE_ONLY,
+        SAMPLE_ANSWERS,
+        {**TEMPLATE_ONLY, "records_requested": "yes"},
+        {**TEMPLATE_ONLY, "records_requested": "some"},
+    ],
+    ids=["template only", "sample visit", "records asked for", "some records asked for"],
+)
 def test_the_handout_reads_at_grade_six_or_below(handout_app, answers):
     blocks = fixed_text(handout_app, answers)
     assert len(blocks) > 30
