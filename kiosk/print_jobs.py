@@ -31,6 +31,15 @@ WAITING_FOR_SERVER = (
     "This handout will be sent again by itself when it is back, or tap Retry."
 )
 
+# A job still "queued" this long after its last change was never handed over:
+# the request sending it died (a worker restart, say). `lp` gives up after
+# SUBMIT_TIMEOUT, so a live send is never this old.
+INTERRUPTED_AFTER = timedelta(seconds=2 * printing.SUBMIT_TIMEOUT)
+INTERRUPTED = (
+    "Sending this job was interrupted, so it may not have reached the printer. "
+    "Check the printer, and tap Retry if it did not print."
+)
+
 
 def label(job: PrintJob) -> str:
     """A job's state as the desk shows it."""
@@ -148,7 +157,14 @@ def refresh_jobs(jobs: list[PrintJob]) -> None:
 
 
 def refresh_active_jobs(limit: int = 50) -> None:
-    """Every job still on its way (the desk asks for this every few seconds)."""
+    """Every job still on its way (the desk asks for this every few seconds),
+    and any job whose sending was cut off, so that it can be retried."""
+    interrupted = db.session.scalars(
+        select(PrintJob).where(PrintJob.state == "queued", PrintJob.updated_at < utcnow() - INTERRUPTED_AFTER)
+    ).all()
+    for job in interrupted:
+        log.warning("sending print job %s was interrupted", job.id)
+        _set(job, "failed", INTERRUPTED)
     refresh_jobs(
         db.session.scalars(
             select(PrintJob)

@@ -152,3 +152,22 @@ def test_the_desk_refresh_sends_waiting_jobs(app, desk, submission, cups):
     assert lp_calls(back) == 1
     assert stored_job(app).state == "sent"
     assert "Queued at printer" in desk.get("/desk/queue").get_data(as_text=True)
+
+
+def test_a_send_cut_off_midway_becomes_a_failed_job_to_retry(app, submission, cups, tmp_path):
+    # As if the worker sending them had been restarted: two jobs left queued.
+    with app.app_context():
+        long_ago = utcnow() - print_jobs.INTERRUPTED_AFTER - timedelta(seconds=1)
+        for updated_at in (long_ago, utcnow()):
+            db.session.add(
+                PrintJob(submission_id=submission.id, printer=QUEUE, state="queued", updated_at=updated_at)
+            )
+        db.session.commit()
+        print_jobs.refresh_active_jobs()
+        cut_off, in_progress = db.session.scalars(select(PrintJob).order_by(PrintJob.id)).all()
+        assert (cut_off.state, cut_off.reason) == ("failed", print_jobs.INTERRUPTED)
+        assert (in_progress.state, in_progress.reason) == ("queued", "")
+
+        tools = cups(SERVER_BACK)
+        print_jobs.retry(cut_off, directory=tmp_path)
+        assert cut_off.state == "sent" and lp_calls(tools) == 1
