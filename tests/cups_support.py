@@ -13,7 +13,8 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 CUPSD = Path("/usr/sbin/cupsd")
@@ -92,6 +93,17 @@ def stop_cupsd() -> None:
     pid = int(CUPSD_PID_FILE.read_text().strip())
     os.kill(pid, signal.SIGTERM)
     wait_until(lambda: not _alive(pid) and not scheduler_running(), f"cupsd (pid {pid}) to stop")
+
+
+@contextmanager
+def stopped() -> Iterator[None]:
+    """cupsd stopped for the block; running again, with the test queue, after it."""
+    stop_cupsd()
+    try:
+        yield
+    finally:
+        start_cupsd()
+        ensure_queue()
 
 
 def queue_exists(queue: str = QUEUE) -> bool:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
 from kiosk.extensions import db
-from kiosk.models import PrintJob
+from kiosk.models import PrintJob, Submission
 
 from . import cups_support as cups
 from .test_desk import finished_visit
@@ -73,43 +74,48 @@ def test_a_paused_printer_holds_the_job_until_it_is_resumed(app, desk, queue):
     job_on_desk(app, desk, submission.id, "completed")
 
 
-def test_cups_down_fails_clearly_and_a_retry_succeeds_once_it_is_back(app, desk, queue):
+@pytest.fixture
+def print_while_cups_is_down(app, desk, queue):
+    """A handout printed on the desk while cupsd is stopped, and the stored job."""
     # The clinic's usual printer stays selectable while CUPS cannot list it.
     app.config["DEFAULT_PRINTER"] = queue
-    submission = finished_visit(app)
-    cups.stop_cupsd()
-    try:
-        desk.post(f"/desk/handouts/{submission.id}/print", {"printer": queue})
-        with app.app_context():
-            job = db.session.scalar(select(PrintJob))
-            assert job.state == "failed"
-            assert "print server" in job.reason
+
+    def ask(check_while_down: Callable[[Submission], None]) -> tuple[Submission, PrintJob]:
+        submission = finished_visit(app)
+        with cups.stopped():
+            desk.post(f"/desk/handouts/{submission.id}/print", {"printer": queue})
+            check_while_down(submission)
+            with app.app_context():
+                job = db.session.scalar(select(PrintJob))
+                db.session.expunge(job)
+        assert job.state == "failed" and "print server" in job.reason
+        return submission, job
+
+    return ask
+
+
+def test_cups_down_fails_clearly_and_a_retry_succeeds_once_it_is_back(app, desk, print_while_cups_is_down):
+    def says_why_and_offers_retry(submission):
         page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
         assert "Retry" in page
-        assert job.reason.split(".")[0] in page
-    finally:
-        cups.start_cupsd()
-        cups.ensure_queue()
+        assert "The print server is not running or cannot be reached." in page
+
+    submission, job = print_while_cups_is_down(says_why_and_offers_retry)
     desk.post(f"/desk/jobs/{job.id}/retry")
     retried = job_on_desk(app, desk, submission.id, "completed")
     assert retried.id == job.id
     cups.wait_for_output(retried.cups_job_id)
 
 
-def test_a_job_asked_for_while_cups_is_down_prints_by_itself_once_it_is_back(app, desk, queue):
-    app.config["DEFAULT_PRINTER"] = queue
-    submission = finished_visit(app)
-    cups.stop_cupsd()
-    try:
-        desk.post(f"/desk/handouts/{submission.id}/print", {"printer": queue})
+def test_a_job_asked_for_while_cups_is_down_prints_by_itself_once_it_is_back(
+    app, desk, print_while_cups_is_down
+):
+    def waits_for_the_server(submission):
         assert "Waiting for print server" in desk.get("/desk/queue").get_data(as_text=True)
         desk.post("/desk/print-status")  # the desk's refresh while CUPS is still down
-        with app.app_context():
-            job = db.session.scalar(select(PrintJob))
-            assert (job.state, job.cups_job_id) == ("failed", None)
-    finally:
-        cups.start_cupsd()
-        cups.ensure_queue()
+
+    submission, job = print_while_cups_is_down(waits_for_the_server)
+    assert job.cups_job_id is None, "nothing was sent while CUPS was down"
     desk.post("/desk/print-status")  # the next refresh finds the server back
     printed = job_on_desk(app, desk, submission.id, "completed")
     assert printed.id == job.id
