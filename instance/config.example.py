@@ -4,6 +4,9 @@
 CLINIC_NAME = "Riverside Spine Clinic"
 CLINIC_PHONE = "555-0100"
 
+# The clinic's time zone, for desk times and the handout's date. Empty: the server's.
+CLINIC_TIMEZONE = "America/Chicago"
+
 # The name the front desk sees for this kiosk.
 KIOSK_NAME = "Waiting room kiosk"
 

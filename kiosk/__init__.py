@@ -13,6 +13,7 @@ from flask_babel import get_locale
 from werkzeug.routing import IntegerConverter
 
 from . import config
+from .clock import load_time_zone
 from .extensions import babel, csrf, db, htmx, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.load_or_create_secret_key(app.instance_path)
+    app.config["CLINIC_TZ"] = load_time_zone(app.config["CLINIC_TIMEZONE"])
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)

@@ -20,6 +20,9 @@ SETTINGS: dict[str, str | int] = {
     "KIOSK_NAME": DEFAULT_KIOSK_NAME,
     "CLINIC_NAME": "Spine Clinic",
     "CLINIC_PHONE": "",
+    # The clinic's time zone for the desk and the handout's date, an IANA name
+    # like "America/Chicago"; empty means the server's own.
+    "CLINIC_TIMEZONE": "",
     # Seconds without a touch before "Are you still there?", and how long that
     # prompt waits for a tap (WCAG 2.2.1 asks for at least 20 s).
     "IDLE_SECONDS": 90,

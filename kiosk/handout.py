@@ -21,7 +21,7 @@ import gc
 import logging
 import mimetypes
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from . import questionnaire as qn
+from .clock import clinic_time
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +168,8 @@ def handout_context(
     # Unsure, or nothing ticked: list every kind, so the patient can ask for all.
     record_ids = have or [c.id for c in records_question.choices if c.id != "unsure"]
     companion = answers.get("companion")
-    local_time = created_at.replace(tzinfo=UTC).astimezone()
-    date = format_date(local_time, format="long")
+    # rebase=False: Flask-Babel would otherwise turn it back into UTC.
+    date = format_date(clinic_time(created_at), format="long", rebase=False)
     return {
         "claim_code": claim_code,
         "clinic": clinic,

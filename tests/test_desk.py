@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from kiosk import create_app
+from kiosk.clock import clinic_time, load_time_zone
 from kiosk.database import create_tables
 from kiosk.extensions import db
-from kiosk.models import Alert, AuditEvent, PrintJob, Submission, Visit
+from kiosk.models import Alert, AuditEvent, PrintJob, Submission, Visit, utcnow
 
 from .conftest import STAFF_PASSWORD, Desk, Kiosk, app_config
 
@@ -401,3 +403,21 @@ def test_a_session_with_odd_values_is_treated_as_empty(app, staff, forged):
     client.set_cookie("kiosk_session", cookie)
     for url in ("/", "/desk/", "/visit/safety"):
         assert client.get(url).status_code in (200, 302, 303), url
+
+
+def test_the_desk_shows_times_in_the_clinics_time_zone(app, desk):
+    submission = finished_visit(app)
+    with app.app_context():
+        db.session.get(Submission, submission.id).created_at = datetime(2026, 1, 5, 12, 0)
+        db.session.commit()
+    app.config["CLINIC_TZ"] = load_time_zone("Asia/Kolkata")  # UTC+5:30
+    assert "Jan 05 17:30" in desk.get("/desk/queue").get_data(as_text=True)
+
+    def now() -> str:
+        with app.app_context():
+            return clinic_time(utcnow()).strftime("%H:%M")
+
+    before = now()
+    desk.post(f"/desk/handouts/{submission.id}/handed-over")
+    page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+    assert any(f"Handed over by maria at {time}" in page for time in {before, now()})

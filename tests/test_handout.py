@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from kiosk import handout
 from kiosk import questionnaire as qn
+from kiosk.clock import load_time_zone
 from kiosk.extensions import db
 from kiosk.handout import StaticFilesOnly, handout_html, render_handout
 from kiosk.models import Submission
@@ -114,6 +115,22 @@ def test_the_records_checklist_has_date_blanks(app, sample_answers):
     assert "Date I asked" in text and "Date they got it" in text
     for record in ("MRI scan", "X-rays", "Notes from the doctor's visits"):
         assert record in text
+
+
+@pytest.mark.parametrize(
+    ("zone", "date"),
+    [
+        ("Asia/Tokyo", "November 29, 2026"),
+        ("UTC", "November 28, 2026"),
+        ("America/Chicago", "November 28, 2026"),
+    ],
+)
+def test_the_handout_is_dated_in_the_clinics_time_zone(app, sample_answers, zone, date):
+    app.config["CLINIC_TZ"] = load_time_zone(zone)
+    late_evening_utc = datetime(2026, 11, 28, 23, 30)
+    with app.app_context():
+        html = handout_html(sample_answers, language="en", claim_code="K7P2", created_at=late_evening_utc)
+    assert date in html.replace("\u00a0", " ")
 
 
 @pytest.mark.parametrize(

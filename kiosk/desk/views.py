@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from flask import (
@@ -25,6 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import auth, print_jobs, printing
 from ..auth import audit
+from ..clock import clinic_now, clinic_time
 from ..extensions import db, login_manager
 from ..models import Alert, PrintJob, Staff, Submission, utcnow
 from ..questionnaire import RED_FLAGS
@@ -364,11 +365,11 @@ def delete_handout(submission_id: int):
 
 @bp.app_template_filter("desk_time")
 def desk_time(value) -> str:
-    """Stored UTC shown in the desk's local time: "14:05", or "Nov 27 14:05" on other days."""
+    """Stored UTC in the clinic's time: "14:05", or "Nov 27 14:05" on other days."""
     if value is None:
         return ""
-    local = value.replace(tzinfo=UTC).astimezone()
-    if local.date() == datetime.now().astimezone().date():
+    local = clinic_time(value)
+    if local.date() == clinic_now().date():
         return local.strftime("%H:%M")
     return local.strftime("%b %d %H:%M")
 
