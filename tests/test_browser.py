@@ -51,6 +51,7 @@ CHROMIUM_ARGS = [
 ]
 KIOSK_SCREEN = {"width": 1080, "height": 1400}
 MIN_TARGET_PX = 48
+MIN_TARGET_GAP_PX = 8
 MIN_BODY_FONT_PX = 20
 CLAIM_CODE = re.compile(f"[{CLAIM_CODE_ALPHABET}]{{{CLAIM_CODE_LENGTH}}}")
 
@@ -203,11 +204,46 @@ class Patient:
             MIN_TARGET_PX,
         )
 
+    def crowded_targets(self) -> list[str]:
+        """Pairs of visible targets closer than MIN_TARGET_GAP_PX to each other.
+
+        Only targets that sit side by side are compared: content scrolls under
+        the sticky Back/Next bar, and an open modal prompt makes the page under
+        it inert. One target inside another (a star on its tile) is one target."""
+        return self.page.evaluate(
+            """(gap) => {
+                const modal = document.querySelector('dialog[open]:modal');
+                const layer = el => {
+                    for (let node = el; node; node = node.parentElement) {
+                        if (['fixed', 'sticky'].includes(getComputedStyle(node).position)) return node;
+                    }
+                    return null;
+                };
+                const targets = [...(modal || document).querySelectorAll(
+                    'button, a[href], label.choice, label.star')]
+                    .filter(el => {
+                        const box = el.getBoundingClientRect();
+                        return box.width > 0 && box.height > 0 && getComputedStyle(el).visibility !== 'hidden';
+                    });
+                const name = el => `${el.tagName.toLowerCase()} "${el.textContent.trim().slice(0, 30)}"`;
+                const crowded = [];
+                targets.forEach((a, i) => targets.slice(i + 1).forEach(b => {
+                    if (a.contains(b) || b.contains(a) || layer(a) !== layer(b)) return;
+                    const p = a.getBoundingClientRect(), q = b.getBoundingClientRect();
+                    const apart = Math.max(q.left - p.right, p.left - q.right, q.top - p.bottom, p.top - q.bottom);
+                    if (apart + 0.5 < gap) crowded.push(`${name(a)} and ${name(b)}: ${Math.round(apart)} px`);
+                }));
+                return crowded;
+            }""",
+            MIN_TARGET_GAP_PX,
+        )
+
     def body_font_px(self) -> float:
         return float(self.page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)"))
 
     def expect_fit_for_touch(self, screen: str) -> None:
         assert self.small_targets() == [], f"targets under {MIN_TARGET_PX}x{MIN_TARGET_PX} px on {screen}"
+        assert self.crowded_targets() == [], f"targets under {MIN_TARGET_GAP_PX} px apart on {screen}"
         assert self.body_font_px() >= MIN_BODY_FONT_PX, f"body text under {MIN_BODY_FONT_PX} px on {screen}"
 
     def expect_no_blocked_or_broken_scripts(self) -> None:
