@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from . import printing
 from .extensions import db
@@ -38,6 +39,11 @@ INTERRUPTED_AFTER = timedelta(seconds=2 * printing.SUBMIT_TIMEOUT)
 INTERRUPTED = (
     "Sending this job was interrupted, so it may not have reached the printer. "
     "Check the printer, and tap Retry if it did not print."
+)
+
+NOT_SENT_AGAIN = (
+    "Not sent again by itself: this handout has been printed again or handed over since. "
+    "Tap Retry to print this copy anyway."
 )
 
 
@@ -99,40 +105,58 @@ def retry(job: PrintJob, *, directory: Path) -> None:
 
 def resend_waiting_jobs(*, directory: Path, within: timedelta) -> None:
     """Send again the jobs that failed only because the print server was down,
-    once it answers. Jobs asked for longer ago than `within` are left for
-    staff to retry: the patient has probably gone home."""
+    once it answers.
+
+    Left for staff instead: a job last asked for longer ago than `within`
+    (the patient has probably gone home), and a job whose handout has been
+    printed again or handed over since (it would be a second copy)."""
     waiting = db.session.scalars(
         select(PrintJob)
         .where(PrintJob.state == "failed", PrintJob.reason == WAITING_FOR_SERVER)
         .order_by(PrintJob.id)
     ).all()
-    if not waiting:
-        return
     cutoff = utcnow() - within
+    still_waiting = []
     for job in waiting:
-        if job.created_at < cutoff:
-            _set(job, "failed", printing.SERVER_DOWN)
-    db.session.commit()
-    recent = [job for job in waiting if job.reason == WAITING_FOR_SERVER]
-    if not recent or not printing.scheduler_running():
+        if job.submission.handed_over_at or job.submission.print_jobs[-1].id != job.id:
+            _stop_waiting(job, NOT_SENT_AGAIN)
+        elif job.updated_at < cutoff:
+            _stop_waiting(job, printing.SERVER_DOWN)
+        else:
+            still_waiting.append(job.id)
+    if not still_waiting or not printing.scheduler_running():
         return
-    for job in recent:
-        if _claim(job):
+    for job_id in still_waiting:
+        job = db.session.get(PrintJob, job_id)
+        if job and _claim(job, PrintJob.reason == WAITING_FOR_SERVER, PrintJob.cups_job_id.is_(None)):
             log.info("print server is back: sending print job %s again", job.id)
             send(job, directory=directory)
 
 
-def _claim(job: PrintJob) -> bool:
-    """Move a failed job back to queued, in one conditional UPDATE, so that of
-    two requests sending it again (two desks, a double tap) only one does."""
-    claimed = db.session.execute(
+def _stop_waiting(job: PrintJob, reason: str) -> None:
+    _change_if(job.id, PrintJob.state == "failed", PrintJob.reason == WAITING_FOR_SERVER, reason=reason)
+
+
+def _claim(job: PrintJob, *conditions: ColumnElement[bool]) -> bool:
+    """Move a failed job back to queued, to be sent."""
+    return _change_if(
+        job.id, PrintJob.state == "failed", *conditions, state="queued", reason="", cups_job_id=None
+    )
+
+
+def _change_if(job_id: int, *conditions: ColumnElement[bool], **values: Any) -> bool:
+    """Change a job only while it is as `conditions` say, in one conditional
+    UPDATE, committed at once: of two requests acting on one job (two desks,
+    two workers, a double tap) only the first does. Expires loaded jobs, so
+    they are read again."""
+    changed = db.session.execute(
         update(PrintJob)
-        .where(PrintJob.id == job.id, PrintJob.state == "failed")
-        .values(state="queued", reason="", cups_job_id=None)
+        .where(PrintJob.id == job_id, *conditions)
+        .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()  # also expires `job`, so it is read again below
-    return claimed == 1
+    db.session.commit()
+    return changed == 1
 
 
 def refresh(job: PrintJob) -> None:
@@ -159,12 +183,19 @@ def refresh_jobs(jobs: list[PrintJob]) -> None:
 def refresh_active_jobs(limit: int = 50) -> None:
     """Every job still on its way (the desk asks for this every few seconds),
     and any job whose sending was cut off, so that it can be retried."""
+    cutoff = utcnow() - INTERRUPTED_AFTER
     interrupted = db.session.scalars(
-        select(PrintJob).where(PrintJob.state == "queued", PrintJob.updated_at < utcnow() - INTERRUPTED_AFTER)
+        select(PrintJob.id).where(PrintJob.state == "queued", PrintJob.updated_at < cutoff)
     ).all()
-    for job in interrupted:
-        log.warning("sending print job %s was interrupted", job.id)
-        _set(job, "failed", INTERRUPTED)
+    for job_id in interrupted:
+        log.warning("sending print job %s was interrupted", job_id)
+        _change_if(
+            job_id,
+            PrintJob.state == "queued",
+            PrintJob.updated_at < cutoff,
+            state="failed",
+            reason=INTERRUPTED,
+        )
     refresh_jobs(
         db.session.scalars(
             select(PrintJob)

@@ -96,7 +96,7 @@ def test_a_job_waiting_longer_than_the_window_is_left_for_staff(app, submission,
     cups(SERVER_DOWN)
     job_id = print_now(app, submission, tmp_path)
     with app.app_context():
-        db.session.get(PrintJob, job_id).created_at = utcnow() - WINDOW - timedelta(minutes=1)
+        db.session.get(PrintJob, job_id).updated_at = utcnow() - WINDOW - timedelta(minutes=1)
         db.session.commit()
 
     back = cups(SERVER_BACK)
@@ -104,6 +104,33 @@ def test_a_job_waiting_longer_than_the_window_is_left_for_staff(app, submission,
     assert lp_calls(back) == 0
     assert (job.state, job.reason) == ("failed", printing.SERVER_DOWN)
     assert print_jobs.label(job) == "Failed"
+
+
+def test_a_waiting_job_is_not_sent_again_once_the_handout_was_printed_again(app, submission, cups, tmp_path):
+    cups(SERVER_DOWN)
+    print_now(app, submission, tmp_path)
+    print_now(app, submission, tmp_path)  # staff tap Print again, or choose another printer
+
+    back = cups(SERVER_BACK)
+    with app.app_context():
+        print_jobs.resend_waiting_jobs(directory=tmp_path, within=WINDOW)
+        first, second = db.session.scalars(select(PrintJob).order_by(PrintJob.id)).all()
+        assert (first.state, first.reason) == ("failed", print_jobs.NOT_SENT_AGAIN)
+        assert second.state == "sent"
+    assert lp_calls(back) == 1, "one copy"
+
+
+def test_a_waiting_job_is_not_sent_again_once_the_handout_was_handed_over(app, submission, cups, tmp_path):
+    cups(SERVER_DOWN)
+    print_now(app, submission, tmp_path)
+    with app.app_context():
+        db.session.get(Submission, submission.id).handed_over_at = utcnow()
+        db.session.commit()
+
+    back = cups(SERVER_BACK)
+    job = resend(app, tmp_path)
+    assert (job.state, job.reason) == ("failed", print_jobs.NOT_SENT_AGAIN)
+    assert lp_calls(back) == 0
 
 
 def test_other_failures_are_not_sent_again_by_themselves(app, submission, cups, tmp_path):
