@@ -22,7 +22,7 @@ def load_time_zone(name: str) -> tzinfo | None:
         return None
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a folder: IsADirectoryError
         raise ValueError(
             f"CLINIC_TIMEZONE {name!r} is not a time zone. Use a name like "
             "'America/Chicago' or 'Europe/London', or leave it empty for the server's own."
