@@ -136,8 +136,8 @@ def test_the_handout_is_dated_in_the_clinics_time_zone(app, sample_answers, zone
 @pytest.mark.parametrize(
     ("asked", "advice"),
     [
-        ("yes", "You asked the first office to send these records to the new doctor."),
-        ("some", "You asked the first office for some of these records. Ask them to send the rest"),
+        ("yes", "You asked the first office to send your records to the new doctor."),
+        ("some", "You asked the first office for some of your records. Ask them to send the rest"),
         ("not_yet", "Ask the first office to send these records to the new doctor."),
         ("unsure", "Ask the first office to send these records to the new doctor."),
         (None, "Ask the first office to send these records to the new doctor."),
