@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from kiosk import create_app
 from kiosk.clock import clinic_time, load_time_zone
@@ -150,6 +150,30 @@ def test_a_new_alert_changes_the_poll(app, desk):
     response = desk.client.get("/desk/queue", headers={"If-None-Match": etag})
     assert response.status_code == 200
     assert "New trouble controlling your bowels" in response.get_data(as_text=True)
+
+
+def test_a_change_committed_late_by_another_process_still_changes_the_poll(app, desk):
+    submission = finished_visit(app)
+    with app.app_context():
+        for number in (7, 8):
+            db.session.add(
+                PrintJob(
+                    submission_id=submission.id, printer="front", state="sent", cups_job_id=f"front-{number}"
+                )
+            )
+        db.session.commit()
+        latest = db.session.scalar(select(func.max(PrintJob.updated_at)))
+    etag = desk.get("/desk/queue").headers["ETag"]
+    with app.app_context():
+        # Another process stamped this change before the latest one, and commits it now.
+        db.session.execute(
+            update(PrintJob)
+            .where(PrintJob.cups_job_id == "front-7")
+            .values(state="completed", updated_at=latest - timedelta(seconds=1))
+        )
+        db.session.commit()
+    response = desk.client.get("/desk/queue", headers={"If-None-Match": etag})
+    assert response.status_code == 200
 
 
 def test_the_desk_chimes_for_alerts_by_default(desk):

@@ -20,7 +20,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import auth, print_jobs, printing
@@ -153,13 +153,27 @@ def _queue_context() -> dict:
 
 
 def _queue_etag() -> str:
-    """A fingerprint of everything the queue shows: if it has not changed, the
-    poll answers 304 with no body."""
-    parts = []
-    for model in (Submission, Alert, PrintJob):
-        count, latest = db.session.execute(select(func.count(model.id), func.max(model.updated_at))).one()
-        parts.append(f"{count}:{latest}")
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+    """A fingerprint of the rows the queue shows (open alerts, the latest
+    handouts and their print jobs), each by id and last change: if none has
+    changed, the poll answers 304 with no body.
+
+    Every row shown is in it, not just the latest change, so two changes
+    committed out of order (by two app processes) are both seen."""
+    alerts = db.session.execute(
+        select(Alert.id, Alert.updated_at).where(Alert.acknowledged_at.is_(None)).order_by(Alert.id)
+    ).all()
+    submissions = db.session.execute(
+        select(Submission.id, Submission.updated_at)
+        .order_by(Submission.created_at.desc(), Submission.id.desc())
+        .limit(QUEUE_LENGTH)
+    ).all()
+    jobs = db.session.execute(
+        select(PrintJob.id, PrintJob.updated_at)
+        .where(PrintJob.submission_id.in_([row.id for row in submissions]))
+        .order_by(PrintJob.id)
+    ).all()
+    fingerprint = repr((alerts, submissions, jobs)).encode()
+    return hashlib.sha256(fingerprint).hexdigest()[:32]
 
 
 @bp.get("/")
