@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 from . import config
 from .clock import load_time_zone
 from .extensions import babel, csrf, db, htmx, login_manager, migrate
+from .models import MAX_ROW_ID
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,7 +24,7 @@ class IdConverter(IntegerConverter):
     """Row ids in URLs: a number the database can hold, else 404 (not a 500)."""
 
     def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002  (werkzeug's name)
-        super().__init__(map, min=1, max=2**63 - 1)
+        super().__init__(map, min=1, max=MAX_ROW_ID)
 
 
 def select_locale() -> str:

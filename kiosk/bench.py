@@ -115,7 +115,7 @@ def _desk_poll(app: Any, pdf: bytes) -> dict[str, Any]:
     from .models import Alert, Submission, Visit
 
     create_tables()
-    create_staff("bench", "bench password")
+    staff = create_staff("bench", "bench password")
     for n in range(QUEUE_ROWS):
         visit = Visit(id=f"bench{n:027d}", kiosk="Bench kiosk", language="en", answers={}, completed_steps=[])
         db.session.add(visit)
@@ -127,7 +127,7 @@ def _desk_poll(app: Any, pdf: bytes) -> dict[str, Any]:
 
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = "1:1"
+        session["_user_id"] = staff.get_id()
         session["_fresh"] = True
         session["desk_seen"] = time.time()
     headers = {"HX-Request": "true"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
+from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -29,7 +29,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        if error.code == 404:
+        if error.code == 403:
+            message = _("This page is for administrators.")
+        elif error.code == 404:
             message = _("We could not find that page.")
         elif error.code == 413:
             message = _("That was too much text to send. Please make it shorter.")
@@ -56,14 +58,10 @@ FALLBACK_PAGE = (
 
 
 def _error_screen(status: int, message: str):
-    from flask import render_template
-
     from .patient.views import render_screen
 
     try:
         if request.blueprint == "desk":
-            if status == 403:
-                message = "This page is for administrators."
             return render_template("desk/error.html", title="Problem", message=message), status
         return render_screen("patient/_problem.html", _("Sorry"), status=status, message=message)
     except Exception:  # the error page itself failed: answer plainly, never a traceback

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from .extensions import db
 
+# The largest id a row can have (a signed 64-bit integer on PostgreSQL).
+MAX_ROW_ID = 2**63 - 1
+
 
 def utcnow() -> datetime:
     """Naive UTC, the same on SQLite (which drops time zones) and PostgreSQL."""
@@ -106,7 +109,14 @@ class PrintJob(db.Model):
 
     submission: Mapped[Submission] = relationship(back_populates="print_jobs")
 
-    ACTIVE_STATES = ("queued", "sent", "printing", "held")
+    # Handed to CUPS and not finished: CUPS is asked how they are doing.
+    AT_PRINTER = ("sent", "printing", "held")
+    # Not finished at all: the desk keeps watching them.
+    ACTIVE_STATES = ("queued", *AT_PRINTER)
+
+    @property
+    def active(self) -> bool:
+        return self.state in self.ACTIVE_STATES
 
 
 class Staff(UserMixin, db.Model):

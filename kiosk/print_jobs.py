@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import ColumnElement, select, update
 
 from . import printing
@@ -54,9 +55,7 @@ def label(job: PrintJob) -> str:
     return STATE_LABELS[job.state]
 
 
-def print_submission(
-    submission: Submission, printer: str, *, directory: Path, requested_by: str | None
-) -> PrintJob:
+def print_submission(submission: Submission, printer: str, *, requested_by: str | None) -> PrintJob:
     """Store a print job first, then hand it to the printer.
 
     The row is committed before CUPS is called, so a job is never lost: if the
@@ -66,13 +65,15 @@ def print_submission(
     job = PrintJob(submission=submission, printer=printer, state="queued", requested_by=requested_by)
     db.session.add(job)
     db.session.commit()
-    send(job, directory=directory)
+    send(job)
     return job
 
 
-def send(job: PrintJob, *, directory: Path) -> None:
-    """Hand a stored job to its printer and record what happened."""
+def send(job: PrintJob) -> None:
+    """Hand a stored job to its printer and record what happened. The
+    directory printer saves into PRINT_DIRECTORY."""
     title = job.submission.claim_code
+    directory = Path(current_app.config["PRINT_DIRECTORY"])
     try:
         submitted = printing.submit(job.printer, job.submission.pdf, title, directory=directory)
     except printing.PrintError as error:
@@ -85,7 +86,7 @@ def send(job: PrintJob, *, directory: Path) -> None:
     db.session.commit()
 
 
-def retry(job: PrintJob, *, directory: Path) -> None:
+def retry(job: PrintJob) -> None:
     """Send a failed job again. A job CUPS still holds is cancelled first, so
     it cannot print later as a second copy. A second tap on Retry, or a resend
     already under way, does nothing."""
@@ -100,22 +101,23 @@ def retry(job: PrintJob, *, directory: Path) -> None:
             job.cups_job_id = stale_cups_job
             db.session.commit()
             return
-    send(job, directory=directory)
+    send(job)
 
 
-def resend_waiting_jobs(*, directory: Path, within: timedelta) -> None:
+def resend_waiting_jobs() -> None:
     """Send again the jobs that failed only because the print server was down,
     once it answers.
 
-    Left for staff instead: a job last asked for longer ago than `within`
-    (the patient has probably gone home), and a job whose handout has been
-    printed again or handed over since (it would be a second copy)."""
+    Left for staff instead: a job last asked for more than
+    PRINT_RESEND_MINUTES ago (the patient has probably gone home), and a job
+    whose handout has been printed again or handed over since (it would be a
+    second copy)."""
     waiting = db.session.scalars(
         select(PrintJob)
         .where(PrintJob.state == "failed", PrintJob.reason == WAITING_FOR_SERVER)
         .order_by(PrintJob.id)
     ).all()
-    cutoff = utcnow() - within
+    cutoff = utcnow() - timedelta(minutes=current_app.config["PRINT_RESEND_MINUTES"])
     still_waiting = []
     for job in waiting:
         if job.submission.handed_over_at or job.submission.print_jobs[-1].id != job.id:
@@ -130,7 +132,7 @@ def resend_waiting_jobs(*, directory: Path, within: timedelta) -> None:
         job = db.session.get(PrintJob, job_id)
         if job and _claim(job, PrintJob.reason == WAITING_FOR_SERVER, PrintJob.cups_job_id.is_(None)):
             log.info("print server is back: sending print job %s again", job.id)
-            send(job, directory=directory)
+            send(job)
 
 
 def _stop_waiting(job: PrintJob, reason: str) -> None:
@@ -161,7 +163,7 @@ def _change_if(job_id: int, *conditions: ColumnElement[bool], **values: Any) -> 
 
 def refresh(job: PrintJob) -> None:
     """Ask CUPS how a job sent to it is doing."""
-    if job.state not in ("sent", "printing", "held") or not job.cups_job_id:
+    if job.state not in PrintJob.AT_PRINTER or not job.cups_job_id:
         return
     try:
         status = printing.job_status(job.printer, job.cups_job_id)
@@ -198,10 +200,7 @@ def refresh_active_jobs(limit: int = 50) -> None:
         )
     refresh_jobs(
         db.session.scalars(
-            select(PrintJob)
-            .where(PrintJob.state.in_(("sent", "printing", "held")))
-            .order_by(PrintJob.id)
-            .limit(limit)
+            select(PrintJob).where(PrintJob.state.in_(PrintJob.AT_PRINTER)).order_by(PrintJob.id).limit(limit)
         ).all()
     )
 
@@ -215,13 +214,14 @@ def _set(job: PrintJob, state: str, reason: str) -> None:
         job.reason = reason
 
 
-def auto_print(submission: Submission, printer: str, *, directory: Path, kiosk: str) -> None:
-    """Print a just-finished handout if this kiosk is set to. Never fails the
-    patient's visit: a problem shows on the desk as a failed job."""
+def auto_print(submission: Submission, *, kiosk: str) -> None:
+    """Print a just-finished handout if this kiosk is set to (AUTO_PRINT_PRINTER).
+    Never fails the patient's visit: a problem shows on the desk as a failed job."""
+    printer = current_app.config["AUTO_PRINT_PRINTER"]
     if not printer or submission.print_jobs:
         return
     try:
-        print_submission(submission, printer, directory=directory, requested_by=kiosk)
+        print_submission(submission, printer, requested_by=kiosk)
     except Exception:
         log.exception("automatic print to %r failed", printer)
         db.session.rollback()

@@ -6,7 +6,6 @@ tests/test_desk_cups.py does the same against a real CUPS server."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -40,17 +39,17 @@ def submission(app) -> Submission:
     return finished_visit(app)
 
 
-def print_now(app, submission: Submission, directory: Path) -> int:
+def print_now(app, submission: Submission) -> int:
     with app.app_context():
         job = print_jobs.print_submission(
-            db.session.get(Submission, submission.id), QUEUE, directory=directory, requested_by="maria"
+            db.session.get(Submission, submission.id), QUEUE, requested_by="maria"
         )
         return job.id
 
 
-def resend(app, directory: Path, within: timedelta = WINDOW) -> PrintJob:
+def resend(app) -> PrintJob:
     with app.app_context():
-        print_jobs.resend_waiting_jobs(directory=directory, within=within)
+        print_jobs.resend_waiting_jobs()
     return stored_job(app)
 
 
@@ -65,9 +64,9 @@ def lp_calls(tools) -> int:
     return sum(command.startswith("lp -d") for command in tools.commands)
 
 
-def test_a_print_while_the_server_is_down_waits_for_it_and_says_so(app, submission, cups, tmp_path):
+def test_a_print_while_the_server_is_down_waits_for_it_and_says_so(app, submission, cups):
     cups(SERVER_DOWN)
-    print_now(app, submission, tmp_path)
+    print_now(app, submission)
 
     job = stored_job(app)
     assert job.state == "failed"
@@ -75,77 +74,78 @@ def test_a_print_while_the_server_is_down_waits_for_it_and_says_so(app, submissi
     assert print_jobs.label(job) == "Waiting for print server"
 
 
-def test_a_waiting_job_is_sent_once_the_server_is_back(app, submission, cups, tmp_path):
+def test_a_waiting_job_is_sent_once_the_server_is_back(app, submission, cups):
     cups(SERVER_DOWN)
-    print_now(app, submission, tmp_path)
+    print_now(app, submission)
     still_down = cups(SERVER_DOWN)
 
-    assert resend(app, tmp_path).reason == print_jobs.WAITING_FOR_SERVER
+    assert resend(app).reason == print_jobs.WAITING_FOR_SERVER
     assert lp_calls(still_down) == 0, "nothing is sent while lpstat -r says the server is down"
 
     back = cups(SERVER_BACK)
-    job = resend(app, tmp_path)
+    job = resend(app)
     assert (job.state, job.reason, job.cups_job_id) == ("sent", "", "kiosk-test-pdf-19")
     assert lp_calls(back) == 1
 
-    resend(app, tmp_path)
+    resend(app)
     assert lp_calls(back) == 1, "a job sent again is sent once"
 
 
-def test_a_job_waiting_longer_than_the_window_is_left_for_staff(app, submission, cups, tmp_path):
+def test_a_job_waiting_longer_than_the_window_is_left_for_staff(app, submission, cups):
+    app.config["PRINT_RESEND_MINUTES"] = WINDOW.total_seconds() / 60
     cups(SERVER_DOWN)
-    job_id = print_now(app, submission, tmp_path)
+    job_id = print_now(app, submission)
     with app.app_context():
         db.session.get(PrintJob, job_id).updated_at = utcnow() - WINDOW - timedelta(minutes=1)
         db.session.commit()
 
     back = cups(SERVER_BACK)
-    job = resend(app, tmp_path)
+    job = resend(app)
     assert lp_calls(back) == 0
     assert (job.state, job.reason) == ("failed", printing.SERVER_DOWN)
     assert print_jobs.label(job) == "Failed"
 
 
-def test_a_waiting_job_is_not_sent_again_once_the_handout_was_printed_again(app, submission, cups, tmp_path):
+def test_a_waiting_job_is_not_sent_again_once_the_handout_was_printed_again(app, submission, cups):
     cups(SERVER_DOWN)
-    print_now(app, submission, tmp_path)
-    print_now(app, submission, tmp_path)  # staff tap Print again, or choose another printer
+    print_now(app, submission)
+    print_now(app, submission)  # staff tap Print again, or choose another printer
 
     back = cups(SERVER_BACK)
     with app.app_context():
-        print_jobs.resend_waiting_jobs(directory=tmp_path, within=WINDOW)
+        print_jobs.resend_waiting_jobs()
         first, second = db.session.scalars(select(PrintJob).order_by(PrintJob.id)).all()
         assert (first.state, first.reason) == ("failed", print_jobs.NOT_SENT_AGAIN)
         assert second.state == "sent"
     assert lp_calls(back) == 1, "one copy"
 
 
-def test_a_waiting_job_is_not_sent_again_once_the_handout_was_handed_over(app, submission, cups, tmp_path):
+def test_a_waiting_job_is_not_sent_again_once_the_handout_was_handed_over(app, submission, cups):
     cups(SERVER_DOWN)
-    print_now(app, submission, tmp_path)
+    print_now(app, submission)
     with app.app_context():
         db.session.get(Submission, submission.id).handed_over_at = utcnow()
         db.session.commit()
 
     back = cups(SERVER_BACK)
-    job = resend(app, tmp_path)
+    job = resend(app)
     assert (job.state, job.reason) == ("failed", print_jobs.NOT_SENT_AGAIN)
     assert lp_calls(back) == 0
 
 
-def test_other_failures_are_not_sent_again_by_themselves(app, submission, cups, tmp_path):
+def test_other_failures_are_not_sent_again_by_themselves(app, submission, cups):
     cups(NO_SUCH_PRINTER)
-    print_now(app, submission, tmp_path)
+    print_now(app, submission)
     back = cups(SERVER_BACK)
 
-    job = resend(app, tmp_path)
+    job = resend(app)
     assert job.state == "failed" and job.reason.startswith("CUPS has no printer called")
     assert lp_calls(back) == 0
 
 
-def test_two_retries_of_one_failed_job_send_it_once(app, submission, cups, tmp_path):
+def test_two_retries_of_one_failed_job_send_it_once(app, submission, cups):
     cups(SERVER_DOWN)
-    job_id = print_now(app, submission, tmp_path)
+    job_id = print_now(app, submission)
     tools = cups(SERVER_BACK)
 
     # Two desks (two sessions) both see the job failed and both tap Retry.
@@ -155,9 +155,9 @@ def test_two_retries_of_one_failed_job_send_it_once(app, submission, cups, tmp_p
         with app.app_context():
             second = db.session.get(PrintJob, job_id)
             assert second.state == "failed"
-            print_jobs.retry(second, directory=tmp_path)
+            print_jobs.retry(second)
             assert second.state == "sent"
-        print_jobs.retry(first, directory=tmp_path)
+        print_jobs.retry(first)
         assert first.state == "sent"
 
     assert lp_calls(tools) == 1
@@ -181,7 +181,7 @@ def test_the_desk_refresh_sends_waiting_jobs(app, desk, submission, cups):
     assert "Queued at printer" in desk.get("/desk/queue").get_data(as_text=True)
 
 
-def test_a_send_cut_off_midway_becomes_a_failed_job_to_retry(app, submission, cups, tmp_path):
+def test_a_send_cut_off_midway_becomes_a_failed_job_to_retry(app, submission, cups):
     # As if the worker sending them had been restarted: two jobs left queued.
     with app.app_context():
         long_ago = utcnow() - print_jobs.INTERRUPTED_AFTER - timedelta(seconds=1)
@@ -196,5 +196,5 @@ def test_a_send_cut_off_midway_becomes_a_failed_job_to_retry(app, submission, cu
         assert (in_progress.state, in_progress.reason) == ("queued", "")
 
         tools = cups(SERVER_BACK)
-        print_jobs.retry(cut_off, directory=tmp_path)
+        print_jobs.retry(cut_off)
         assert cut_off.state == "sent" and lp_calls(tools) == 1

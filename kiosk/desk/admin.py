@@ -9,7 +9,7 @@ from sqlalchemy import select
 from .. import auth
 from ..auth import AccountError, audit
 from ..extensions import db
-from ..models import AuditEvent, Staff
+from ..models import MAX_ROW_ID, AuditEvent, Staff
 from . import bp
 from .forms import StaffForm
 
@@ -103,7 +103,7 @@ def reset_staff_password(staff_id: int):
 def audit_log():
     _require_admin()
     before = request.args.get("before", type=int)
-    if before is not None and not 0 < before < 2**63:
+    if before is not None and not 0 < before <= MAX_ROW_ID:
         before = None
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE)
     if before:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from datetime import timedelta
-from pathlib import Path
 
 from flask import (
     abort,
@@ -27,7 +25,7 @@ from .. import auth, print_jobs, printing
 from ..auth import audit
 from ..clock import clinic_now, clinic_time
 from ..extensions import db, login_manager
-from ..models import Alert, PrintJob, Staff, Submission, utcnow
+from ..models import MAX_ROW_ID, Alert, PrintJob, Staff, Submission, utcnow
 from ..questionnaire import RED_FLAGS
 from ..visits import CLAIM_CODE_ALPHABET, CLAIM_CODE_LENGTH
 from . import bp
@@ -37,7 +35,6 @@ OPEN_ENDPOINTS = {"desk.sign_in"}
 # The queue's own poll is not activity: an open desk page must still time out.
 PASSIVE_ENDPOINTS = {"desk.queue_fragment", "desk.jobs_fragment", "desk.refresh_print_status"}
 QUEUE_LENGTH = 100
-MAX_ID = 2**63 - 1
 SIGN_LABELS = {q.id: q.warning for q in RED_FLAGS}
 
 
@@ -47,7 +44,7 @@ def load_staff(session_id: str) -> Staff | None:
     if not isinstance(session_id, str):
         return None
     staff_id, _, version = session_id.partition(":")
-    if not staff_id.isdigit() or not version.isdigit() or int(staff_id) > MAX_ID:
+    if not staff_id.isdigit() or not version.isdigit() or int(staff_id) > MAX_ROW_ID:
         return None
     staff = db.session.get(Staff, int(staff_id))
     if staff is None or staff.session_version != int(version):
@@ -139,16 +136,17 @@ def sign_out():
 # --- the queue ----------------------------------------------------------------
 
 
+OPEN_ALERT = Alert.acknowledged_at.is_(None)
+
+
+def _latest(*columns):
+    """The handouts the queue shows: the newest QUEUE_LENGTH."""
+    return select(*columns).order_by(Submission.created_at.desc(), Submission.id.desc()).limit(QUEUE_LENGTH)
+
+
 def _queue_context() -> dict:
-    alerts = db.session.scalars(
-        select(Alert).where(Alert.acknowledged_at.is_(None)).order_by(Alert.created_at.desc())
-    ).all()
-    submissions = db.session.scalars(
-        select(Submission)
-        .options(selectinload(Submission.print_jobs))
-        .order_by(Submission.created_at.desc(), Submission.id.desc())
-        .limit(QUEUE_LENGTH)
-    ).all()
+    alerts = db.session.scalars(select(Alert).where(OPEN_ALERT).order_by(Alert.created_at.desc())).all()
+    submissions = db.session.scalars(_latest(Submission).options(selectinload(Submission.print_jobs))).all()
     return {"alerts": alerts, "submissions": submissions}
 
 
@@ -159,14 +157,8 @@ def _queue_etag() -> str:
 
     Every row shown is in it, not just the latest change, so two changes
     committed out of order (by two app processes) are both seen."""
-    alerts = db.session.execute(
-        select(Alert.id, Alert.updated_at).where(Alert.acknowledged_at.is_(None)).order_by(Alert.id)
-    ).all()
-    submissions = db.session.execute(
-        select(Submission.id, Submission.updated_at)
-        .order_by(Submission.created_at.desc(), Submission.id.desc())
-        .limit(QUEUE_LENGTH)
-    ).all()
+    alerts = db.session.execute(select(Alert.id, Alert.updated_at).where(OPEN_ALERT).order_by(Alert.id)).all()
+    submissions = db.session.execute(_latest(Submission.id, Submission.updated_at)).all()
     jobs = db.session.execute(
         select(PrintJob.id, PrintJob.updated_at)
         .where(PrintJob.submission_id.in_([row.id for row in submissions]))
@@ -205,10 +197,7 @@ def refresh_print_status():
     """Ask CUPS about jobs still on their way. The queue page calls this every
     few seconds in a request of its own; changes show at the next poll.
     Jobs that wait for the print server are sent once it is back."""
-    print_jobs.resend_waiting_jobs(
-        directory=_print_directory(),
-        within=timedelta(minutes=current_app.config["PRINT_RESEND_MINUTES"]),
-    )
+    print_jobs.resend_waiting_jobs()
     print_jobs.refresh_active_jobs()
     return "", 204
 
@@ -280,10 +269,6 @@ def _print_form() -> PrintForm:
     return form
 
 
-def _print_directory() -> Path:
-    return Path(current_app.config["PRINT_DIRECTORY"])
-
-
 @bp.get("/handouts/<id:submission_id>")
 def handout(submission_id: int):
     submission = _submission(submission_id)
@@ -321,9 +306,7 @@ def print_handout(submission_id: int):
     submission = _submission(submission_id)
     form = _print_form()
     if form.validate_on_submit():
-        job = print_jobs.print_submission(
-            submission, form.printer.data, directory=_print_directory(), requested_by=_staff_name()
-        )
+        job = print_jobs.print_submission(submission, form.printer.data, requested_by=_staff_name())
         action = "reprint" if len(submission.print_jobs) > 1 else "print"
         audit(_staff_name(), action, f"handout {submission.claim_code} to {job.printer}")
     else:
@@ -337,7 +320,7 @@ def print_handout(submission_id: int):
 def retry_job(job_id: int):
     job = db.session.get(PrintJob, job_id) or abort(404)
     if job.state == "failed":
-        print_jobs.retry(job, directory=_print_directory())
+        print_jobs.retry(job)
         audit(_staff_name(), "retry-print", f"handout {job.submission.claim_code} to {job.printer}")
     if request.htmx:
         return jobs_fragment(job.submission_id)

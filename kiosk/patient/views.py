@@ -7,7 +7,6 @@ tap (an htmx request) it is the fragment that replaces ``#screen``, with
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import abort, current_app, make_response, redirect, render_template, request, session, url_for
@@ -303,12 +302,7 @@ def finish():
         submission = visits.finish_visit(visit, _render_for_visit)
     except visits.VisitError as error:
         return _go("patient.step", step_id=error.step_id)
-    print_jobs.auto_print(
-        submission,
-        current_app.config["AUTO_PRINT_PRINTER"],
-        directory=Path(current_app.config["PRINT_DIRECTORY"]),
-        kiosk=visit.kiosk,
-    )
+    print_jobs.auto_print(submission, kiosk=visit.kiosk)
     return _go("patient.done")
 
 
