@@ -1,5 +1,5 @@
 # Two commands on a fresh Debian/Ubuntu machine with Python 3.11+:
-#   make run    set up and start the kiosk on http://127.0.0.1:8000 (PORT overrides)
+#   make run    set up and start the kiosk and its worker on http://127.0.0.1:8000 (PORT overrides)
 #   make test   set up and run the whole test suite
 # Both are safe to run again.
 
@@ -47,7 +47,8 @@ run: system-deps $(VENV)/.installed-run init-db
 	@echo "  Front desk (staff):   http://$(HOST):$(PORT)/desk/"
 	@echo "  Health check:         http://$(HOST):$(PORT)/healthz"
 	@echo ""
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads 4 --preload --access-logfile - wsgi:app
+	@# The web server and the worker (handouts, printing) together; Ctrl-C stops both.
+	$(BIN)/flask --app wsgi kiosk serve --host $(HOST) --port $(PORT) --web-workers $(WORKERS)
 
 test: system-deps $(VENV)/.installed-test
 	$(BIN)/python -m pytest

@@ -42,7 +42,8 @@ def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
-def create_staff(username: str, password: str, *, is_admin: bool = False) -> Staff:
+def create_staff(username: str, password: str, *, is_admin: bool = False, by: str | None = None) -> Staff:
+    """Add an account; `by` is the admin who added it, audited with it."""
     name = normalise_username(username)
     if not name or len(name) > 80 or not all(ch.isalnum() or ch in "._-" for ch in name):
         raise AccountError("Use letters, digits, dots, dashes or underscores for the name (up to 80).")
@@ -51,6 +52,8 @@ def create_staff(username: str, password: str, *, is_admin: bool = False) -> Sta
         raise AccountError(f"There is already an account called {name}.")
     staff = Staff(username=name, password_hash=generate_password_hash(password), is_admin=is_admin)
     db.session.add(staff)
+    if by:
+        audit(by, "add-staff", f"staff {name}")
     db.session.commit()
     return staff
 
@@ -60,10 +63,18 @@ def check_password_strength(password: str) -> None:
         raise AccountError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters.")
 
 
-def set_password(staff: Staff, password: str) -> None:
+def set_password(staff: Staff, password: str, *, by: str | None = None) -> None:
     check_password_strength(password)
     staff.password_hash = generate_password_hash(password)
     staff.session_version += 1  # sessions signed in with the old password end
+    if by:
+        audit(by, "reset-password", f"staff {staff.username}")
+    db.session.commit()
+
+
+def set_active(staff: Staff, active: bool, *, by: str) -> None:
+    staff.active = active
+    audit(by, f"{'enable' if active else 'disable'}-staff", f"staff {staff.username}")
     db.session.commit()
 
 
@@ -103,12 +114,19 @@ def sign_in(username: str, password: str, remote_addr: str) -> SignIn:
         db.session.execute(delete(SignInFailure).where(SignInFailure.username == name))
         db.session.execute(delete(SignInFailure).where(SignInFailure.id == attempt.id))
         staff.last_sign_in_at = utcnow()
+        audit(staff.username, "sign-in")
         db.session.commit()
         return SignIn(staff)
     return SignIn(None)
 
 
 def audit(staff: str, action: str, subject: str = "") -> None:
-    """Record a desk action. Callers pass ids and claim codes, never patient text."""
+    """Record a desk action in the transaction that does it: the caller
+    commits both together, so neither is stored without the other. Callers
+    pass ids and claim codes, never patient text."""
     db.session.add(AuditEvent(staff=staff[:80], action=action[:40], subject=subject[:120]))
+
+
+def record_sign_out(staff: str) -> None:
+    audit(staff, "sign-out")
     db.session.commit()

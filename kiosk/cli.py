@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .database import upgrade_database
@@ -109,6 +113,84 @@ def ensure_admin() -> None:
     click.echo(
         f"  Password: {password}   (shown once: write it down, then change it or add your own accounts)"
     )
+
+
+@kiosk_cli.command("worker")
+@click.option("--once", is_flag=True, help="Do the work that is due now, then stop.")
+def worker_command(once: bool) -> None:
+    """Render handouts, send and follow print jobs, discard abandoned visits.
+
+    Runs until stopped (Ctrl-C or SIGTERM), finishing the job in hand first.
+    Run one beside the web server on every host, or several: they share the
+    work without ever doing one job twice."""
+    from . import worker
+
+    if once:
+        click.echo(f"Done: {worker.run_once()} piece(s) of work.")
+        return
+    running = worker.Worker(current_app._get_current_object())
+
+    def stop(_signum: int, _frame: object) -> None:
+        running.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    running.run()
+
+
+@kiosk_cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--web-workers", default=2, show_default=True, help="gunicorn worker processes.")
+@click.option("--threads", default=4, show_default=True, help="Threads per gunicorn worker.")
+def serve(host: str, port: int, web_workers: int, threads: int) -> None:
+    """Start the web server (gunicorn) and a worker together; Ctrl-C stops both.
+
+    For a clinic's server, run the two as services instead (README)."""
+    bin_dir = Path(sys.executable).parent
+    commands = {
+        "web server": [
+            str(bin_dir / "gunicorn"),
+            f"--bind={host}:{port}",
+            f"--workers={web_workers}",
+            f"--threads={threads}",
+            # gunicorn 27 otherwise shares one control socket per user, and two
+            # servers on one host (a test and a live copy) signal each other.
+            "--no-control-socket",
+            "--preload",
+            "--access-logfile=-",
+            "wsgi:app",
+        ],
+        "worker": [sys.executable, "-m", "flask", "--app", "wsgi", "kiosk", "worker"],
+    }
+    children = {name: subprocess.Popen(command) for name, command in commands.items()}
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    exited = None
+    while not stopping and exited is None:
+        exited = next((name for name, child in children.items() if child.poll() is not None), None)
+        time.sleep(0.2)
+    if exited:
+        click.echo(
+            f"The {exited} stopped (exit status {children[exited].returncode}); stopping the rest.", err=True
+        )
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + 60
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    if exited:
+        raise SystemExit(children[exited].returncode or 1)
 
 
 def init_app(app: Flask) -> None:

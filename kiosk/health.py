@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
+from . import front_desk
 from .extensions import db
 
 bp = Blueprint("health", __name__)
@@ -23,4 +24,9 @@ def healthz():
         db.session.rollback()
         database = "unavailable"
     status = "ok" if database == "ok" else "error"
-    return jsonify(status=status, database=database), 200 if status == "ok" else 503
+    # Reported, not judged: a host whose web side works still serves kiosks
+    # while no worker runs (handouts wait, and the desk says so).
+    worker = "unknown"
+    if database == "ok":
+        worker = "running" if front_desk.worker_running() else "not running"
+    return jsonify(status=status, database=database, worker=worker), 200 if status == "ok" else 503

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import JSON, Enum, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from .extensions import db
@@ -18,6 +19,33 @@ MAX_ROW_ID = 2**63 - 1
 def utcnow() -> datetime:
     """Naive UTC, the same on SQLite (which drops time zones) and PostgreSQL."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _state_column(enum: type[StrEnum], default: StrEnum) -> Mapped[Any]:
+    """A state stored as its value ("ready"), a plain string column: no
+    database enum type to migrate when a state is added."""
+    return mapped_column(
+        Enum(enum, native_enum=False, create_constraint=False, length=16, values_callable=_values),
+        default=default,
+        index=True,
+    )
+
+
+def _values(enum: type[StrEnum]) -> list[str]:
+    return [member.value for member in enum]
+
+
+class Leased:
+    """Work a worker claims before doing it (``kiosk.leases``).
+
+    ``lease_until`` is when the claim runs out: a worker that died mid-job
+    (killed while rendering, or while `lp` ran) leaves a lease that expires,
+    and the job is picked up again. ``attempts`` counts the claims.
+    """
+
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_until: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
 
 
 class Visit(db.Model):
@@ -40,8 +68,18 @@ class Visit(db.Model):
     )
 
 
-class Submission(db.Model):
-    """A finished visit: the claim code the desk looks up and the handout PDF."""
+class HandoutState(StrEnum):
+    PREPARING = "preparing"  # finished by the patient; the worker renders the PDF
+    READY = "ready"
+    FAILED = "failed"  # rendering failed; ``error`` says why, the desk can retry
+
+
+class Submission(Leased, db.Model):
+    """A finished visit: the claim code the desk looks up and the handout PDF.
+
+    Finishing stores the row at once (state preparing); a worker renders the
+    PDF and marks it ready (``kiosk.handout_jobs``).
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Unique: finishing twice (a double tap, a retried request) makes one row.
@@ -51,8 +89,12 @@ class Submission(db.Model):
     language: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    state: Mapped[HandoutState] = _state_column(HandoutState, HandoutState.PREPARING)
+    # For staff, when rendering failed; never patient text.
+    error: Mapped[str] = mapped_column(Text, default="")
+    ready_at: Mapped[datetime | None]
     page_count: Mapped[int] = mapped_column(default=0)
-    pdf: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     handed_over_at: Mapped[datetime | None]
     handed_over_by: Mapped[str | None] = mapped_column(String(80))
 
@@ -67,6 +109,10 @@ class Submission(db.Model):
     @property
     def latest_print_job(self) -> PrintJob | None:
         return self.print_jobs[-1] if self.print_jobs else None
+
+    @property
+    def ready(self) -> bool:
+        return self.state == HandoutState.READY
 
 
 class Alert(db.Model):
@@ -86,37 +132,80 @@ class Alert(db.Model):
     acknowledged_by: Mapped[str | None] = mapped_column(Text)
 
 
-class PrintJob(db.Model):
+class PrintState(StrEnum):
+    QUEUED = "queued"  # stored; a worker sends it as soon as the handout is ready
+    WAITING = "waiting"  # the print server did not answer; sent again once it does
+    SENT = "sent"  # CUPS has it, waiting its turn
+    PRINTING = "printing"
+    HELD = "held"  # the printer is paused, or CUPS holds the job
+    COMPLETED = "completed"
+    FAILED = "failed"  # ``reason`` says why; staff can retry
+
+
+class PrintJob(Leased, db.Model):
     """One request to print a handout, and what CUPS says became of it.
 
-    States: queued (stored, not yet handed to CUPS) → sent → printing →
-    completed; or held (the printer is paused) or failed (``reason`` says why).
-    A job that failed only because the print server was down is sent again
-    when it is back (``print_jobs.resend_waiting_jobs``).
+    The desk (or auto-print) only stores the row; a worker sends it and
+    follows it (``kiosk.print_jobs``). ``reason`` is for staff to read, never
+    compared by code: the state says what the job is doing.
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"), index=True)
     printer: Mapped[str] = mapped_column(String(127))
-    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    state: Mapped[PrintState] = _state_column(PrintState, PrintState.QUEUED)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # The title the job was handed to the printer under, unique to this job
+    # and attempt. Set before `lp` runs: when it is set with no CUPS job id,
+    # an earlier send may or may not have reached CUPS, so CUPS is asked for
+    # a job of this title before sending again (no second copy).
+    sent_title: Mapped[str | None] = mapped_column(String(160))
     cups_job_id: Mapped[str | None] = mapped_column(String(160))
-    # Where the directory printer saved its copy, to delete it with the handout.
+    # Where the directory printer saved its copy, to show and to delete it.
     saved_path: Mapped[str | None] = mapped_column(Text)
     requested_by: Mapped[str | None] = mapped_column(String(80))
+    # When it was last asked for (printed, or retried): a job waiting for the
+    # print server is sent by itself only for PRINT_RESEND_MINUTES after it.
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+    # When a worker should next look at it: ask CUPS about a sent job, or
+    # check whether the print server is back for a waiting one.
+    check_after: Mapped[datetime | None] = mapped_column(index=True)
 
     submission: Mapped[Submission] = relationship(back_populates="print_jobs")
 
     # Handed to CUPS and not finished: CUPS is asked how they are doing.
-    AT_PRINTER = ("sent", "printing", "held")
+    AT_PRINTER = (PrintState.SENT, PrintState.PRINTING, PrintState.HELD)
     # Not finished at all: the desk keeps watching them.
-    ACTIVE_STATES = ("queued", *AT_PRINTER)
+    ACTIVE_STATES = (PrintState.QUEUED, PrintState.WAITING, *AT_PRINTER)
 
     @property
     def active(self) -> bool:
         return self.state in self.ACTIVE_STATES
+
+
+class Printer(db.Model):
+    """A printer as the worker last found it in CUPS, for the desk to offer
+    without asking CUPS inside a web request."""
+
+    name: Mapped[str] = mapped_column(String(127), primary_key=True)
+    label: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))  # idle | printing | paused | unknown
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # False once CUPS stops listing it (or cannot be asked); kept so that the
+    # usual printer stays selectable while the print server is down.
+    listed: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WorkerBeat(db.Model):
+    """A running worker's sign of life, so the desk can tell staff when no
+    worker is preparing and printing handouts."""
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)  # "host:pid:random"
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Staff(UserMixin, db.Model):

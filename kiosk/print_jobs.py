@@ -1,230 +1,118 @@
-"""Print jobs as stored rows: send a handout to a printer, follow it in CUPS,
-retry it. The CUPS commands themselves live in ``printing``."""
+"""Print jobs as stored rows: asked for on the desk (or by auto-print), sent
+and followed by the worker. The CUPS commands themselves live in ``printing``.
+
+A web request only stores a job (``request_print``, ``retry``); everything
+that talks to the print server (``send_next``, ``follow_due``,
+``wake_waiting``, ``refresh_printers``) runs in the worker, so a slow or
+hung print server never holds a desk page or a patient's Finish.
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import aliased
 
-from . import printing
+from . import leases, printing
+from .auth import audit
 from .extensions import db
-from .models import PrintJob, Submission, utcnow
+from .models import HandoutState, Printer, PrintJob, PrintState, Submission, utcnow
 
 log = logging.getLogger(__name__)
 
 STATE_LABELS = {
-    "queued": "Waiting to send",
-    "sent": "Queued at printer",
-    "printing": "Printing",
-    "held": "Held",
-    "completed": "Printed",
-    "failed": "Failed",
+    PrintState.QUEUED: "Waiting to send",
+    PrintState.WAITING: "Waiting for print server",
+    PrintState.SENT: "Queued at printer",
+    PrintState.PRINTING: "Printing",
+    PrintState.HELD: "Held",
+    PrintState.COMPLETED: "Printed",
+    PrintState.FAILED: "Failed",
 }
 
-# The reason a job shows while it waits for the print server to come back;
-# resend_waiting_jobs looks for it.
+# Shown while a job waits for the print server (display only: the state
+# says it waits).
 WAITING_FOR_SERVER = (
     "The print server is not running or cannot be reached. "
-    "This handout will be sent again by itself when it is back, or tap Retry."
+    "This handout will be sent by itself when it is back, or tap Retry."
 )
-
-# A job still "queued" this long after its last change was never handed over:
-# the request sending it died (a worker restart, say). `lp` gives up after
-# SUBMIT_TIMEOUT, so a live send is never this old.
-INTERRUPTED_AFTER = timedelta(seconds=2 * printing.SUBMIT_TIMEOUT)
-INTERRUPTED = (
-    "Sending this job was interrupted, so it may not have reached the printer. "
-    "Check the printer, and tap Retry if it did not print."
-)
-
 NOT_SENT_AGAIN = (
     "Not sent again by itself: this handout has been printed again or handed over since. "
     "Tap Retry to print this copy anyway."
 )
+CANNOT_TELL = (
+    "Sending this job was interrupted, and CUPS could not say whether it arrived. "
+    "Check the printer, and tap Retry if it did not print."
+)
+
+# Seconds. A send is bounded by the CUPS tools' own time-outs (lp gives up
+# after printing.SUBMIT_TIMEOUT); the lease outlasts it with room to spare,
+# so a live send is never taken over.
+SEND_LEASE = 4 * printing.SUBMIT_TIMEOUT
+CHECK_LEASE = 60.0
+# How often a job at the printer is asked about, and how often the print
+# server is tried while jobs wait for it.
+FOLLOW_EVERY = 2.0
+SERVER_CHECK_EVERY = 5.0
+# After CUPS failed to answer about a job, wait longer before asking again.
+FOLLOW_BACKOFF = 10.0
 
 
 def label(job: PrintJob) -> str:
     """A job's state as the desk shows it."""
-    if job.state == "failed" and job.reason == WAITING_FOR_SERVER:
-        return "Waiting for print server"
+    if job.state == PrintState.QUEUED and job.submission.state != HandoutState.READY:
+        return "Waiting for the handout"
     return STATE_LABELS[job.state]
 
 
-def print_submission(submission: Submission, printer: str, *, requested_by: str | None) -> PrintJob:
-    """Store a print job first, then hand it to the printer.
+# --- asked for on the desk (web requests: rows only) ----------------------------
 
-    The row is committed before CUPS is called, so a job is never lost: if the
-    print server is down, the job stays on the desk as failed, with the
-    reason, and is sent again by itself once the server is back.
-    """
-    job = PrintJob(submission=submission, printer=printer, state="queued", requested_by=requested_by)
+
+def request_print(submission: Submission, printer: str, *, staff: str) -> PrintJob:
+    """Store a print job for the worker to send, with its audit entry, in one
+    transaction."""
+    reprint = bool(submission.print_jobs)
+    job = PrintJob(submission=submission, printer=printer, requested_by=staff, requested_at=utcnow())
     db.session.add(job)
+    audit(staff, "reprint" if reprint else "print", f"handout {submission.claim_code} to {printer}")
     db.session.commit()
-    send(job)
     return job
 
 
-def send(job: PrintJob) -> None:
-    """Hand a stored job to its printer and record what happened. The
-    directory printer saves into PRINT_DIRECTORY."""
-    title = job.submission.claim_code
-    directory = Path(current_app.config["PRINT_DIRECTORY"])
-    try:
-        submitted = printing.submit(job.printer, job.submission.pdf, title, directory=directory)
-    except printing.PrintError as error:
-        log.warning("print job %s to %r failed: %s", job.id, job.printer, error.detail or error.reason)
-        _set(job, "failed", WAITING_FOR_SERVER if error.server_down else error.reason)
-    else:
-        job.cups_job_id = submitted.job_id
-        job.saved_path = str(submitted.path) if submitted.path else None
-        _set(job, submitted.state, "")
-    db.session.commit()
-
-
-def retry(job: PrintJob) -> None:
-    """Send a failed job again. A job CUPS still holds is cancelled first, so
-    it cannot print later as a second copy. A second tap on Retry, or a resend
-    already under way, does nothing."""
-    stale_cups_job = job.cups_job_id
-    if not _claim(job):
-        return
-    if stale_cups_job:
-        try:
-            printing.cancel_job(stale_cups_job)
-        except printing.PrintError as error:
-            _set(job, "failed", error.reason)
-            job.cups_job_id = stale_cups_job
-            db.session.commit()
-            return
-    send(job)
-
-
-def resend_waiting_jobs() -> None:
-    """Send again the jobs that failed only because the print server was down,
-    once it answers.
-
-    Left for staff instead: a job last asked for more than
-    PRINT_RESEND_MINUTES ago (the patient has probably gone home), and a job
-    whose handout has been printed again or handed over since (it would be a
-    second copy)."""
-    waiting = db.session.scalars(
-        select(PrintJob)
-        .where(PrintJob.state == "failed", PrintJob.reason == WAITING_FOR_SERVER)
-        .order_by(PrintJob.id)
-    ).all()
-    cutoff = utcnow() - timedelta(minutes=current_app.config["PRINT_RESEND_MINUTES"])
-    still_waiting = []
-    for job in waiting:
-        if job.submission.handed_over_at or job.submission.print_jobs[-1].id != job.id:
-            _stop_waiting(job, NOT_SENT_AGAIN)
-        elif job.updated_at < cutoff:
-            _stop_waiting(job, printing.SERVER_DOWN)
-        else:
-            still_waiting.append(job.id)
-    if not still_waiting or not printing.scheduler_running():
-        return
-    for job_id in still_waiting:
-        job = db.session.get(PrintJob, job_id)
-        if job and _claim(job, PrintJob.reason == WAITING_FOR_SERVER, PrintJob.cups_job_id.is_(None)):
-            log.info("print server is back: sending print job %s again", job.id)
-            send(job)
-
-
-def _stop_waiting(job: PrintJob, reason: str) -> None:
-    _change_if(job.id, PrintJob.state == "failed", PrintJob.reason == WAITING_FOR_SERVER, reason=reason)
-
-
-def _claim(job: PrintJob, *conditions: ColumnElement[bool]) -> bool:
-    """Move a failed job back to queued, to be sent."""
-    return _change_if(
-        job.id, PrintJob.state == "failed", *conditions, state="queued", reason="", cups_job_id=None
-    )
-
-
-def _change_if(job_id: int, *conditions: ColumnElement[bool], **values: Any) -> bool:
-    """Change a job only while it is as `conditions` say, in one conditional
-    UPDATE, committed at once: of two requests acting on one job (two desks,
-    two workers, a double tap) only the first does. Expires loaded jobs, so
-    they are read again."""
-    changed = db.session.execute(
+def retry(job: PrintJob, *, staff: str) -> bool:
+    """Send a failed or waiting job again, now. The worker cancels a job CUPS
+    still has first, so that it cannot print later as a second copy. A second
+    tap, or a worker already resending it, changes nothing."""
+    retried = db.session.execute(
         update(PrintJob)
-        .where(PrintJob.id == job_id, *conditions)
-        .values(**values)
+        .where(PrintJob.id == job.id, PrintJob.state.in_((PrintState.FAILED, PrintState.WAITING)))
+        .values(state=PrintState.QUEUED, reason="", requested_at=utcnow(), check_after=None)
         .execution_options(synchronize_session=False)
     ).rowcount
+    if retried:
+        audit(staff, "retry-print", f"handout {job.submission.claim_code} to {job.printer}")
     db.session.commit()
-    return changed == 1
+    db.session.refresh(job)
+    return retried == 1
 
 
-def refresh(job: PrintJob) -> None:
-    """Ask CUPS how a job sent to it is doing."""
-    if job.state not in PrintJob.AT_PRINTER or not job.cups_job_id:
-        return
-    try:
-        status = printing.job_status(job.printer, job.cups_job_id)
-    except printing.PrintError as error:
-        # CUPS cannot be asked right now: keep the last state and say why.
-        _set(job, job.state, error.reason)
-    else:
-        _set(job, status.state, status.reason)
-
-
-def refresh_jobs(jobs: list[PrintJob]) -> None:
-    """Bring these jobs up to date with CUPS, saving only real changes."""
-    for job in jobs:
-        refresh(job)
-    if db.session.dirty:
-        db.session.commit()
-
-
-def refresh_active_jobs(limit: int = 50) -> None:
-    """Every job still on its way (the desk asks for this every few seconds),
-    and any job whose sending was cut off, so that it can be retried."""
-    cutoff = utcnow() - INTERRUPTED_AFTER
-    interrupted = db.session.scalars(
-        select(PrintJob.id).where(PrintJob.state == "queued", PrintJob.updated_at < cutoff)
-    ).all()
-    for job_id in interrupted:
-        log.warning("sending print job %s was interrupted", job_id)
-        _change_if(
-            job_id,
-            PrintJob.state == "queued",
-            PrintJob.updated_at < cutoff,
-            state="failed",
-            reason=INTERRUPTED,
-        )
-    refresh_jobs(
-        db.session.scalars(
-            select(PrintJob).where(PrintJob.state.in_(PrintJob.AT_PRINTER)).order_by(PrintJob.id).limit(limit)
-        ).all()
-    )
-
-
-def _set(job: PrintJob, state: str, reason: str) -> None:
-    # Assign only real changes: an unchanged row keeps its updated_at, so the
-    # desk's conditional poll still answers "nothing new".
-    if job.state != state:
-        job.state = state
-    if job.reason != reason:
-        job.reason = reason
-
-
-def auto_print(submission: Submission, *, kiosk: str) -> None:
-    """Print a just-finished handout if this kiosk is set to (AUTO_PRINT_PRINTER).
-    Never fails the patient's visit: a problem shows on the desk as a failed job."""
+def auto_print_job(submission: Submission) -> PrintJob | None:
+    """The print job auto-print asks for once a handout is ready, if this
+    clinic prints every handout (AUTO_PRINT_PRINTER). Added, not committed:
+    it commits with the handout becoming ready."""
     printer = current_app.config["AUTO_PRINT_PRINTER"]
-    if not printer or submission.print_jobs:
-        return
-    try:
-        print_submission(submission, printer, requested_by=kiosk)
-    except Exception:
-        log.exception("automatic print to %r failed", printer)
-        db.session.rollback()
+    already = db.session.scalar(select(exists().where(PrintJob.submission_id == submission.id)))
+    if not printer or already:
+        return None
+    job = PrintJob(
+        submission_id=submission.id, printer=printer, requested_by=submission.kiosk, requested_at=utcnow()
+    )
+    db.session.add(job)
+    return job
 
 
 def remove_saved_copies(submission: Submission) -> None:
@@ -232,3 +120,233 @@ def remove_saved_copies(submission: Submission) -> None:
     for job in submission.print_jobs:
         if job.saved_path:
             Path(job.saved_path).unlink(missing_ok=True)
+
+
+# --- sending (the worker) -------------------------------------------------------
+
+
+def send_next(owner: str) -> bool:
+    """Claim the oldest queued job whose handout is ready and send it.
+    Returns whether there was one."""
+    job = leases.claim(
+        PrintJob,
+        PrintJob.state == PrintState.QUEUED,
+        PrintJob.submission_id.in_(select(Submission.id).where(Submission.state == HandoutState.READY)),
+        owner=owner,
+        seconds=SEND_LEASE,
+        order_by=PrintJob.id,
+    )
+    if job is None:
+        return False
+    send(job, owner)
+    return True
+
+
+def send(job: PrintJob, owner: str) -> None:
+    """Hand a claimed job to its printer and record what happened.
+
+    Safe to run again for a job whose earlier send was cut off (a worker
+    killed while `lp` ran, an `lp` that timed out): a title unique to the job
+    is stored before `lp` runs, and while a job has a title but no CUPS job
+    id, CUPS is first asked for a job of that title, so that a send that did
+    arrive is followed rather than printed twice. The directory printer
+    saves under the title, so saving again rewrites the same file."""
+    unsure = False  # whether an earlier send, or this one, may have reached CUPS
+    try:
+        if job.cups_job_id:
+            # A retry of a job CUPS has (held, or failed there): cancel it
+            # first, so that it cannot print later as a second copy.
+            printing.cancel_job(job.cups_job_id)
+            job.cups_job_id = job.sent_title = None
+            _note(job, owner, cups_job_id=None, sent_title=None)
+        if job.sent_title:
+            unsure = True
+            if found := printing.find_job(job.printer, job.sent_title):
+                log.info("print job %s had reached CUPS as %s before its send was cut off", job.id, found)
+                _record(job, owner, state=PrintState.SENT, reason="", cups_job_id=found, check_after=utcnow())
+                return
+            unsure = False
+        else:
+            job.sent_title = _title(job)
+            _note(job, owner, sent_title=job.sent_title)
+        submitted = printing.submit(
+            job.printer,
+            job.submission.pdf,
+            job.sent_title,
+            directory=Path(current_app.config["PRINT_DIRECTORY"]),
+        )
+    except printing.PrintServerDown as error:
+        log.warning("print job %s to %r waits for the print server: %s", job.id, job.printer, error.detail)
+        unsure = unsure or isinstance(error, printing.PrintServerTimeout)
+        _record(
+            job,
+            owner,
+            state=PrintState.WAITING,
+            reason=WAITING_FOR_SERVER,
+            sent_title=job.sent_title if unsure else None,
+            check_after=utcnow() + timedelta(seconds=SERVER_CHECK_EVERY),
+        )
+    except printing.PrintError as error:
+        log.warning("print job %s to %r failed: %s", job.id, job.printer, error.detail or error.reason)
+        # When CUPS cannot say whether a cut-off send arrived, staff decide,
+        # and their Retry sends it afresh.
+        _record(
+            job,
+            owner,
+            state=PrintState.FAILED,
+            reason=CANNOT_TELL if unsure else error.reason,
+            sent_title=None,
+        )
+    else:
+        _record(
+            job,
+            owner,
+            state=PrintState(submitted.state),
+            reason="",
+            cups_job_id=submitted.job_id,
+            saved_path=str(submitted.path) if submitted.path else None,
+            check_after=utcnow() + timedelta(seconds=FOLLOW_EVERY),
+        )
+
+
+def _title(job: PrintJob) -> str:
+    """The job's title at the printer: the claim code staff know, and the
+    job (and attempt) so that no two sends share a title."""
+    title = f"{job.submission.claim_code}-{job.id}"
+    return title if job.attempts <= 1 else f"{title}-{job.attempts}"
+
+
+def _record(job: PrintJob, owner: str, **values) -> None:
+    """Store what became of a claimed job and release it, if this worker
+    still holds it."""
+    if not leases.while_held(PrintJob, job.id, owner, **values):
+        log.warning("print job %s was taken over by another worker; its result was not stored", job.id)
+    db.session.commit()
+
+
+def _note(job: PrintJob, owner: str, **values) -> None:
+    """Store a step of a send still under way (committed before the next
+    step talks to CUPS), keeping the claim."""
+    leases.while_held(PrintJob, job.id, owner, release=False, **values)
+    db.session.commit()
+
+
+# --- following (the worker) -----------------------------------------------------
+
+
+def follow_due(owner: str, limit: int = 50) -> int:
+    """Ask CUPS about the jobs at the printer that are due a look. Stops at
+    the first sign that the print server is down. Returns how many were asked about."""
+    asked = 0
+    while asked < limit:
+        job = leases.claim(
+            PrintJob,
+            PrintJob.state.in_(PrintJob.AT_PRINTER),
+            PrintJob.check_after <= utcnow(),
+            owner=owner,
+            seconds=CHECK_LEASE,
+            order_by=PrintJob.check_after,
+            count_attempt=False,
+        )
+        if job is None:
+            break
+        asked += 1
+        if not follow(job, owner):
+            break
+    return asked
+
+
+def follow(job: PrintJob, owner: str) -> bool:
+    """Bring one claimed job up to date with CUPS. False when CUPS did not answer."""
+    try:
+        status = printing.job_status(job.printer, job.cups_job_id or "")
+    except printing.PrintError as error:
+        # CUPS cannot be asked right now: keep the last state and say why.
+        _record(job, owner, reason=error.reason, check_after=utcnow() + timedelta(seconds=FOLLOW_BACKOFF))
+        return False
+    values = {"check_after": utcnow() + timedelta(seconds=FOLLOW_EVERY)}
+    # Write only real changes: an unchanged row keeps its updated_at, so the
+    # desk's conditional poll still answers "nothing new".
+    if job.state != status.state or job.reason != status.reason:
+        values.update(state=PrintState(status.state), reason=status.reason)
+    _record(job, owner, **values)
+    return True
+
+
+# --- waiting for the print server (the worker) ---------------------------------
+
+
+def wake_waiting() -> int:
+    """Jobs that wait for the print server: queue them again once it answers.
+
+    Left for staff instead: a job asked for more than PRINT_RESEND_MINUTES
+    ago (the patient has probably gone home), and a job whose handout has
+    been printed again or handed over since (it would be a second copy).
+    Returns how many were queued again."""
+    now = utcnow()
+    waiting = PrintState.WAITING
+    due = select(PrintJob.id).where(PrintJob.state == waiting, PrintJob.check_after <= now)
+    if db.session.scalar(select(exists(due))) is not True:
+        db.session.rollback()
+        return 0
+    later = aliased(PrintJob)
+    superseded = (
+        select(PrintJob.id)
+        .join(Submission, Submission.id == PrintJob.submission_id)
+        .where(
+            PrintJob.state == waiting,
+            Submission.handed_over_at.is_not(None)
+            | exists().where(later.submission_id == PrintJob.submission_id, later.id > PrintJob.id),
+        )
+    )
+    _give_up(PrintJob.id.in_(superseded), NOT_SENT_AGAIN)
+    cutoff = now - timedelta(minutes=current_app.config["PRINT_RESEND_MINUTES"])
+    _give_up(PrintJob.requested_at < cutoff, printing.SERVER_DOWN)
+    if not printing.scheduler_running():
+        db.session.execute(
+            update(PrintJob)
+            .where(PrintJob.state == waiting)
+            .values(check_after=now + timedelta(seconds=SERVER_CHECK_EVERY))
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        return 0
+    woken = db.session.execute(
+        update(PrintJob)
+        .where(PrintJob.state == waiting)
+        .values(state=PrintState.QUEUED, reason="", check_after=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if woken:
+        log.info("print server is back: sending %d waiting print job(s)", woken)
+    return woken
+
+
+def _give_up(condition, reason: str) -> None:
+    db.session.execute(
+        update(PrintJob)
+        .where(PrintJob.state == PrintState.WAITING, condition)
+        .values(state=PrintState.FAILED, reason=reason, check_after=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+# --- the printers the desk offers ------------------------------------------------
+
+
+def refresh_printers() -> None:
+    """Store the printers CUPS lists now, for the desk to offer without asking
+    CUPS itself. A printer CUPS no longer lists (or cannot list, being down)
+    is kept as not listed, so the usual one stays selectable."""
+    found = {p.name: p for p in printing.list_printers() if not p.is_directory}
+    stored = {p.name: p for p in db.session.scalars(select(Printer)).all()}
+    for name, printer in found.items():
+        row = stored.get(name) or Printer(name=name)
+        row.label, row.state, row.reason, row.listed = printer.label, printer.state, printer.reason, True
+        db.session.add(row)
+    for name, row in stored.items():
+        if name not in found and row.listed:
+            row.listed, row.state, row.reason = False, "unknown", "not listed by CUPS now"
+    db.session.commit()

@@ -6,7 +6,11 @@ nothing here imports the app. The tools honour `CUPS_SERVER` (and
 
 Every failure a person can act on becomes a `PrintError` whose `.reason` is a
 sentence for the front desk; the raw tool output goes in `.detail` for the log.
-PDF contents are never logged.
+A print server that does not answer at all is a `PrintServerDown` (trying
+later may work), one that did not answer in time a `PrintServerTimeout` (and
+a job being sent may or may not have reached it). PDF contents are never
+logged. These calls can take seconds against a slow server: only the worker
+makes them, never a web request.
 
 The CUPS behaviour this relies on was observed on Debian 12 (CUPS 2.4.2):
 
@@ -35,7 +39,6 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -103,11 +106,21 @@ class PrintError(Exception):
         self.reason = reason
         self.detail = detail
 
-    @property
-    def server_down(self) -> bool:
-        """The print server did not answer at all: trying later may work,
-        and nothing reached it, so sending again cannot make a second copy."""
-        return self.reason == SERVER_DOWN
+
+class PrintServerDown(PrintError):
+    """The print server does not answer (not running, or unreachable).
+    Nothing reached it; trying again once it answers may work."""
+
+    def __init__(self, detail: str = "", reason: str = SERVER_DOWN) -> None:
+        super().__init__(reason, detail)
+
+
+class PrintServerTimeout(PrintServerDown):
+    """A tool gave no answer in time: the server is hung or far away. A job
+    being sent may have reached it all the same."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail, reason=SERVER_SLOW)
 
 
 @dataclass(frozen=True)
@@ -150,7 +163,7 @@ def run_tool(args: Sequence[str], stdin: bytes | None = None, timeout: float = Q
     except FileNotFoundError as exc:
         raise PrintError(TOOLS_MISSING, detail=str(exc)) from None
     except subprocess.TimeoutExpired:
-        raise PrintError(SERVER_SLOW, detail=f"{args[0]} gave no answer within {timeout:g} s") from None
+        raise PrintServerTimeout(f"{args[0]} gave no answer within {timeout:g} s") from None
     except OSError as exc:
         raise PrintError(f"Could not run {args[0]}: {exc.strerror}.", detail=str(exc)) from None
     return ToolResult(
@@ -281,7 +294,7 @@ def parse_request_id(text: str) -> str | None:
 
 def submit(printer: str, pdf: bytes, title: str, *, directory: Path) -> Submitted:
     """Send a PDF to a CUPS queue (job title = `title`), or save it into
-    `directory` for the directory printer."""
+    `directory` as `title`.pdf for the directory printer."""
     if printer == DIRECTORY_PRINTER:
         path = save_to_directory(pdf, title, directory)
         return Submitted(None, "completed", path=path)
@@ -299,6 +312,8 @@ def submit(printer: str, pdf: bytes, title: str, *, directory: Path) -> Submitte
         )
     reason = explain_lp_failure(printer, result)
     log.warning("Printing %s on %s failed: %s", title, printer, result.output)
+    if reason == SERVER_DOWN:
+        raise PrintServerDown(result.output)
     raise PrintError(reason, detail=result.output)
 
 
@@ -344,16 +359,13 @@ def _safe_name(title: str) -> str:
 
 
 def save_to_directory(pdf: bytes, title: str, directory: Path) -> Path:
-    """Write the PDF into `directory` as TITLE-TIMESTAMP.pdf, atomically: a
-    reader never sees half a file. Never overwrites an earlier copy."""
-    stem = f"{_safe_name(title)}-{datetime.now():%Y%m%d-%H%M%S}"
+    """Write the PDF into `directory` as TITLE.pdf, atomically: a reader never
+    sees half a file. The title is unique to one print job, so saving the
+    same job again (a worker that died mid-save, say) rewrites the same file
+    rather than leaving a second copy."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        target = directory / f"{stem}.pdf"
-        copy = 2
-        while target.exists():
-            target = directory / f"{stem}-{copy}.pdf"
-            copy += 1
+        target = directory / f"{_safe_name(title)}.pdf"
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".", suffix=".part", delete=False) as part:
             part.write(pdf)
             part.flush()
@@ -412,7 +424,7 @@ def _jobs(printer: str, which: str) -> dict[str, QueuedJob]:
         return parse_jobs(result.stdout)
     # lpstat says "Invalid destination name" for an unreachable server too.
     if not scheduler_running():
-        raise PrintError(SERVER_DOWN, detail=result.output)
+        raise PrintServerDown(result.output)
     if "Invalid destination name" in result.output:
         raise _QueueGone
     raise PrintError(
@@ -522,6 +534,87 @@ def ipp_uri(server: str, printer: str) -> str:
     return f"ipp://{host}/printers/{quote(printer)}"
 
 
+# Get-Jobs lists every job's id; the titles of finished jobs are only given
+# for one job at a time (Get-Job-Attributes), as CUPS 2.4 unloads them.
+_IPP_GET_JOB_IDS = """{
+  OPERATION Get-Jobs
+  GROUP operation-attributes-tag
+  ATTR charset attributes-charset utf-8
+  ATTR naturalLanguage attributes-natural-language en
+  ATTR uri printer-uri $uri
+  ATTR name requesting-user-name $user
+  ATTR keyword which-jobs all
+  ATTR keyword requested-attributes job-id
+  STATUS successful-ok
+  DISPLAY job-id
+}
+"""
+_IPP_GET_JOB_TITLE = """{
+  OPERATION Get-Job-Attributes
+  GROUP operation-attributes-tag
+  ATTR charset attributes-charset utf-8
+  ATTR naturalLanguage attributes-natural-language en
+  ATTR uri printer-uri $uri
+  ATTR integer job-id %d
+  ATTR name requesting-user-name $user
+  ATTR keyword requested-attributes job-id,job-name,job-state
+  STATUS successful-ok
+  STATUS client-error-not-found
+  DISPLAY job-id
+  DISPLAY job-name
+  DISPLAY job-state
+}
+"""
+# How far back to look for a job by title: the newest jobs on the queue.
+FIND_JOB_LOOKBACK = 50
+# Jobs in these IPP states never printed and never will.
+_GONE_JOB_STATES = {"canceled", "aborted"}
+
+
+def find_job(printer: str, title: str) -> str | None:
+    """The CUPS job id ("QUEUE-12") of a live or printed job titled `title`
+    among the queue's newest jobs, or None when there is none.
+
+    This is how a send that was cut off (a worker killed while `lp` ran, or
+    an `lp` that timed out) is told apart from one that reached CUPS, before
+    sending again. Raises PrintServerDown when CUPS does not answer, and
+    PrintError when it cannot be asked (no ipptool): then nobody can say."""
+    if printer == DIRECTORY_PRINTER:
+        return None
+    server = run_tool(["lpstat", "-H"]).stdout.strip()
+    uri = ipp_uri(server, printer)
+    listed = _ipptool(uri, _IPP_GET_JOB_IDS)
+    ids = sorted({int(row["job-id"]) for row in listed if row.get("job-id", "").isdigit()}, reverse=True)
+    if not ids:
+        return None
+    for row in _ipptool(uri, "".join(_IPP_GET_JOB_TITLE % n for n in ids[:FIND_JOB_LOOKBACK])):
+        if row.get("job-name") == title and row.get("job-state") not in _GONE_JOB_STATES:
+            return f"{printer}-{row['job-id']}"
+    return None
+
+
+def _ipptool(uri: str, tests: str) -> list[dict[str, str]]:
+    """Run ipptool tests against `uri`; the rows of its CSV output."""
+    with tempfile.NamedTemporaryFile("w", suffix=".test") as test:
+        test.write(tests)
+        test.flush()
+        result = run_tool(["ipptool", "-c", "-T", "5", uri, test.name])
+    if result.returncode != 0:
+        if not scheduler_running():
+            raise PrintServerDown(result.output)
+        raise PrintError(
+            f"CUPS could not list the printer's jobs: {_tool_message(result)}.", detail=result.output
+        )
+    rows: list[dict[str, str]] = []
+    header: list[str] = []
+    for row in csv.reader(result.stdout.splitlines()):
+        if row and row[0] == "job-id":
+            header = row
+        elif header and row:
+            rows.append(dict(zip(header, row, strict=False)))
+    return rows
+
+
 def parse_ipptool_job(text: str) -> tuple[str, str, str] | None:
     rows = list(csv.reader(text.splitlines()))
     if len(rows) < 2 or rows[0][:1] != ["job-state"]:
@@ -541,5 +634,5 @@ def cancel_job(job_id: str) -> None:
     if result.returncode == 0 or "already" in result.output or "does not exist" in result.output:
         return
     if not scheduler_running():
-        raise PrintError(SERVER_DOWN, detail=result.output)
+        raise PrintServerDown(result.output)
     raise PrintError(f"CUPS could not cancel the job: {_tool_message(result)}.", detail=result.output)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import questionnaire as qn
@@ -253,13 +253,13 @@ def new_claim_code() -> str:
     return "".join(secrets.choice(CLAIM_CODE_ALPHABET) for _ in range(CLAIM_CODE_LENGTH))
 
 
-def finish_visit(visit: Visit, render_pdf: Any, attempts: int = 20) -> Submission:
-    """Turn a complete visit into a submission with a claim code and a handout.
+def finish_visit(visit: Visit, attempts: int = 20) -> Submission:
+    """Turn a complete visit into a handout with a claim code, to be rendered
+    by the worker (``handout_jobs``): the patient is not kept waiting for it.
 
-    Idempotent: a visit that already has a submission returns it, and two
+    Idempotent: a visit that already has a handout returns it, and two
     requests racing to finish the same visit still make one row (the unique
-    ``visit_id`` decides). ``render_pdf(visit, claim_code, created_at)`` returns
-    ``(pdf_bytes, page_count)``.
+    ``visit_id`` decides).
     """
     existing = db.session.scalar(select(Submission).where(Submission.visit_id == visit.id))
     if existing is not None:
@@ -270,15 +270,12 @@ def finish_visit(visit: Visit, render_pdf: Any, attempts: int = 20) -> Submissio
         if db.session.scalar(select(Submission.id).where(Submission.claim_code == code)):
             continue
         created_at = utcnow()
-        pdf, pages = render_pdf(visit, code, created_at)
         submission = Submission(
             visit_id=visit.id,
             claim_code=code,
             kiosk=visit.kiosk,
             language=visit.language,
             created_at=created_at,
-            pdf=pdf,
-            page_count=pages,
         )
         visit.finished_at = created_at
         db.session.add(submission)
@@ -290,7 +287,7 @@ def finish_visit(visit: Visit, render_pdf: Any, attempts: int = 20) -> Submissio
             if existing is not None:
                 return existing
             continue  # the code was taken between our check and our insert
-        log.info("visit finished at kiosk %r, %d-page handout", visit.kiosk, pages)
+        log.info("visit finished at kiosk %r; handout %s to prepare", visit.kiosk, submission.id)
         return submission
     raise RuntimeError("no free claim code after several attempts")
 
@@ -304,3 +301,19 @@ def discard_visit(visit_id: str | None) -> None:
         db.session.execute(Alert.__table__.update().where(Alert.visit_id == visit.id).values(visit_id=None))
         db.session.delete(visit)
         db.session.commit()
+
+
+def purge_abandoned(expiry_minutes: int) -> int:
+    """Delete every unfinished visit untouched for `expiry_minutes`, whether
+    or not its browser ever comes back. Alerts stay for the desk. Returns how
+    many were deleted."""
+    cutoff = utcnow() - timedelta(minutes=expiry_minutes)
+    stale = select(Visit.id).where(Visit.finished_at.is_(None), Visit.updated_at < cutoff)
+    db.session.execute(update(Alert).where(Alert.visit_id.in_(stale)).values(visit_id=None))
+    deleted = db.session.execute(
+        delete(Visit).where(Visit.finished_at.is_(None), Visit.updated_at < cutoff)
+    ).rowcount
+    db.session.commit()
+    if deleted:
+        log.info("discarded %d abandoned visit(s)", deleted)
+    return deleted

@@ -38,6 +38,32 @@ def app(tmp_path, monkeypatch):
     yield app
 
 
+def run_worker(app) -> int:
+    """Do the worker's due work (render handouts, send and follow print jobs)
+    here and now, as `kiosk worker --once` does. Returns how much was done."""
+    from kiosk.worker import run_once
+
+    with app.app_context():
+        return run_once()
+
+
+@pytest.fixture
+def running_worker(app):
+    """A real worker (both lanes) working for `app` in the background, as
+    `kiosk worker` does beside the web server."""
+    import threading
+
+    from kiosk.worker import Worker
+
+    worker = Worker(app, name="test-worker")
+    thread = threading.Thread(target=worker.run, name="worker", daemon=True)
+    thread.start()
+    yield worker
+    worker.stop.set()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the worker did not stop"
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()
@@ -192,10 +218,14 @@ def error(stderr: str) -> ToolResult:
     return ToolResult(1, "", stderr)
 
 
-class FakeTools:
-    """Answers a command by the longest matching prefix; remembers what ran."""
+Answer = ToolResult | PrintError
 
-    def __init__(self, answers: dict[str, ToolResult | PrintError]) -> None:
+
+class FakeTools:
+    """Answers a command by the longest matching prefix; remembers what ran.
+    A list of answers is given out in turn, for a command run several times."""
+
+    def __init__(self, answers: dict[str, Answer | list[Answer]]) -> None:
         self.answers = answers
         self.calls: list[tuple[str, bytes | None]] = []
 
@@ -205,6 +235,8 @@ class FakeTools:
         key = max((k for k in self.answers if command.startswith(k)), key=len, default=None)
         assert key is not None, f"unexpected command: {command}"
         answer = self.answers[key]
+        if isinstance(answer, list):
+            answer = answer.pop(0) if len(answer) > 1 else answer[0]
         if isinstance(answer, PrintError):
             raise answer
         return answer
@@ -216,7 +248,7 @@ class FakeTools:
 
 @pytest.fixture
 def cups(monkeypatch):
-    def install(answers: dict[str, ToolResult | PrintError]) -> FakeTools:
+    def install(answers: dict[str, Answer | list[Answer]]) -> FakeTools:
         fake = FakeTools(answers)
         monkeypatch.setattr(printing, "run_tool", fake)
         return fake

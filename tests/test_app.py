@@ -18,7 +18,15 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_healthz_reports_ok_with_a_database_check(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json == {"status": "ok", "database": "ok", "worker": "not running"}
+
+
+def test_healthz_says_whether_a_worker_is_running(app, client):
+    from kiosk.worker import beat
+
+    with app.app_context():
+        beat("host:1:abc")
+    assert client.get("/healthz").json["worker"] == "running"
 
 
 def test_healthz_reports_a_broken_database(app, client, monkeypatch):

@@ -36,6 +36,7 @@ from kiosk.database import create_tables  # noqa: E402
 from kiosk.extensions import db  # noqa: E402
 from kiosk.models import Alert, Visit  # noqa: E402
 from kiosk.visits import CLAIM_CODE_ALPHABET, CLAIM_CODE_LENGTH  # noqa: E402
+from kiosk.worker import Worker  # noqa: E402
 
 from .conftest import app_config  # noqa: E402
 
@@ -272,8 +273,10 @@ def chromium() -> Iterator[Browser | None]:
 
 @pytest.fixture
 def open_kiosk(chromium, tmp_path, monkeypatch) -> Iterator[Callable[..., tuple[LiveKiosk, Patient]]]:
-    """Serve the app with some settings; a patient walks up to it on a touchscreen."""
+    """Serve the app with some settings, with a worker beside it, as `make
+    run` does; a patient walks up to it on a touchscreen."""
     servers = []
+    workers = []
     contexts = []
 
     def open_(**settings: Any) -> tuple[LiveKiosk, Patient]:
@@ -287,6 +290,10 @@ def open_kiosk(chromium, tmp_path, monkeypatch) -> Iterator[Callable[..., tuple[
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         servers.append((server, thread))
+        worker = Worker(app, name="browser-test-worker")
+        worker_thread = threading.Thread(target=worker.run, daemon=True)
+        worker_thread.start()
+        workers.append((worker, worker_thread))
 
         context = chromium.new_context(has_touch=True, viewport=KIOSK_SCREEN)
         context.set_default_timeout(10_000)
@@ -303,6 +310,9 @@ def open_kiosk(chromium, tmp_path, monkeypatch) -> Iterator[Callable[..., tuple[
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+    for worker, thread in workers:
+        worker.stop.set()
+        thread.join(timeout=30)
 
 
 # --- the tests ------------------------------------------------------------------

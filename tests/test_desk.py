@@ -16,13 +16,16 @@ from kiosk.database import create_tables
 from kiosk.extensions import db
 from kiosk.models import Alert, AuditEvent, PrintJob, Submission, Visit, utcnow
 
-from .conftest import STAFF_PASSWORD, Desk, Kiosk, app_config
+from .conftest import STAFF_PASSWORD, Desk, Kiosk, app_config, run_worker
 
 
-def finished_visit(app, **answers) -> Submission:
+def finished_visit(app, *, ready: bool = True, **answers) -> Submission:
+    """A patient's finished visit; `ready`: the worker has made its handout."""
     kiosk = Kiosk(app.test_client())
     kiosk.answer_all(answers or None)
     kiosk.finish()
+    if ready:
+        run_worker(app)
     with app.app_context():
         return db.session.scalars(select(Submission).order_by(Submission.id.desc())).first()
 
@@ -214,6 +217,10 @@ def test_print_to_the_directory_printer(app, desk):
     response = desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
     assert response.status_code == 302
     with app.app_context():
+        assert db.session.scalar(select(PrintJob.state)) == "queued"
+    assert "Waiting to send" in desk.get("/desk/queue").get_data(as_text=True)
+    run_worker(app)
+    with app.app_context():
         job = db.session.scalar(select(PrintJob))
         assert job.state == "completed"
         assert job.requested_by == "maria"
@@ -222,16 +229,22 @@ def test_print_to_the_directory_printer(app, desk):
     assert printed[0].read_bytes().startswith(b"%PDF")
     assert submission.claim_code in printed[0].name
     assert "Printed" in desk.get("/desk/queue").get_data(as_text=True)
+    # The receptionist is told where the file went.
+    assert f"Saved as <code>{printed[0]}</code>" in desk.get(f"/desk/handouts/{submission.id}").get_data(
+        as_text=True
+    )
 
 
 def test_reprint_makes_a_second_job(app, desk):
     submission = finished_visit(app)
     desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
     desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
+    run_worker(app)
     with app.app_context():
         assert db.session.scalar(select(func.count(PrintJob.id))) == 2
         actions = db.session.scalars(select(AuditEvent.action)).all()
     assert "print" in actions and "reprint" in actions
+    assert len(list(Path(app.config["PRINT_DIRECTORY"]).glob("*.pdf"))) == 2
 
 
 def test_an_unknown_printer_is_refused(app, desk):
@@ -286,6 +299,7 @@ def test_auto_print_when_the_patient_finishes(tmp_path, monkeypatch):
         job = db.session.scalar(select(PrintJob))
         assert job.state == "completed"
         assert job.requested_by == "Test kiosk"
+    assert len(list(Path(app.config["PRINT_DIRECTORY"]).glob("*.pdf"))) == 1
 
 
 # --- administration ---------------------------------------------------------------
@@ -336,28 +350,113 @@ def test_ensure_admin_creates_one_account_once(runner):
 # --- hardening ------------------------------------------------------------------
 
 
-def test_the_queue_poll_never_waits_on_cups(app, desk, monkeypatch):
+def test_no_desk_page_and_no_patient_tap_talks_to_cups(app, desk, kiosk, monkeypatch):
+    """Web requests only read and write rows: a slow or hung print server can
+    hold up no page. Every CUPS call is refused here, and every page works."""
     from kiosk import printing
 
-    submission = finished_visit(app)
+    def no_cups(args, stdin=None, timeout=0):
+        raise AssertionError(f"a web request ran {args[0]}")
+
+    monkeypatch.setattr(printing, "run_tool", no_cups)
+    kiosk.answer_all({"fever": "yes"})
+    assert kiosk.finish().headers["Location"] == "/visit/done"
+    assert "claim-code" in kiosk.get("/visit/done").get_data(as_text=True)
     with app.app_context():
+        submission_id = db.session.scalar(select(Submission.id))
+        alert_id = db.session.scalar(select(Alert.id))
+        db.session.execute(update(Submission).values(state="ready", pdf=b"%PDF-1.4 stand-in"))
         db.session.add(
-            PrintJob(submission_id=submission.id, printer="front", state="sent", cups_job_id="front-7")
+            PrintJob(submission_id=submission_id, printer="front", state="sent", cups_job_id="front-7")
         )
         db.session.commit()
-    asked = []
+    pages = [
+        "/desk/",
+        "/desk/queue",
+        f"/desk/handouts/{submission_id}",
+        f"/desk/handouts/{submission_id}/panel",
+        f"/desk/handouts/{submission_id}/jobs",
+        f"/desk/handouts/{submission_id}/pdf",
+    ]
+    for page in pages:
+        assert desk.get(page).status_code == 200, page
+    assert desk.post(f"/desk/handouts/{submission_id}/print", {"printer": "front"}).status_code == 302
+    assert desk.post(f"/desk/alerts/{alert_id}/acknowledge").status_code == 302
+    assert desk.post(f"/desk/handouts/{submission_id}/handed-over").status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count(PrintJob.id)).where(PrintJob.state == "queued")) == 1
 
-    def slow_cups(printer, job_id):
-        asked.append(job_id)
-        return printing.JobStatus("completed", "")
 
-    monkeypatch.setattr(printing, "job_status", slow_cups)
-    desk.get("/desk/queue")
-    desk.get("/desk/")
-    assert asked == []
-    assert desk.post("/desk/print-status").status_code == 204
-    assert asked == ["front-7"]
-    assert "Printed" in desk.get("/desk/queue").get_data(as_text=True)
+def test_a_handout_shows_preparing_until_the_worker_has_made_it(app, desk):
+    submission = finished_visit(app, ready=False)
+    with app.app_context():
+        stored = db.session.get(Submission, submission.id)
+        assert stored.state == "preparing" and stored.pdf is None
+    assert "Preparing…" in desk.get("/desk/queue").get_data(as_text=True)
+    page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+    assert "Preparing the handout" in page
+    assert "/pdf" not in page
+    assert desk.get(f"/desk/handouts/{submission.id}/pdf").status_code == 404
+    run_worker(app)
+    panel = desk.get(f"/desk/handouts/{submission.id}/panel").get_data(as_text=True)
+    assert f'src="/desk/handouts/{submission.id}/pdf"' in panel
+    assert "every 1s" not in panel  # the panel's poll stops once it is ready
+    assert desk.get(f"/desk/handouts/{submission.id}/pdf").get_data().startswith(b"%PDF")
+
+
+def test_a_print_asked_for_before_the_handout_is_ready_is_refused_calmly(app, desk):
+    submission = finished_visit(app, ready=False)
+    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
+    with app.app_context():
+        assert db.session.scalar(select(func.count(PrintJob.id))) == 0
+    assert "still being prepared" in desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+
+
+def test_the_desk_says_when_no_worker_is_running(app, desk):
+    from kiosk.worker import beat, forget
+
+    assert "the background worker is not running" in desk.get("/desk/queue").get_data(as_text=True)
+    with app.app_context():
+        beat("test-worker")
+    etag = desk.get("/desk/queue").headers["ETag"]
+    assert "not running" not in desk.get("/desk/queue").get_data(as_text=True)
+    with app.app_context():
+        forget("test-worker")
+    assert desk.get("/desk/queue", headers={"If-None-Match": etag}).status_code == 200
+
+
+def test_the_poll_changes_at_midnight_since_the_times_shown_do(app, desk, monkeypatch):
+    from kiosk.desk import queue as queue_views
+
+    finished_visit(app)
+    etag = desk.get("/desk/queue").headers["ETag"]
+    assert desk.get("/desk/queue", headers={"If-None-Match": etag}).status_code == 304
+    tomorrow = clinic_now_in(app) + timedelta(days=1)
+    monkeypatch.setattr(queue_views, "clinic_now", lambda: tomorrow)
+    assert desk.get("/desk/queue", headers={"If-None-Match": etag}).status_code == 200
+
+
+def clinic_now_in(app) -> datetime:
+    from kiosk.clock import clinic_now
+
+    with app.app_context():
+        return clinic_now()
+
+
+def test_an_audit_entry_is_stored_with_its_action_or_not_at_all(app, desk, monkeypatch):
+    from kiosk import front_desk
+
+    submission = finished_visit(app)
+
+    def broken_commit():
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(front_desk.db.session, "commit", broken_commit)
+    assert desk.post(f"/desk/handouts/{submission.id}/handed-over").status_code == 500
+    monkeypatch.undo()
+    with app.app_context():
+        assert db.session.get(Submission, submission.id).handed_over_at is None
+        assert "hand-over" not in db.session.scalars(select(AuditEvent.action)).all()
 
 
 def test_parallel_guesses_are_counted_too(app, staff):
@@ -383,6 +482,7 @@ def test_a_password_reset_ends_sessions_signed_in_with_the_old_one(app, desk, ad
 def test_deleting_a_handout_deletes_the_directory_printers_copy(app, desk):
     submission = finished_visit(app)
     desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
+    run_worker(app)
     assert list(Path(app.config["PRINT_DIRECTORY"]).glob("*.pdf"))
     desk.post(f"/desk/handouts/{submission.id}/delete")
     assert list(Path(app.config["PRINT_DIRECTORY"]).glob("*.pdf")) == []

@@ -73,7 +73,8 @@ def test_the_desk_sees_an_alert_and_a_handout_within_seconds_and_prints_it(open_
     code = patient.taps_finish()
     row = desk_page.locator("table.handouts tbody tr", has_text=code)
     expect(row).to_be_visible(timeout=SEEN_WITHIN_MS)
-    expect(row).to_contain_text("Not printed")
+    # "Preparing…" while the worker makes the PDF, then ready to print.
+    expect(row).to_contain_text("Not printed", timeout=SEEN_WITHIN_MS)
 
     # One tap prints it; the job's real state is shown.
     row.get_by_role("link", name=code).click()

@@ -14,7 +14,7 @@ from kiosk.extensions import db
 from kiosk.models import Alert, Submission, Visit
 from kiosk.visits import CLAIM_CODE_ALPHABET
 
-from .conftest import app_config, form_for
+from .conftest import app_config, form_for, run_worker
 
 CLAIM_CODE = re.compile(r'id="claim-code">([A-Z0-9]{4})<')
 
@@ -64,8 +64,15 @@ def test_whole_visit_ends_with_a_claim_code_and_a_handout(app, kiosk):
         submission = db.session.scalar(select(Submission))
         assert submission.claim_code == code
         assert submission.kiosk == "Test kiosk"
+        # Finish answers at once: the worker makes the handout.
+        assert (submission.state, submission.pdf) == ("preparing", None)
+    run_worker(app)
+    with app.app_context():
+        submission = db.session.scalar(select(Submission))
+        assert submission.state == "ready"
         assert submission.pdf.startswith(b"%PDF")
         assert submission.page_count >= 1
+        assert submission.ready_at >= submission.created_at
 
 
 def test_a_step_reached_by_tapping_is_a_fragment_with_its_url(kiosk):

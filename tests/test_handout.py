@@ -18,6 +18,8 @@ from kiosk.extensions import db
 from kiosk.handout import StaticFilesOnly, handout_html, render_handout
 from kiosk.models import Submission
 
+from .conftest import run_worker
+
 SECTIONS = [
     "My plan for a second opinion",
     "Get help right away if you have:",
@@ -197,6 +199,7 @@ def test_the_fetcher_serves_the_handout_stylesheet(app):
 def test_a_finished_visit_stores_a_handout_with_its_claim_code(app, kiosk):
     kiosk.answer_all({"top_questions": ["q_exp_count"], "questions": ["q_exp_count"]})
     kiosk.finish()
+    run_worker(app)
     with app.app_context():
         submission = db.session.scalar(select(Submission))
         text = pdf_text(submission.pdf)

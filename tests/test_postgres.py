@@ -20,7 +20,7 @@ from kiosk.auth import create_staff
 from kiosk.extensions import db
 from kiosk.models import Alert, PrintJob, Submission
 
-from .conftest import STAFF_PASSWORD, Desk, Kiosk, app_config
+from .conftest import STAFF_PASSWORD, Desk, Kiosk, app_config, run_worker
 
 DATABASE_URL = os.environ.get("KIOSK_TEST_DATABASE_URL", "")
 REQUIRED = os.environ.get("KIOSK_REQUIRE_POSTGRES", "").strip() not in ("", "0")
@@ -57,6 +57,7 @@ def test_a_visit_an_alert_and_a_print_on_postgresql(pg_app):
     kiosk = Kiosk(pg_app.test_client())
     kiosk.answer_all({"fever": "yes", "own_question_1": "¿Puedo nadar? 🏊"})
     assert kiosk.finish().headers["Location"] == "/visit/done"
+    run_worker(pg_app)
     with pg_app.app_context():
         create_staff("maria", STAFF_PASSWORD)
         submission = db.session.scalar(select(Submission))
@@ -67,6 +68,7 @@ def test_a_visit_an_alert_and_a_print_on_postgresql(pg_app):
     assert desk.sign_in().status_code == 302
     assert "Urgent" in desk.get("/desk/queue").get_data(as_text=True)
     desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
+    run_worker(pg_app)
     with pg_app.app_context():
         assert db.session.scalar(select(PrintJob.state)) == "completed"
 

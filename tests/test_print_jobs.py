@@ -1,20 +1,22 @@
-"""Print jobs as stored rows while the print server comes and goes.
+"""Print jobs as stored rows, sent and followed by the worker while the print
+server comes and goes.
 
 CUPS is played back by the fake runner of tests/test_printing.py;
-tests/test_desk_cups.py does the same against a real CUPS server."""
+tests/test_desk_cups.py and tests/test_worker_cups.py do the same against a
+real CUPS server."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from kiosk import print_jobs, printing
+from kiosk import leases, print_jobs, printing
 from kiosk.extensions import db
-from kiosk.models import PrintJob, Submission, utcnow
+from kiosk.models import PrintJob, PrintState, Submission, utcnow
 
-from .conftest import error, ok
+from .conftest import error, ok, run_worker
 from .test_desk import finished_visit
 from .test_printing import (
     LP_NO_SUCH_PRINTER,
@@ -32,6 +34,15 @@ WINDOW = timedelta(minutes=30)
 SERVER_DOWN = {"lp": error(LP_NO_SUCH_PRINTER), "lpstat -r": ok(LPSTAT_NOT_RUNNING)}
 SERVER_BACK = {"lp": ok(LP_SENT_FROM_FILE), "lpstat -r": ok(LPSTAT_RUNNING)}
 NO_SUCH_PRINTER = {"lp": error(LP_NO_SUCH_PRINTER), "lpstat -r": ok(LPSTAT_RUNNING)}
+# `ipptool` listing the queue's jobs, then each job's title (see printing.find_job).
+LPSTAT_H = {"lpstat -H": ok("/run/cups/cups.sock\n")}
+
+
+def ipp_jobs(*titles: str) -> list:
+    """ipptool's answers: job ids 17, 18, ... then their titles, all printed."""
+    ids = "job-id\n" + "".join(f"{17 + n}\n" for n in range(len(titles)))
+    named = "".join(f"job-id,job-name,job-state\n{17 + n},{t},completed\n" for n, t in enumerate(titles))
+    return [ok(ids), ok(named)]
 
 
 @pytest.fixture
@@ -39,23 +50,35 @@ def submission(app) -> Submission:
     return finished_visit(app)
 
 
-def print_now(app, submission: Submission) -> int:
+def ask_to_print(app, submission: Submission, printer: str = QUEUE) -> int:
     with app.app_context():
-        job = print_jobs.print_submission(
-            db.session.get(Submission, submission.id), QUEUE, requested_by="maria"
-        )
+        job = print_jobs.request_print(db.session.get(Submission, submission.id), printer, staff="maria")
         return job.id
 
 
-def resend(app) -> PrintJob:
-    with app.app_context():
-        print_jobs.resend_waiting_jobs()
-    return stored_job(app)
+def print_now(app, submission: Submission) -> int:
+    """Ask for a print, and let the worker send it."""
+    job_id = ask_to_print(app, submission)
+    run_worker(app)
+    return job_id
 
 
-def stored_job(app) -> PrintJob:
+def due_now(app) -> None:
+    """As if the worker's next look at every job were due."""
     with app.app_context():
-        job = db.session.scalars(select(PrintJob).order_by(PrintJob.id.desc())).first()
+        db.session.execute(
+            update(PrintJob).where(PrintJob.check_after.is_not(None)).values(check_after=utcnow())
+        )
+        db.session.commit()
+
+
+def stored_job(app, job_id: int | None = None) -> PrintJob:
+    with app.app_context():
+        job = (
+            db.session.get(PrintJob, job_id)
+            if job_id
+            else db.session.scalars(select(PrintJob).order_by(PrintJob.id.desc())).first()
+        )
         db.session.expunge(job)
         return job
 
@@ -64,30 +87,64 @@ def lp_calls(tools) -> int:
     return sum(command.startswith("lp -d") for command in tools.commands)
 
 
+# --- states are data ----------------------------------------------------------------
+
+
+def test_a_print_is_only_stored_by_the_desk_and_sent_by_the_worker(app, submission, cups):
+    tools = cups(SERVER_BACK)
+    ask_to_print(app, submission)
+    assert stored_job(app).state == PrintState.QUEUED
+    assert tools.commands == [], "asking for a print talks to no print server"
+
+    run_worker(app)
+    job = stored_job(app)
+    assert (job.state, job.cups_job_id, job.sent_title) == (
+        "sent",
+        "kiosk-test-pdf-19",
+        f"{submission.claim_code}-{job.id}",
+    )
+    assert tools.calls[-1] == (f"lp -d {QUEUE} -t {job.sent_title}", submission_pdf(app, submission))
+
+
+def submission_pdf(app, submission: Submission) -> bytes:
+    with app.app_context():
+        return db.session.get(Submission, submission.id).pdf
+
+
 def test_a_print_while_the_server_is_down_waits_for_it_and_says_so(app, submission, cups):
     cups(SERVER_DOWN)
     print_now(app, submission)
 
     job = stored_job(app)
-    assert job.state == "failed"
+    assert job.state == PrintState.WAITING
     assert job.reason == print_jobs.WAITING_FOR_SERVER
-    assert print_jobs.label(job) == "Waiting for print server"
+    assert job.sent_title is None, "nothing reached a server that did not answer"
+    with app.app_context():
+        assert print_jobs.label(db.session.get(PrintJob, job.id)) == "Waiting for print server"
 
 
 def test_a_waiting_job_is_sent_once_the_server_is_back(app, submission, cups):
     cups(SERVER_DOWN)
     print_now(app, submission)
     still_down = cups(SERVER_DOWN)
-
-    assert resend(app).reason == print_jobs.WAITING_FOR_SERVER
+    due_now(app)
+    run_worker(app)
+    assert stored_job(app).state == PrintState.WAITING
     assert lp_calls(still_down) == 0, "nothing is sent while lpstat -r says the server is down"
 
-    back = cups(SERVER_BACK)
-    job = resend(app)
+    back = cups(
+        {**SERVER_BACK, "lpstat -W not-completed": ok(LPSTAT_L_O_WAITING), "lpstat -p": ok(LPSTAT_P_IDLE)}
+    )
+    run_worker(app)
+    assert lp_calls(back) == 0, "the server is tried again only when the job is due"
+    due_now(app)
+    run_worker(app)
+    job = stored_job(app)
     assert (job.state, job.reason, job.cups_job_id) == ("sent", "", "kiosk-test-pdf-19")
     assert lp_calls(back) == 1
 
-    resend(app)
+    due_now(app)
+    run_worker(app)
     assert lp_calls(back) == 1, "a job sent again is sent once"
 
 
@@ -96,14 +153,15 @@ def test_a_job_waiting_longer_than_the_window_is_left_for_staff(app, submission,
     cups(SERVER_DOWN)
     job_id = print_now(app, submission)
     with app.app_context():
-        db.session.get(PrintJob, job_id).updated_at = utcnow() - WINDOW - timedelta(minutes=1)
+        db.session.get(PrintJob, job_id).requested_at = utcnow() - WINDOW - timedelta(minutes=1)
         db.session.commit()
 
     back = cups(SERVER_BACK)
-    job = resend(app)
+    due_now(app)
+    run_worker(app)
+    job = stored_job(app)
     assert lp_calls(back) == 0
     assert (job.state, job.reason) == ("failed", printing.SERVER_DOWN)
-    assert print_jobs.label(job) == "Failed"
 
 
 def test_a_waiting_job_is_not_sent_again_once_the_handout_was_printed_again(app, submission, cups):
@@ -111,9 +169,12 @@ def test_a_waiting_job_is_not_sent_again_once_the_handout_was_printed_again(app,
     print_now(app, submission)
     print_now(app, submission)  # staff tap Print again, or choose another printer
 
-    back = cups(SERVER_BACK)
+    back = cups(
+        {**SERVER_BACK, "lpstat -W not-completed": ok(LPSTAT_L_O_WAITING), "lpstat -p": ok(LPSTAT_P_IDLE)}
+    )
+    due_now(app)
+    run_worker(app)
     with app.app_context():
-        print_jobs.resend_waiting_jobs()
         first, second = db.session.scalars(select(PrintJob).order_by(PrintJob.id)).all()
         assert (first.state, first.reason) == ("failed", print_jobs.NOT_SENT_AGAIN)
         assert second.state == "sent"
@@ -128,7 +189,9 @@ def test_a_waiting_job_is_not_sent_again_once_the_handout_was_handed_over(app, s
         db.session.commit()
 
     back = cups(SERVER_BACK)
-    job = resend(app)
+    due_now(app)
+    run_worker(app)
+    job = stored_job(app)
     assert (job.state, job.reason) == ("failed", print_jobs.NOT_SENT_AGAIN)
     assert lp_calls(back) == 0
 
@@ -138,13 +201,15 @@ def test_other_failures_are_not_sent_again_by_themselves(app, submission, cups):
     print_now(app, submission)
     back = cups(SERVER_BACK)
 
-    job = resend(app)
+    due_now(app)
+    run_worker(app)
+    job = stored_job(app)
     assert job.state == "failed" and job.reason.startswith("CUPS has no printer called")
     assert lp_calls(back) == 0
 
 
 def test_two_retries_of_one_failed_job_send_it_once(app, submission, cups):
-    cups(SERVER_DOWN)
+    cups(NO_SUCH_PRINTER)
     job_id = print_now(app, submission)
     tools = cups(SERVER_BACK)
 
@@ -154,47 +219,212 @@ def test_two_retries_of_one_failed_job_send_it_once(app, submission, cups):
         assert first.state == "failed"
         with app.app_context():
             second = db.session.get(PrintJob, job_id)
-            assert second.state == "failed"
-            print_jobs.retry(second)
-            assert second.state == "sent"
-        print_jobs.retry(first)
-        assert first.state == "sent"
+            assert print_jobs.retry(second, staff="maria") is True
+        assert print_jobs.retry(first, staff="sam") is False
+    run_worker(app)
+    run_worker(app)
 
+    assert lp_calls(tools) == 1
+    assert stored_job(app).state == "sent"
+
+
+def test_a_job_for_a_handout_still_being_prepared_waits_for_it(app, cups):
+    tools = cups(SERVER_BACK)
+    submission = finished_visit(app, ready=False)
+    with app.app_context():
+        db.session.add(PrintJob(submission_id=submission.id, printer=QUEUE, requested_by="maria"))
+        db.session.commit()
+        assert print_jobs.send_next("worker-a") is False
+        assert print_jobs.label(db.session.scalar(select(PrintJob))) == "Waiting for the handout"
+    run_worker(app)  # renders, then sends
+    assert lp_calls(tools) == 1
+    assert stored_job(app).state == "sent"
+
+
+# --- following jobs at the printer -----------------------------------------------------
+
+
+def test_a_sent_job_is_followed_until_it_has_printed(app, submission, cups):
+    cups(SERVER_BACK)
+    print_now(app, submission)
+    follow = cups({"lpstat -W not-completed": ok(LPSTAT_L_O_WAITING), "lpstat -p": ok(LPSTAT_P_IDLE)})
+    run_worker(app)
+    assert follow.commands == [], "a job is asked about only when due"
+
+    due_now(app)
+    run_worker(app)
+    assert stored_job(app).state == "sent"
+    assert follow.commands[0].startswith("lpstat -W not-completed")
+
+    printed = cups(
+        {
+            "lpstat -W not-completed": ok(""),
+            "lpstat -W completed": ok("kiosk-test-pdf-19 root 1024 x\n"),
+            "lpstat -H": ok(""),
+            "ipptool": error("no ipptool here"),
+        }
+    )
+    due_now(app)
+    run_worker(app)
+    assert stored_job(app).state == "completed"
+    due_now(app)
+    run_worker(app)
+    assert not [c for c in printed.commands if c.startswith("lpstat -W")][2:], "a finished job is left alone"
+
+
+def test_a_server_that_stops_answering_keeps_the_last_state_and_backs_off(app, submission, cups):
+    cups(SERVER_BACK)
+    print_now(app, submission)
+    cups({"lpstat -W": error(LPSTAT_SCHEDULER_DOWN), "lpstat -r": ok(LPSTAT_NOT_RUNNING)})
+    due_now(app)
+    run_worker(app)
+    job = stored_job(app)
+    assert (job.state, job.reason) == ("sent", printing.SERVER_DOWN)
+    assert job.check_after > utcnow() + timedelta(seconds=print_jobs.FOLLOW_EVERY)
+
+
+# --- a send cut off midway is picked up, and prints once ------------------------------------
+
+
+def leave_cut_off(app, submission: Submission, *, title: str) -> int:
+    """A job as a worker killed while `lp` ran leaves it: claimed, titled, no
+    CUPS job id, its lease run out."""
+    with app.app_context():
+        job = PrintJob(
+            submission_id=submission.id,
+            printer=QUEUE,
+            requested_by="maria",
+            sent_title=title,
+            attempts=1,
+            lease_owner="dead-worker",
+            lease_until=utcnow() - timedelta(seconds=1),
+        )
+        db.session.add(job)
+        db.session.commit()
+        return job.id
+
+
+def test_a_cut_off_send_that_reached_cups_is_followed_not_sent_again(app, submission, cups):
+    job_id = leave_cut_off(app, submission, title="K7P2-1")
+    tools = cups({**SERVER_BACK, **LPSTAT_H, "ipptool": ipp_jobs("OTHER-9", "K7P2-1")})
+    with app.app_context():
+        assert print_jobs.send_next("worker-b") is True
+
+    job = stored_job(app, job_id)
+    assert (job.state, job.cups_job_id) == ("sent", f"{QUEUE}-18")
+    assert lp_calls(tools) == 0
+
+
+def test_a_cut_off_send_that_never_reached_cups_is_sent_once(app, submission, cups):
+    job_id = leave_cut_off(app, submission, title="K7P2-1")
+    tools = cups({**SERVER_BACK, **LPSTAT_H, "ipptool": ipp_jobs("OTHER-9")})
+    with app.app_context():
+        assert print_jobs.send_next("worker-b") is True
+
+    job = stored_job(app, job_id)
+    assert (job.state, job.cups_job_id) == ("sent", "kiosk-test-pdf-19")
+    assert tools.commands.count(f"lp -d {QUEUE} -t K7P2-1") == 1
+
+
+def test_when_cups_cannot_say_whether_a_cut_off_send_arrived_staff_decide(app, submission, cups):
+    job_id = leave_cut_off(app, submission, title="K7P2-1")
+    tools = cups({**SERVER_BACK, **LPSTAT_H, "ipptool": printing.PrintError(printing.TOOLS_MISSING)})
+    run_worker(app)
+    job = stored_job(app, job_id)
+    assert (job.state, job.reason, job.sent_title) == ("failed", print_jobs.CANNOT_TELL, None)
+    assert lp_calls(tools) == 0
+
+    with app.app_context():
+        print_jobs.retry(db.session.get(PrintJob, job_id), staff="maria")
+    run_worker(app)
+    assert stored_job(app, job_id).state == "sent"
+    assert lp_calls(tools) == 1, "staff's Retry sends it afresh"
+
+
+def test_an_lp_that_timed_out_is_looked_for_before_it_is_sent_again(app, submission, cups):
+    cups({"lp": printing.PrintServerTimeout("lp gave no answer within 30 s")})
+    job_id = print_now(app, submission)
+    job = stored_job(app, job_id)
+    assert job.state == PrintState.WAITING and job.sent_title, "it may have arrived: the title is kept"
+
+    tools = cups({**SERVER_BACK, **LPSTAT_H, "ipptool": ipp_jobs(job.sent_title)})
+    due_now(app)
+    run_worker(app)
+    assert lp_calls(tools) == 0
+    assert stored_job(app, job_id).cups_job_id == f"{QUEUE}-17"
+
+
+def test_a_retry_of_a_job_cups_still_has_cancels_it_first_and_sends_a_new_title(app, submission, cups):
+    cups(SERVER_BACK)
+    job_id = print_now(app, submission)
+    with app.app_context():
+        db.session.execute(
+            update(PrintJob).values(state="failed", reason="The printer could not print this job.")
+        )
+        db.session.commit()
+        print_jobs.retry(db.session.get(PrintJob, job_id), staff="maria")
+    tools = cups({**SERVER_BACK, "cancel": ok()})
+    run_worker(app)
+    job = stored_job(app, job_id)
+    assert tools.commands[0] == "cancel kiosk-test-pdf-19"
+    assert job.sent_title == f"{submission.claim_code}-{job_id}-2"
     assert lp_calls(tools) == 1
 
 
-def test_the_desk_refresh_sends_waiting_jobs(app, desk, submission, cups):
+# --- claims ------------------------------------------------------------------------------
+
+
+def test_a_job_is_claimed_by_one_worker_until_its_lease_runs_out(app, submission):
+    ask_to_print(app, submission)
+    with app.app_context():
+        ready = (PrintJob.state == PrintState.QUEUED,)
+        first = leases.claim(PrintJob, *ready, owner="worker-a", seconds=60, order_by=PrintJob.id)
+        assert first is not None and first.lease_owner == "worker-a"
+        assert leases.claim(PrintJob, *ready, owner="worker-b", seconds=60, order_by=PrintJob.id) is None
+
+        db.session.execute(update(PrintJob).values(lease_until=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        taken_over = leases.claim(PrintJob, *ready, owner="worker-b", seconds=60, order_by=PrintJob.id)
+        assert taken_over is not None and (taken_over.lease_owner, taken_over.attempts) == ("worker-b", 2)
+        # The first worker, back from the dead, may not write its result.
+        assert leases.while_held(PrintJob, first.id, "worker-a", state=PrintState.COMPLETED) is False
+        db.session.commit()
+        assert db.session.get(PrintJob, first.id, populate_existing=True).state == PrintState.QUEUED
+
+
+def test_the_desk_shows_what_the_worker_learns(app, desk, submission, cups):
     app.config["DEFAULT_PRINTER"] = QUEUE  # still offered while CUPS lists nothing
     cups({**SERVER_DOWN, "lpstat -l -p": error(LPSTAT_SCHEDULER_DOWN)})
     printed = desk.post(f"/desk/handouts/{submission.id}/print", {"printer": QUEUE})
     assert printed.status_code == 302
+    assert "Waiting to send" in desk.get("/desk/queue").get_data(as_text=True)
+    run_worker(app)
     assert "Waiting for print server" in desk.get("/desk/queue").get_data(as_text=True)
     page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
-    assert "sent again by itself" in page and "Retry" in page
+    assert "sent by itself" in page and "Retry" in page
 
     back = cups(
         {**SERVER_BACK, "lpstat -W not-completed": ok(LPSTAT_L_O_WAITING), "lpstat -p": ok(LPSTAT_P_IDLE)}
     )
-    assert desk.post("/desk/print-status").status_code == 204
+    due_now(app)
+    run_worker(app)
     assert lp_calls(back) == 1
-    assert stored_job(app).state == "sent"
     assert "Queued at printer" in desk.get("/desk/queue").get_data(as_text=True)
 
 
-def test_a_send_cut_off_midway_becomes_a_failed_job_to_retry(app, submission, cups):
-    # As if the worker sending them had been restarted: two jobs left queued.
-    with app.app_context():
-        long_ago = utcnow() - print_jobs.INTERRUPTED_AFTER - timedelta(seconds=1)
-        for updated_at in (long_ago, utcnow()):
-            db.session.add(
-                PrintJob(submission_id=submission.id, printer=QUEUE, state="queued", updated_at=updated_at)
-            )
-        db.session.commit()
-        print_jobs.refresh_active_jobs()
-        cut_off, in_progress = db.session.scalars(select(PrintJob).order_by(PrintJob.id)).all()
-        assert (cut_off.state, cut_off.reason) == ("failed", print_jobs.INTERRUPTED)
-        assert (in_progress.state, in_progress.reason) == ("queued", "")
+def test_the_printers_the_desk_offers_are_the_ones_the_worker_found(app, desk, submission, cups):
+    from .test_printing import LPSTAT_L_P_TWO_PRINTERS
 
-        tools = cups(SERVER_BACK)
-        print_jobs.retry(cut_off)
-        assert cut_off.state == "sent" and lp_calls(tools) == 1
+    cups({"lpstat -l -p": ok(LPSTAT_L_P_TWO_PRINTERS)})
+    page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+    assert "front-desk" not in page
+    with app.app_context():
+        print_jobs.refresh_printers()
+    page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+    assert 'value="front-desk"' in page
+
+    cups({"lpstat -l -p": error(LPSTAT_SCHEDULER_DOWN)})
+    with app.app_context():
+        print_jobs.refresh_printers()
+    page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+    assert 'value="front-desk"' in page and "not listed by CUPS now" in page

@@ -276,25 +276,29 @@ def test_the_directory_printer_saves_the_pdf_into_the_folder(cups, tmp_path):
 
     assert (submitted.job_id, submitted.state) == (None, "completed")
     assert submitted.path is not None and submitted.path.parent == folder
-    assert submitted.path.name.startswith("K7P2-") and submitted.path.suffix == ".pdf"
+    assert submitted.path.name == "K7P2.pdf"
     assert submitted.path.read_bytes() == PDF
     assert [p.name for p in folder.iterdir()] == [submitted.path.name], "no temporary file left behind"
     assert tools.calls == [], "CUPS is not asked"
 
 
-def test_printing_twice_to_the_folder_keeps_both_copies(tmp_path):
-    first = submit(DIRECTORY_PRINTER, b"%PDF first", "K7P2", directory=tmp_path)
-    second = submit(DIRECTORY_PRINTER, b"%PDF second", "K7P2", directory=tmp_path)
+def test_saving_one_job_again_rewrites_its_file_and_another_job_gets_its_own(tmp_path):
+    """A job's title is unique to it: a save cut off and done again leaves one
+    file, and a second print of the same handout leaves a second file."""
+    first = submit(DIRECTORY_PRINTER, b"%PDF cut off", "K7P2-1", directory=tmp_path)
+    again = submit(DIRECTORY_PRINTER, b"%PDF first", "K7P2-1", directory=tmp_path)
+    second = submit(DIRECTORY_PRINTER, b"%PDF second", "K7P2-2", directory=tmp_path)
 
-    assert first.path != second.path
-    assert (first.path.read_bytes(), second.path.read_bytes()) == (b"%PDF first", b"%PDF second")
+    assert first.path == again.path != second.path
+    assert (again.path.read_bytes(), second.path.read_bytes()) == (b"%PDF first", b"%PDF second")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["K7P2-1.pdf", "K7P2-2.pdf"]
 
 
-@pytest.mark.parametrize(("title", "start"), [("../../etc/K7 P2", "etc-K7-P2-"), ("", "handout-")])
-def test_a_title_cannot_steer_where_the_file_goes(tmp_path, title, start):
+@pytest.mark.parametrize(("title", "name"), [("../../etc/K7 P2", "etc-K7-P2.pdf"), ("", "handout.pdf")])
+def test_a_title_cannot_steer_where_the_file_goes(tmp_path, title, name):
     saved = submit(DIRECTORY_PRINTER, PDF, title, directory=tmp_path).path
 
-    assert saved.parent == tmp_path and saved.name.startswith(start)
+    assert saved.parent == tmp_path and saved.name == name
 
 
 def test_a_folder_that_cannot_be_written_is_a_clear_error(tmp_path):

@@ -1,10 +1,84 @@
-"""The front desk's face: sign-in, the live queue, printing, staff accounts.
+"""The front desk's face: sign-in, the live queue, handouts and printing,
+staff accounts.
 
-Every URL here requires a signed-in staff member, except the sign-in page.
+Every URL here requires a signed-in staff member, except the sign-in page
+(``session.py``). The routes are thin: the queries and writes they call live
+in ``kiosk.front_desk``, ``kiosk.print_jobs`` and ``kiosk.handout_jobs``.
 """
 
-from flask import Blueprint
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .. import print_jobs
+from ..clock import clinic_now, clinic_time
+from ..extensions import db
+from ..questionnaire import RED_FLAGS
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
+log = logging.getLogger(__name__)
 
-from . import admin, views  # noqa: E402,F401  (registers the routes)
+SIGN_LABELS = {q.id: q.warning for q in RED_FLAGS}
+
+
+@bp.context_processor
+def desk_labels() -> dict:
+    """Words for ids the desk templates show: red-flag signs and print states."""
+    return {"sign_labels": SIGN_LABELS, "job_label": print_jobs.label}
+
+
+@bp.app_template_filter("desk_time")
+def desk_time(value) -> str:
+    """Stored UTC in the clinic's time: "14:05", or "Nov 27 14:05" on other days."""
+    if value is None:
+        return ""
+    local = clinic_time(value)
+    if local.date() == clinic_now().date():
+        return local.strftime("%H:%M")
+    return local.strftime("%b %d %H:%M")
+
+
+@bp.app_template_filter("language_name")
+def language_name(code: str) -> str:
+    return current_app.config["LANGUAGES"].get(code, code)
+
+
+# --- errors: staff see what failed and a way back ---------------------------------
+
+
+ERROR_MESSAGES = {
+    403: "This page is for administrators.",
+    404: "That page or handout does not exist. It may have been deleted.",
+    413: "That was too much to send.",
+}
+
+
+def _problem(message: str, status: int):
+    return render_template("desk/error.html", title="Problem", message=message), status
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(_error: CSRFError):
+    return _problem("The page had been open too long. Go back, reload it and try again.", 400)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    message = ERROR_MESSAGES.get(error.code or 400, "That request could not be handled. Please try again.")
+    return _problem(message, error.code or 400)
+
+
+@bp.errorhandler(Exception)
+def unexpected_error(_error: Exception):
+    log.exception("unexpected error on the desk")
+    db.session.rollback()
+    return _problem(
+        "Something went wrong on the server. Please try again; if it keeps happening, tell IT.", 500
+    )
+
+
+from . import admin, handouts, queue, session  # noqa: E402,F401  (registers the routes)

@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import auth
-from ..auth import AccountError, audit
+from ..auth import AccountError
 from ..extensions import db
 from ..models import MAX_ROW_ID, AuditEvent, Staff
 from . import bp
@@ -49,11 +49,12 @@ def add_staff():
         return _staff_page(form, status=400)
     password = form.password.data or auth.generate_password()
     try:
-        member = auth.create_staff(form.username.data, password, is_admin=form.is_admin.data)
+        member = auth.create_staff(
+            form.username.data, password, is_admin=form.is_admin.data, by=current_user.username
+        )
     except AccountError as error:
         form.form_errors.append(str(error))
         return _staff_page(form, status=400)
-    audit(current_user.username, "add-staff", f"staff {member.username}")
     shown = password if not form.password.data else None
     if shown:
         return _staff_page(new_password=(member.username, shown))
@@ -81,10 +82,8 @@ def _set_active(staff_id: int, *, active: bool):
     if not active and member.id == current_user.id:
         flash("You cannot disable your own account.")
         return _staff_page()
-    member.active = active
-    db.session.commit()
+    auth.set_active(member, active, by=current_user.username)
     state = "enabled" if active else "disabled"
-    audit(current_user.username, f"{'enable' if active else 'disable'}-staff", f"staff {member.username}")
     flash(f"Account {member.username} is {state}.")
     return _staff_page()
 
@@ -94,8 +93,7 @@ def reset_staff_password(staff_id: int):
     _require_admin()
     member = _member(staff_id)
     password = auth.generate_password()
-    auth.set_password(member, password)
-    audit(current_user.username, "reset-password", f"staff {member.username}")
+    auth.set_password(member, password, by=current_user.username)
     return _staff_page(new_password=(member.username, password))
 
 

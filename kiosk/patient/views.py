@@ -7,18 +7,23 @@ tap (an htmx request) it is the fragment that replaces ``#screen``, with
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import abort, current_app, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from markupsafe import escape
+from werkzeug.exceptions import HTTPException
 
-from .. import print_jobs, visits
 from .. import questionnaire as qn
-from ..extensions import babel, csrf
-from ..handout import render_handout
+from .. import visits
+from ..extensions import babel, csrf, db
 from ..models import Visit
+from ..questionnaire import N_
 from . import bp
+
+log = logging.getLogger(__name__)
 
 RETURN_TO_REVIEW = "review"
 
@@ -299,17 +304,10 @@ def finish():
         # Finished and then wiped, or never started: nothing to finish.
         return _visit_ended()
     try:
-        submission = visits.finish_visit(visit, _render_for_visit)
+        visits.finish_visit(visit)
     except visits.VisitError as error:
         return _go("patient.step", step_id=error.step_id)
-    print_jobs.auto_print(submission, kiosk=visit.kiosk)
     return _go("patient.done")
-
-
-def _render_for_visit(visit: Visit, claim_code: str, created_at) -> tuple[bytes, int]:
-    return render_handout(
-        visit.answers or {}, language=visit.language, claim_code=claim_code, created_at=created_at
-    )
 
 
 @bp.get("/visit/done")
@@ -327,10 +325,43 @@ def done():
     )
 
 
-def csrf_failed_on_step():
+# --- errors: a calm sentence and a way forward -------------------------------------
+
+
+ERROR_MESSAGES = {
+    404: N_("We could not find that page."),
+    413: N_("That was too much text to send. Please make it shorter."),
+}
+TRY_AGAIN = N_("Something went wrong with that tap. Please try again.")
+
+
+def _problem(status: int, message: str):
+    return render_screen("patient/_problem.html", _("Sorry"), status=status, message=message)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(_error: CSRFError):
+    """A form from a page that sat too long, or a forged post. A step is shown
+    again with what was tapped, unsaved; anything else gets a way back."""
+    return _step_without_token() or _problem(400, _(TRY_AGAIN))
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    return _problem(error.code or 400, _(ERROR_MESSAGES.get(error.code or 400, TRY_AGAIN)))
+
+
+@bp.errorhandler(Exception)
+def unexpected_error(_error: Exception):
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    db.session.rollback()
+    return _problem(500, _("Sorry, something went wrong on our side. Please try again."))
+
+
+def _step_without_token():
     """A step posted without a valid CSRF token: show it again with what was
-    tapped, unsaved, and ask for one more tap. Returns None for other URLs."""
-    if request.method != "POST" or request.blueprint != "patient" or not request.view_args:
+    tapped, unsaved, and ask for one more tap. None for other URLs."""
+    if request.method != "POST" or not request.view_args:
         return None
     step = qn.step(request.view_args.get("step_id", ""))
     visit = _current_visit()

@@ -1,0 +1,68 @@
+"""The live queue: finished handouts and urgent alerts, polled every two
+seconds; look-up by claim code; acknowledging an alert."""
+
+from __future__ import annotations
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+
+from .. import front_desk
+from ..clock import clinic_now
+from ..extensions import db
+from ..models import Alert
+from . import bp
+from .forms import LookupForm
+from .session import staff_name
+
+
+def _fingerprint() -> str:
+    return front_desk.queue_fingerprint(today=clinic_now().date())
+
+
+@bp.get("/")
+def queue():
+    return render_template(
+        "desk/queue.html",
+        title="Front desk",
+        etag=_fingerprint(),
+        lookup=LookupForm(request.args),
+        queue=front_desk.queue(),
+    )
+
+
+def _queue_fragment():
+    """The queue fragment, or 304 with no body when nothing it shows has changed.
+    Reads rows only: an urgent alert never waits on a print server."""
+    etag = _fingerprint()
+    if request.if_none_match.contains(etag):
+        response = make_response("", 304)
+    else:
+        response = make_response(render_template("desk/_queue.html", queue=front_desk.queue()))
+    response.set_etag(etag)
+    return response
+
+
+@bp.get("/queue")
+def queue_fragment():
+    return _queue_fragment()
+
+
+@bp.get("/lookup")
+def lookup():
+    form = LookupForm(request.args)
+    code = front_desk.normalise_code(form.code.data or "") if form.validate() else None
+    if code is None:
+        flash("A claim code is 4 letters and digits, like K7P2.")
+    elif (submission := front_desk.find_by_code(code)) is not None:
+        return redirect(url_for("desk.handout", submission_id=submission.id))
+    else:
+        flash(f"No handout has the code {code}. Check the code with the patient.")
+    return redirect(url_for("desk.queue"))
+
+
+@bp.post("/alerts/<id:alert_id>/acknowledge")
+def acknowledge_alert(alert_id: int):
+    alert = db.session.get(Alert, alert_id) or abort(404)
+    front_desk.acknowledge(alert, staff=staff_name())
+    if request.htmx:
+        return _queue_fragment()
+    return redirect(url_for("desk.queue"))

@@ -1,0 +1,132 @@
+"""What the front desk reads and does: the queue of handouts and alerts,
+look-up by claim code, acknowledging an alert, handing over, deleting.
+
+Plain functions over the database, called by the desk's routes. Each action
+is committed together with its audit entry. Nothing here talks to CUPS: the
+printers offered are the ones the worker last found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import selectinload
+
+from . import printing
+from .auth import audit
+from .extensions import db
+from .models import Alert, Printer, PrintJob, Submission, WorkerBeat, utcnow
+from .print_jobs import remove_saved_copies
+from .visits import CLAIM_CODE_ALPHABET, CLAIM_CODE_LENGTH
+
+QUEUE_LENGTH = 100
+OPEN_ALERT = Alert.acknowledged_at.is_(None)
+# A worker that has not been heard from for this long is taken to be down.
+WORKER_SILENT_AFTER = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Queue:
+    alerts: list[Alert]
+    submissions: list[Submission]
+    worker_running: bool
+
+
+def _latest(*columns):
+    """The handouts the queue shows: the newest QUEUE_LENGTH."""
+    return select(*columns).order_by(Submission.created_at.desc(), Submission.id.desc()).limit(QUEUE_LENGTH)
+
+
+def queue() -> Queue:
+    alerts = db.session.scalars(select(Alert).where(OPEN_ALERT).order_by(Alert.created_at.desc())).all()
+    submissions = db.session.scalars(_latest(Submission).options(selectinload(Submission.print_jobs))).all()
+    return Queue(list(alerts), list(submissions), worker_running())
+
+
+def queue_fingerprint(today: object) -> str:
+    """A fingerprint of everything the queue fragment shows: the open alerts,
+    the latest handouts and their print jobs (each by id and last change),
+    whether a worker runs, and `today` (times show as "14:05" today and with
+    their date after midnight). If none has changed, the poll answers 304.
+
+    Every row shown is in it, not just the latest change, so two changes
+    committed out of order (by two app processes) are both seen."""
+    alerts = db.session.execute(select(Alert.id, Alert.updated_at).where(OPEN_ALERT).order_by(Alert.id)).all()
+    submissions = db.session.execute(_latest(Submission.id, Submission.updated_at)).all()
+    jobs = db.session.execute(
+        select(PrintJob.id, PrintJob.updated_at)
+        .where(PrintJob.submission_id.in_([row.id for row in submissions]))
+        .order_by(PrintJob.id)
+    ).all()
+    fingerprint = repr((alerts, submissions, jobs, worker_running(), today)).encode()
+    return hashlib.sha256(fingerprint).hexdigest()[:32]
+
+
+def worker_running() -> bool:
+    """Whether any worker has been heard from lately."""
+    recent = WorkerBeat.seen_at > utcnow() - WORKER_SILENT_AFTER
+    return db.session.scalar(select(exists().where(recent))) is True
+
+
+def normalise_code(typed: str) -> str | None:
+    """A claim code as typed ("k7p 2") in its stored form, or None if it cannot be one."""
+    code = "".join((typed or "").split()).upper()
+    if len(code) == CLAIM_CODE_LENGTH and set(code) <= set(CLAIM_CODE_ALPHABET):
+        return code
+    return None
+
+
+def find_by_code(code: str) -> Submission | None:
+    return db.session.scalar(select(Submission).where(Submission.claim_code == code))
+
+
+def acknowledge(alert: Alert, *, staff: str) -> None:
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = utcnow()
+        alert.acknowledged_by = staff
+        audit(staff, "acknowledge-alert", f"alert {alert.id}")
+        db.session.commit()
+
+
+def hand_over(submission: Submission, *, staff: str) -> None:
+    if submission.handed_over_at is None:
+        submission.handed_over_at = utcnow()
+        submission.handed_over_by = staff
+        audit(staff, "hand-over", f"handout {submission.claim_code}")
+        db.session.commit()
+
+
+def record_preview(submission: Submission, *, staff: str) -> None:
+    audit(staff, "preview", f"handout {submission.claim_code}")
+    db.session.commit()
+
+
+def delete_handout(submission: Submission, *, staff: str) -> str:
+    """Delete a handout, the answers it was made from and the directory
+    printer's copies. Returns its claim code."""
+    code = submission.claim_code
+    remove_saved_copies(submission)
+    db.session.delete(submission.visit)
+    audit(staff, "delete", f"handout {code}")
+    db.session.commit()
+    return code
+
+
+def printers(configured: set[str]) -> list[printing.Printer]:
+    """The printers to offer: those the worker last found in CUPS, those
+    `configured` or used before (so the usual printer stays selectable while
+    the print server is down), then the folder."""
+    offered = [
+        printing.Printer(row.name, row.label, is_directory=False, state=row.state, reason=row.reason)
+        for row in db.session.scalars(select(Printer).order_by(Printer.listed.desc(), Printer.name)).all()
+    ]
+    known = {p.name for p in offered} | {printing.DIRECTORY_PRINTER}
+    used = set(db.session.scalars(select(PrintJob.printer).distinct()).all())
+    for name in sorted(n for n in (used | configured) if n and n not in known):
+        offered.append(
+            printing.Printer(name, name, is_directory=False, state="unknown", reason="not listed by CUPS now")
+        )
+    return [*offered, printing.DIRECTORY]

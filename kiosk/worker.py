@@ -1,0 +1,188 @@
+"""The worker: everything slow or external, beside the web processes.
+
+``flask --app wsgi kiosk worker`` runs one. It renders handouts for finished
+visits, sends print jobs (auto-print too), sends again the jobs that waited
+for the print server, follows sent jobs in CUPS until they finish, keeps the
+list of printers the desk offers, and discards abandoned visits. Web
+requests only read and write rows; nothing here waits for a desk page to be
+open.
+
+Work is claimed from the database (``kiosk.leases``), so any number of
+workers on any number of hosts share it and never do one job twice, and a
+worker that dies mid-job has its job picked up again once its lease runs out.
+
+Two lanes run side by side, each in its own thread: rendering, and the print
+server. A hung print server then holds up printing only, never a handout
+being made. Each lane looks for work again within half a second when idle
+(a few indexed queries), at once after doing some.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import Flask, current_app
+from sqlalchemy import delete, update
+
+from . import handout_jobs, print_jobs, visits
+from .extensions import db
+from .models import WorkerBeat, utcnow
+
+log = logging.getLogger(__name__)
+
+# Seconds.
+POLL_FASTEST = 0.05
+POLL_SLOWEST = 0.5  # new work is picked up within this, when idle
+AFTER_ERROR = 5.0  # the database went away, say: try again after this
+BEAT_EVERY = 5.0
+PRINTERS_EVERY = 30.0
+PURGE_EVERY = 60.0
+# Most jobs one lane does before it looks up (to beat, and to let the other
+# kinds of work in its lane have a turn).
+BATCH = 20
+
+
+def worker_name() -> str:
+    """This worker's name in leases and beats: the host, the process and a
+    random part (a pid can come back after a restart)."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+# --- the work of each lane ----------------------------------------------------------
+
+
+def render_due(owner: str) -> int:
+    """Render handouts still preparing, up to a batch. Returns how many."""
+    done = 0
+    while done < BATCH and handout_jobs.render_next(owner):
+        done += 1
+    return done
+
+
+def print_due(owner: str) -> int:
+    """Wake jobs waiting for a print server that is back, send queued jobs,
+    and ask CUPS about jobs at the printer. Returns how much was done."""
+    done = print_jobs.wake_waiting()
+    sent = 0
+    while sent < BATCH and print_jobs.send_next(owner):
+        sent += 1
+    return done + sent + print_jobs.follow_due(owner)
+
+
+def run_once(owner: str = "run-once", rounds: int = 50) -> int:
+    """Do all the handout and print work that is due now, in this thread,
+    until none is left: for tests and for ``kiosk worker --once``. Needs an
+    application context. Returns how much was done."""
+    total = 0
+    for _ in range(rounds):
+        done = render_due(owner) + print_due(owner)
+        total += done
+        if not done:
+            break
+    return total
+
+
+class Every:
+    """Something to do now and then: ``due()`` is true once per `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.last = float("-inf")
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < self.seconds:
+            return False
+        self.last = now
+        return True
+
+
+class Worker:
+    """One worker process: a lane thread for rendering, one for the print
+    server, and beats from the thread that runs it."""
+
+    def __init__(self, app: Flask, name: str | None = None) -> None:
+        self.app = app
+        self.name = name or worker_name()
+        self.stop = threading.Event()
+        self._printers = Every(PRINTERS_EVERY)
+        self._purge = Every(PURGE_EVERY)
+
+    def run(self) -> None:
+        """Work until ``stop`` is set; the job in hand is finished first."""
+        log.info("worker %s started", self.name)
+        lanes = [
+            threading.Thread(target=self._lane, args=("render", render_due), name="render", daemon=True),
+            threading.Thread(target=self._lane, args=("print", self._print_lane), name="print", daemon=True),
+        ]
+        for lane in lanes:
+            lane.start()
+        with self.app.app_context():
+            while True:
+                self._guarded("beat", beat, self.name)
+                if self.stop.wait(BEAT_EVERY):
+                    break
+            for lane in lanes:
+                lane.join()
+            self._guarded("beat", forget, self.name)
+        log.info("worker %s stopped", self.name)
+
+    def _print_lane(self, owner: str) -> int:
+        done = print_due(owner)
+        if self._printers.due():
+            print_jobs.refresh_printers()
+        if self._purge.due():
+            done += visits.purge_abandoned(current_app.config["VISIT_EXPIRY_MINUTES"])
+        return done
+
+    def _lane(self, name: str, work: Callable[[str], int]) -> None:
+        pause = POLL_FASTEST
+        with self.app.app_context():
+            while not self.stop.is_set():
+                done = self._guarded(name, work, self.name)
+                if done is None:
+                    pause = AFTER_ERROR
+                elif done:
+                    pause = POLL_FASTEST
+                    continue
+                self.stop.wait(pause)
+                pause = min(POLL_SLOWEST, pause * 2)
+
+    def _guarded(self, what: str, work: Callable[[str], int | None], owner: str) -> int | None:
+        """Run one round of work; on an error, log it (where, not what: a
+        message may quote a patient's words) and carry on. None on error."""
+        try:
+            return work(owner) or 0
+        except Exception as error:
+            frames = "".join(traceback.format_tb(error.__traceback__, limit=-4))
+            log.error("worker %s: %s failed (%s):\n%s", self.name, what, type(error).__name__, frames)
+            db.session.rollback()
+            return None
+        finally:
+            db.session.remove()
+
+
+# --- signs of life ----------------------------------------------------------------
+
+
+def beat(name: str) -> None:
+    """Say this worker is alive; forget workers silent for a day."""
+    now = utcnow()
+    if not db.session.execute(update(WorkerBeat).where(WorkerBeat.id == name).values(seen_at=now)).rowcount:
+        db.session.add(WorkerBeat(id=name, started_at=now, seen_at=now))
+    db.session.execute(delete(WorkerBeat).where(WorkerBeat.seen_at < now - timedelta(days=1)))
+    db.session.commit()
+
+
+def forget(name: str) -> None:
+    """A worker stopping on purpose leaves no beat behind."""
+    db.session.execute(delete(WorkerBeat).where(WorkerBeat.id == name))
+    db.session.commit()
