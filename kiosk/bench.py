@@ -11,6 +11,11 @@ The desk part fills a queue with QUEUE_ROWS finished handouts and an alert,
 then times a full queue fragment and the conditional poll that finds nothing
 new (a 304 with no body), through the app in this process.
 
+The worker part starts a real worker process (``kiosk worker``) on a SQLite
+database and measures how soon it picks up a print job stored while it was
+idle (the time from the row's commit until the job is printed to the folder),
+and what it costs while idle (CPU time over IDLE_SECONDS).
+
 A benchmark, not a test: it prints figures and asserts nothing. The last line
 is one JSON object, for scripts and for the README.
 """
@@ -33,6 +38,8 @@ from typing import Any
 SAMPLE_CLAIM_CODE = "K7P2"
 QUEUE_ROWS = 50
 POLLS = 200
+PICKUPS = 20
+IDLE_SECONDS = 30
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -87,6 +94,7 @@ def run(runs: int = 30, warmup: int = 3, paper: str = "letter") -> dict[str, Any
 
         with app.app_context():
             desk = _desk_poll(app, pdf)
+            worker = _worker(app, instance, pdf)
 
     p50, direct_p50 = statistics.median(ours_ms), statistics.median(direct_ms)
     return {
@@ -99,7 +107,10 @@ def run(runs: int = 30, warmup: int = 3, paper: str = "letter") -> dict[str, Any
         "bytes": len(pdf),
         "paper": paper,
         "runs": runs,
+        # One render at a time keeps one core busy: this many a minute.
+        "handouts_per_core_minute": int(60_000 / p50),
         **desk,
+        **worker,
         "subsetter": font_subsetter(),
         "cpus": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
@@ -112,7 +123,7 @@ def _desk_poll(app: Any, pdf: bytes) -> dict[str, Any]:
     from .auth import create_staff
     from .database import create_tables
     from .extensions import db
-    from .models import Alert, Submission, Visit
+    from .models import Alert, HandoutState, Submission, Visit
 
     create_tables()
     staff = create_staff("bench", "bench password")
@@ -120,7 +131,14 @@ def _desk_poll(app: Any, pdf: bytes) -> dict[str, Any]:
         visit = Visit(id=f"bench{n:027d}", kiosk="Bench kiosk", language="en", answers={}, completed_steps=[])
         db.session.add(visit)
         db.session.add(
-            Submission(visit=visit, claim_code=f"B{n:03d}", kiosk="Bench kiosk", language="en", pdf=pdf)
+            Submission(
+                visit=visit,
+                claim_code=f"B{n:03d}",
+                kiosk="Bench kiosk",
+                language="en",
+                pdf=pdf,
+                state=HandoutState.READY,
+            )
         )
     db.session.add(Alert(kiosk="Bench kiosk", signs=["fever"]))
     db.session.commit()
@@ -151,6 +169,73 @@ def _desk_poll(app: Any, pdf: bytes) -> dict[str, Any]:
     }
 
 
+def _worker(app: Any, instance: str, pdf: bytes) -> dict[str, Any]:
+    """A real worker process: how soon it picks up new work, what it costs idle."""
+    import random
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import PrintJob, PrintState, Submission
+
+    submission_id = db.session.scalar(select(Submission.id).limit(1))
+    env = {
+        **os.environ,
+        "KIOSK_INSTANCE_PATH": instance,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "PRINT_DIRECTORY": str(Path(instance) / "printed"),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "kiosk", "worker"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        pickup_ms = []
+        for _ in range(PICKUPS + 1):
+            time.sleep(random.uniform(0.6, 1.5))  # idle long enough to be at its slowest poll
+            job = PrintJob(submission_id=submission_id, printer="directory", requested_by="bench")
+            db.session.add(job)
+            db.session.commit()
+            stored = time.perf_counter()
+            deadline = stored + 30
+            while (
+                db.session.scalar(select(PrintJob.state).where(PrintJob.id == job.id)) != PrintState.COMPLETED
+            ):
+                db.session.rollback()
+                if time.perf_counter() > deadline:
+                    raise RuntimeError("the worker did not print the job within 30 s")
+                time.sleep(0.005)
+            pickup_ms.append((time.perf_counter() - stored) * 1000)
+            db.session.rollback()
+        pickup_ms = pickup_ms[1:]  # the first waits for the worker to start
+        time.sleep(2)
+        before = _cpu_seconds(worker.pid)
+        time.sleep(IDLE_SECONDS)
+        idle_cpu = _cpu_seconds(worker.pid) - before
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+    return {
+        "worker_pickup_p50_ms": round(statistics.median(pickup_ms), 1),
+        "worker_pickup_max_ms": round(max(pickup_ms), 1),
+        "worker_idle_cpu_percent": round(100 * idle_cpu / IDLE_SECONDS, 2),
+    }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used, from /proc."""
+    fields = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m kiosk.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30, help="timed renders of each path (default 30)")
@@ -170,6 +255,12 @@ def main(argv: list[str] | None = None) -> None:
         f"{r['desk_queue_p50_ms']} ms ({r['desk_queue_bytes']:,} bytes); a poll with nothing new "
         f"p50 {r['desk_poll_304_p50_ms']} ms, p95 {r['desk_poll_304_p95_ms']} ms, "
         f"status {r['desk_poll_statuses']}, no body."
+    )
+    print(f"  one core renders about {r['handouts_per_core_minute']} handouts a minute")
+    print(
+        f"Worker: picks up a job stored while it idled in p50 {r['worker_pickup_p50_ms']} ms, "
+        f"at most {r['worker_pickup_max_ms']} ms ({PICKUPS} tries, printed to the folder); "
+        f"idle it uses {r['worker_idle_cpu_percent']} % of one core."
     )
     print(f"  {r['cpus']} CPUs; load average {r['load_average_1m']} over the last minute")
     print(json.dumps(r))

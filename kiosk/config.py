@@ -44,6 +44,10 @@ SETTINGS: dict[str, str | int] = {
     "PRINT_RESEND_MINUTES": 30,
     # A short chime on the desk when a new urgent alert arrives (1 on, 0 off).
     "DESK_CHIME": 1,
+    # Seconds a worker holds a job it claimed (a handout to render, a print
+    # to send). If the worker dies, another takes the job over after this.
+    # Keep it well above the 30 s a print server may take to refuse a job.
+    "JOB_LEASE_SECONDS": 120,
 }
 
 MIN_IDLE_WARNING_SECONDS = 20

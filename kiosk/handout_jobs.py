@@ -13,6 +13,7 @@ import logging
 import traceback
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import update
 
 from . import leases, print_jobs
@@ -23,8 +24,6 @@ from .models import HandoutState, Submission, utcnow
 
 log = logging.getLogger(__name__)
 
-# Seconds. A render takes well under one; the lease is for a stuck one.
-RENDER_LEASE = 120.0
 # A handout that fails to render is tried this many times, a little later
 # each time, before the desk is told.
 MAX_ATTEMPTS = 3
@@ -40,7 +39,7 @@ def render_next(owner: str) -> bool:
         Submission,
         Submission.state == HandoutState.PREPARING,
         owner=owner,
-        seconds=RENDER_LEASE,
+        seconds=current_app.config["JOB_LEASE_SECONDS"],
         order_by=Submission.id,
     )
     if submission is None:

@@ -10,6 +10,7 @@ hung print server never holds a desk page or a patient's Finish.
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -50,9 +51,8 @@ CANNOT_TELL = (
 )
 
 # Seconds. A send is bounded by the CUPS tools' own time-outs (lp gives up
-# after printing.SUBMIT_TIMEOUT); the lease outlasts it with room to spare,
-# so a live send is never taken over.
-SEND_LEASE = 4 * printing.SUBMIT_TIMEOUT
+# after printing.SUBMIT_TIMEOUT); its lease (JOB_LEASE_SECONDS) outlasts
+# that with room to spare, so a live send is never taken over.
 CHECK_LEASE = 60.0
 # How often a job at the printer is asked about, and how often the print
 # server is tried while jobs wait for it.
@@ -133,7 +133,7 @@ def send_next(owner: str) -> bool:
         PrintJob.state == PrintState.QUEUED,
         PrintJob.submission_id.in_(select(Submission.id).where(Submission.state == HandoutState.READY)),
         owner=owner,
-        seconds=SEND_LEASE,
+        seconds=current_app.config["JOB_LEASE_SECONDS"],
         order_by=PrintJob.id,
     )
     if job is None:
@@ -210,10 +210,10 @@ def send(job: PrintJob, owner: str) -> None:
 
 
 def _title(job: PrintJob) -> str:
-    """The job's title at the printer: the claim code staff know, and the
-    job (and attempt) so that no two sends share a title."""
-    title = f"{job.submission.claim_code}-{job.id}"
-    return title if job.attempts <= 1 else f"{title}-{job.attempts}"
+    """The job's title at the printer: the claim code staff know, the job, and
+    a random part, so that no two sends share a title, even across databases
+    sharing one print server, and a cut-off send is never mistaken for another."""
+    return f"{job.submission.claim_code}-{job.id}-{secrets.token_hex(2)}"
 
 
 def _record(job: PrintJob, owner: str, **values) -> None:

@@ -7,44 +7,31 @@ KIOSK_REQUIRE_POSTGRES is set (CI), where that is a failure.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from kiosk import create_app
 from kiosk.auth import create_staff
 from kiosk.extensions import db
 from kiosk.models import Alert, PrintJob, Submission
 
-from .conftest import STAFF_PASSWORD, Desk, Kiosk, app_config, run_worker
+from .conftest import (
+    POSTGRES_MISSING,
+    POSTGRES_REQUIRED,
+    POSTGRES_URL,
+    STAFF_PASSWORD,
+    Desk,
+    Kiosk,
+    app_config,
+    run_worker,
+)
 
-DATABASE_URL = os.environ.get("KIOSK_TEST_DATABASE_URL", "")
-REQUIRED = os.environ.get("KIOSK_REQUIRE_POSTGRES", "").strip() not in ("", "0")
-MISSING = "KIOSK_TEST_DATABASE_URL is not set (bash .ci/postgres-setup prints one)"
-
-if not DATABASE_URL and not REQUIRED:
-    pytest.skip(MISSING, allow_module_level=True)
-
-
-@pytest.fixture
-def pg_app(tmp_path, monkeypatch):
-    if not DATABASE_URL:
-        pytest.fail(f"{MISSING}; KIOSK_REQUIRE_POSTGRES is set, so this is a failure", pytrace=False)
-    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(app_config(tmp_path, SQLALCHEMY_DATABASE_URI=DATABASE_URL))
-    with app.app_context(), db.engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    result = app.test_cli_runner().invoke(args=["kiosk", "init-db"])
-    assert result.exit_code == 0, result.output
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+if not POSTGRES_URL and not POSTGRES_REQUIRED:
+    pytest.skip(POSTGRES_MISSING, allow_module_level=True)
 
 
 def test_migrations_build_the_models_schema_on_postgresql(pg_app):
@@ -78,7 +65,7 @@ def test_a_visit_resumes_in_another_app_process(tmp_path, pg_app):
     kiosk.start()
     kiosk.answer("safety")
     cookie = kiosk.client.get_cookie("kiosk_session")
-    other = create_app(app_config(tmp_path, SQLALCHEMY_DATABASE_URI=DATABASE_URL)).test_client()
+    other = create_app(app_config(tmp_path, SQLALCHEMY_DATABASE_URI=POSTGRES_URL)).test_client()
     other.set_cookie(cookie.key, cookie.value)
     assert other.get("/visit/situation").status_code == 200
 

@@ -1,0 +1,139 @@
+"""The worker: handouts made after Finish, failures retried then shown,
+abandoned visits discarded, and a worker that stops when told."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from kiosk import handout_jobs, leases, visits
+from kiosk.extensions import db
+from kiosk.models import Alert, AuditEvent, HandoutState, Submission, Visit, utcnow
+from kiosk.worker import render_due
+
+from .conftest import run_worker
+from .test_desk import finished_visit
+
+CANARY = "Canary-7Q: my neighbour Mrs Ortega drives me"
+
+
+def wait_for(condition, what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout:g} s for {what}"
+        time.sleep(0.05)
+
+
+def stored(app, submission_id: int) -> Submission:
+    with app.app_context():
+        submission = db.session.get(Submission, submission_id)
+        db.session.expunge(submission)
+        return submission
+
+
+def test_a_running_worker_makes_the_handout_after_the_patient_finishes(app, kiosk, running_worker):
+    kiosk.answer_all()
+    assert kiosk.finish().headers["Location"] == "/visit/done"
+
+    def ready() -> bool:
+        with app.app_context():
+            return db.session.scalar(select(Submission.state)) == HandoutState.READY
+
+    wait_for(ready, "the handout to be made")
+    with app.app_context():
+        submission = db.session.scalar(select(Submission))
+        assert submission.pdf.startswith(b"%PDF") and submission.lease_owner is None
+
+
+def test_a_handout_that_fails_to_render_is_tried_again_then_shown_to_the_desk(app, desk, monkeypatch, caplog):
+    submission = finished_visit(app, ready=False, own_question_1=CANARY)
+
+    def broken(answers, **_):
+        raise RuntimeError(f"layout failed near {answers['own_question_1']!r}")
+
+    monkeypatch.setattr(handout_jobs, "render_handout", broken)
+    caplog.set_level(logging.INFO)
+    for attempt in range(1, handout_jobs.MAX_ATTEMPTS + 1):
+        run_worker(app)
+        after = stored(app, submission.id)
+        assert after.attempts == attempt
+        if attempt < handout_jobs.MAX_ATTEMPTS:
+            assert after.state == HandoutState.PREPARING, "tried again a little later"
+            assert after.lease_until > utcnow()
+            with app.app_context():  # as if that little while had passed
+                db.session.execute(update(Submission).values(lease_until=utcnow()))
+                db.session.commit()
+    assert (after.state, after.error) == (HandoutState.FAILED, handout_jobs.RENDER_FAILED)
+    assert "RuntimeError" in caplog.text
+    assert "Canary-7Q" not in caplog.text, "the log says where rendering failed, not what the patient wrote"
+
+    page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+    assert "The handout could not be made" in page and "Retry" in page
+    assert "Could not be made" in desk.get("/desk/queue").get_data(as_text=True)
+
+    monkeypatch.undo()
+    desk.post(f"/desk/handouts/{submission.id}/retry")
+    assert stored(app, submission.id).state == HandoutState.PREPARING
+    run_worker(app)
+    assert stored(app, submission.id).state == HandoutState.READY
+    with app.app_context():
+        assert "retry-handout" in db.session.scalars(select(AuditEvent.action)).all()
+
+
+def test_a_render_whose_worker_died_is_taken_over_once_its_lease_runs_out(app):
+    submission = finished_visit(app, ready=False)
+    with app.app_context():
+        dead = leases.claim(
+            Submission,
+            Submission.state == HandoutState.PREPARING,
+            owner="killed-mid-render",
+            seconds=60,
+            order_by=Submission.id,
+        )
+        assert dead is not None
+        assert render_due("worker-b") == 0, "a live lease is left alone"
+        db.session.execute(update(Submission).values(lease_until=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        assert render_due("worker-b") == 1
+    after = stored(app, submission.id)
+    assert (after.state, after.attempts, after.lease_owner) == (HandoutState.READY, 2, None)
+
+
+def test_an_abandoned_visit_is_discarded_whether_or_not_its_browser_comes_back(app, kiosk):
+    kiosk.start()
+    kiosk.answer("safety", {"fever": "yes"})
+    kiosk.answer("situation", {"reasons_other": CANARY})
+    finished_visit(app)  # a finished visit is never discarded this way
+    with app.app_context():
+        open_visit = db.session.scalar(select(Visit.id).where(Visit.finished_at.is_(None)))
+        assert visits.purge_abandoned(expiry_minutes=60) == 0
+        db.session.execute(
+            update(Visit).where(Visit.id == open_visit).values(updated_at=utcnow() - timedelta(minutes=61))
+        )
+        db.session.commit()
+        assert visits.purge_abandoned(expiry_minutes=60) == 1
+        assert db.session.get(Visit, open_visit) is None
+        assert db.session.scalar(select(func.count(Visit.id))) == 1
+        alert = db.session.scalar(select(Alert).where(Alert.signs == ["fever"]))
+        assert alert is not None and alert.visit_id is None, "the desk keeps the alert"
+
+
+def test_the_worker_stops_when_told_and_says_goodbye(app, running_worker):
+    from kiosk import front_desk
+
+    with app.app_context():
+        wait_for(front_desk.worker_running, "the worker's first beat")
+    running_worker.stop.set()
+    with app.app_context():
+        wait_for(lambda: not front_desk.worker_running(), "the worker to leave")
+
+
+def test_the_worker_command_once_does_what_is_due(app, runner):
+    submission = finished_visit(app, ready=False)
+    result = runner.invoke(args=["kiosk", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "Done: 1 piece(s) of work." in result.output
+    assert stored(app, submission.id).state == HandoutState.READY
