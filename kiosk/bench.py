@@ -33,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 SAMPLE_CLAIM_CODE = "K7P2"
@@ -175,7 +176,6 @@ def _worker(app: Any, instance: str, pdf: bytes) -> dict[str, Any]:
     import signal
     import subprocess
     import sys
-    from pathlib import Path
 
     from sqlalchemy import select
 
@@ -232,7 +232,7 @@ def _worker(app: Any, instance: str, pdf: bytes) -> dict[str, Any]:
 
 def _cpu_seconds(pid: int) -> float:
     """User and system CPU time a process has used, from /proc."""
-    fields = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
