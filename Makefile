@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: run test lint system-deps init-db bench
+.PHONY: run test lint system-deps init-db bench loadtest
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { \
@@ -61,3 +61,17 @@ lint: $(VENV)/.installed-test
 # printed is JSON. A measurement, not a test: it never fails on a slow machine.
 bench: system-deps $(VENV)/.installed-run
 	$(BIN)/python -m kiosk.bench
+
+# Many kiosks at once against gunicorn and the worker on 127.0.0.1, then every
+# handout and print checked (tests/load/loadtest.py); the last line printed is
+# JSON. A measurement: it fails only if the server or worker cannot start.
+# `make loadtest DATABASE_URL=postgresql+psycopg://...` runs it on PostgreSQL
+# and EMPTIES that database first; a DATABASE_URL only in the environment is
+# never emptied (the run refuses one that holds visits).
+KIOSKS ?= 50
+SECONDS ?= 60
+THINK ?= 1.0
+PRINTER ?= directory
+loadtest: system-deps $(VENV)/.installed-test
+	$(BIN)/python -m tests.load.loadtest --kiosks $(KIOSKS) --seconds $(SECONDS) --think $(THINK) \
+	  --printer '$(PRINTER)' $(if $(filter command line,$(origin DATABASE_URL)),--database-url '$(DATABASE_URL)')

@@ -127,6 +127,25 @@ def restore(queue: str = QUEUE) -> None:
     ensure_queue(queue)
 
 
+@contextmanager
+def ready_queue() -> Iterator[str]:
+    """The cups-pdf test queue, ready; afterwards CUPS as the tests found it
+    and the PDFs written meanwhile removed. Fails (not skips) without CUPS:
+    callers skip first where CUPS is optional."""
+    import pytest
+
+    if missing():
+        pytest.fail(f"{missing()}; KIOSK_REQUIRE_CUPS is set, so this is a failure", pytrace=False)
+    ensure_queue()
+    before = printed_files()
+    try:
+        yield QUEUE
+    finally:
+        restore()
+        for written in printed_files() - before:
+            written.unlink(missing_ok=True)
+
+
 def job_number(job_id: str) -> int:
     return int(job_id.rpartition("-")[2])
 

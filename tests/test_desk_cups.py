@@ -27,16 +27,8 @@ pytestmark = pytest.mark.cups
 
 @pytest.fixture
 def queue(running_worker):
-    if cups.missing():
-        pytest.fail(f"{cups.missing()}; KIOSK_REQUIRE_CUPS is set, so this is a failure", pytrace=False)
-    cups.ensure_queue()
-    before = cups.printed_files()
-    try:
-        yield cups.QUEUE
-    finally:
-        cups.restore()
-        for written in cups.printed_files() - before:
-            written.unlink(missing_ok=True)
+    with cups.ready_queue() as name:
+        yield name
 
 
 def job_on_desk(app, desk, submission_id: int, *states: str, timeout: float = 30.0) -> PrintJob:

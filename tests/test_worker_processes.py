@@ -49,16 +49,8 @@ LEASE_SECONDS = 3
 
 @pytest.fixture
 def queue():
-    if cups.missing():
-        pytest.fail(f"{cups.missing()}; KIOSK_REQUIRE_CUPS is set, so this is a failure", pytrace=False)
-    cups.ensure_queue()
-    before = cups.printed_files()
-    try:
-        yield cups.QUEUE
-    finally:
-        cups.restore()
-        for written in cups.printed_files() - before:
-            written.unlink(missing_ok=True)
+    with cups.ready_queue() as name:
+        yield name
 
 
 class Workers:
