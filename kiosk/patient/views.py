@@ -173,8 +173,6 @@ def reset():
 
 @bp.get("/visit/<step_id>")
 def step(step_id: str):
-    if step_id == qn.REVIEW_STEP_ID:
-        return review()
     step = qn.step(step_id)
     if step is None:
         abort(404)
