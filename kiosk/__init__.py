@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, session
 from flask_babel import get_locale
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import config
@@ -58,6 +59,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.load_or_create_secret_key(app.instance_path)
+    config.apply_https(app.config)
+    if proxies := int(app.config.get("TRUSTED_PROXIES") or 0):
+        # The client's address and scheme as the trusted proxies saw them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.config["CLINIC_TZ"] = load_time_zone(app.config["CLINIC_TIMEZONE"])
 
     db.init_app(app)

@@ -32,8 +32,10 @@ SETTINGS: dict[str, str | int] = {
     # in case the kiosk's browser never got to wipe it.
     "VISIT_EXPIRY_MINUTES": 60,
     "HANDOUT_PAPER": "letter",
-    # Desk: staff are signed out after this long without activity.
+    # Desk: staff are signed out after this long without activity, and after
+    # this long signed in, whatever they do.
     "STAFF_SESSION_HOURS": 8,
+    "STAFF_SESSION_MAX_HOURS": 12,
     # The printer preselected on the desk; empty means the first one found.
     "DEFAULT_PRINTER": "",
     # Print each handout as soon as the patient finishes, to this printer.
@@ -44,6 +46,17 @@ SETTINGS: dict[str, str | int] = {
     "PRINT_RESEND_MINUTES": 30,
     # A short chime on the desk when a new urgent alert arrives (1 on, 0 off).
     "DESK_CHIME": 1,
+    # An urgent alert nobody has acknowledged for this long escalates on every
+    # open desk: its chime repeats and it shows how long it has waited.
+    "ALERT_ESCALATE_SECONDS": 60,
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host
+    # headers are trusted (0: none, the app faces the network itself). Sign-in
+    # throttling then sees the real client address.
+    "TRUSTED_PROXIES": 0,
+    # 1 when the app is reached over HTTPS through a reverse proxy: cookies are
+    # Secure, HSTS is sent, URLs are https. Trusts one proxy unless
+    # TRUSTED_PROXIES says more.
+    "BEHIND_HTTPS_PROXY": 0,
     # Seconds a worker holds a job it claimed (a handout to render, a print
     # to send). If the worker dies, another takes the job over after this.
     # Keep it well above the 30 s a print server may take to refuse a job.
@@ -87,6 +100,14 @@ def enforce_limits(config: dict[str, Any]) -> None:
     config["IDLE_WARNING_SECONDS"] = max(MIN_IDLE_WARNING_SECONDS, int(config["IDLE_WARNING_SECONDS"]))
 
 
+def apply_https(config: dict[str, Any]) -> None:
+    """What BEHIND_HTTPS_PROXY implies for Flask's own settings."""
+    if config.get("BEHIND_HTTPS_PROXY"):
+        config["SESSION_COOKIE_SECURE"] = True
+        config["PREFERRED_URL_SCHEME"] = "https"
+        config["TRUSTED_PROXIES"] = max(1, int(config.get("TRUSTED_PROXIES") or 0))
+
+
 def load_or_create_secret_key(instance_path: str) -> str:
     """The key that signs session cookies, generated once and kept in ``instance/``.
 
@@ -109,7 +130,9 @@ def load_or_create_secret_key(instance_path: str) -> str:
 
 # Fixed settings: not meant to vary between clinics.
 DEFAULTS: dict[str, Any] = {
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # hide_parameters: a failed statement's error (and so the log) never shows
+    # the values it carried, which may be what a patient typed.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "kiosk_session",

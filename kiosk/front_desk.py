@@ -79,8 +79,17 @@ def normalise_code(typed: str) -> str | None:
     return None
 
 
-def find_by_code(code: str) -> Submission | None:
-    return db.session.scalar(select(Submission).where(Submission.claim_code == code))
+def find_by_code(code: str, *, staff: str) -> Submission | None:
+    """The handout with this claim code; the look-up is audited, found or not."""
+    submission = db.session.scalar(select(Submission).where(Submission.claim_code == code))
+    audit(staff, "look-up", f"code {code} {'found' if submission else 'not found'}")
+    db.session.commit()
+    return submission
+
+
+def record_view(submission: Submission, *, staff: str) -> None:
+    audit(staff, "view", f"handout {submission.claim_code}")
+    db.session.commit()
 
 
 def acknowledge(alert: Alert, *, staff: str) -> None:

@@ -218,15 +218,36 @@ class Staff(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]
-    # Goes up when the password changes: sessions signed in before end.
-    session_version: Mapped[int] = mapped_column(default=1)
+
+    sessions: Mapped[list[StaffSession]] = relationship(
+        back_populates="staff", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    # The token of the desk session this request is signed in with (set by
+    # ``auth.load_session``); Flask-Login keeps it as the user's id.
+    session_token = None
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses disabled accounts
         return self.active
 
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+    def get_id(self) -> str | None:
+        return self.session_token
+
+
+class StaffSession(db.Model):
+    """One signed-in desk session, kept on the server so that it can be ended:
+    by signing out, by disabling the account or changing its password, or by
+    the idle and absolute time limits. The browser holds only a random token;
+    the table holds its SHA-256, so a copy of the database opens no session."""
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    staff: Mapped[Staff] = relationship(back_populates="sessions")
 
 
 class SignInFailure(db.Model):

@@ -1,8 +1,8 @@
-"""Response headers that hold for every page: CSP, no caching of patient pages."""
+"""Response headers that hold for every page: CSP, no caching of patient pages, HSTS behind HTTPS."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 
 # Scripts and styles from our own origin only: no inline code, no eval.
 # htmx is configured (templates/base.html) to inject no inline styles.
@@ -22,8 +22,14 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+# Behind HTTPS: browsers use only HTTPS for this host for a year.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
+
+
 def _headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    if current_app.config.get("BEHIND_HTTPS_PROXY") and request.scheme == "https":
+        response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("X-Frame-Options", "DENY")

@@ -42,6 +42,7 @@ def _jobs(submission: Submission):
 @bp.get("/handouts/<id:submission_id>")
 def handout(submission_id: int):
     submission = _submission(submission_id)
+    front_desk.record_view(submission, staff=staff_name())
     return render_template(
         "desk/handout.html",
         title=f"Handout {submission.claim_code}",

@@ -52,7 +52,7 @@ def lookup():
     code = front_desk.normalise_code(form.code.data or "") if form.validate() else None
     if code is None:
         flash("A claim code is 4 letters and digits, like K7P2.")
-    elif (submission := front_desk.find_by_code(code)) is not None:
+    elif (submission := front_desk.find_by_code(code, staff=staff_name())) is not None:
         return redirect(url_for("desk.handout", submission_id=submission.id))
     else:
         flash(f"No handout has the code {code}. Check the code with the patient.")

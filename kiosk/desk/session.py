@@ -3,15 +3,16 @@ needs a signed-in staff member who was recently active."""
 
 from __future__ import annotations
 
+import math
 import re
-import time
+from datetime import timedelta
 
-from flask import current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from .. import auth
-from ..extensions import db, login_manager
-from ..models import MAX_ROW_ID, Staff
+from ..extensions import login_manager
+from ..models import Staff
 from . import bp
 from .forms import SignInForm
 
@@ -22,32 +23,31 @@ SAFE_NEXT = re.compile(r"/desk(/[A-Za-z0-9_\-/]*)?")
 
 
 @login_manager.user_loader
-def load_staff(session_id: str) -> Staff | None:
-    """The signed-in staff member, if the session's password version is current."""
-    if not isinstance(session_id, str):
-        return None
-    staff_id, _, version = session_id.partition(":")
-    if not staff_id.isdigit() or not version.isdigit() or int(staff_id) > MAX_ROW_ID:
-        return None
-    staff = db.session.get(Staff, int(staff_id))
-    if staff is None or staff.session_version != int(version):
-        return None  # the password was changed since: sign in again
-    return staff
+def load_staff(token: str) -> Staff | None:
+    """The staff member whose desk session this is, while it is still open."""
+    config = current_app.config
+    found = auth.load_session(
+        token,
+        idle=timedelta(hours=config["STAFF_SESSION_HOURS"]),
+        lifetime=timedelta(hours=config["STAFF_SESSION_MAX_HOURS"]),
+    )
+    g.desk_session = found
+    return found.staff
 
 
 @bp.before_request
 def require_staff():
-    """Every desk URL needs a signed-in, active staff member who was recently active."""
+    """Every desk URL needs a signed-in, active staff member whose session is
+    still open; the polls of an open page do not count as activity."""
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     if current_user.is_authenticated:
-        idle_limit = current_app.config["STAFF_SESSION_HOURS"] * 3600
-        last_seen = session.get("desk_seen")
-        if isinstance(last_seen, int | float) and time.time() - last_seen <= idle_limit:
-            if request.endpoint not in PASSIVE_ENDPOINTS:
-                session["desk_seen"] = time.time()
-            return None
-        logout_user()
+        if request.endpoint not in PASSIVE_ENDPOINTS:
+            auth.touch(g.desk_session.row)
+        return None
+    ended = getattr(g, "desk_session", None)
+    if ended is not None and ended.ended_because in ("idle", "expired"):
+        session.clear()
         flash("You were signed out after a period without activity. Please sign in again.")
     if request.htmx:
         response = make_response("", 401)
@@ -74,14 +74,12 @@ def sign_in():
     if form.validate_on_submit():
         result = auth.sign_in(form.username.data, form.password.data, request.remote_addr or "")
         if result.staff is not None:
-            session.clear()
+            session.clear()  # nothing from before signing in carries over
             login_user(result.staff)
             session.permanent = True
-            session["desk_seen"] = time.time()
             return redirect(_safe_next(request.args.get("next")))
         if result.retry_after:
-            minutes = max(1, round(result.retry_after / 60))
-            form.form_errors.append(f"Too many attempts. Please wait {minutes} minute(s) and try again.")
+            form.form_errors.append(f"Too many attempts. Please wait {_duration(result.retry_after)} and try again.")
             status = 429
         else:
             form.form_errors.append("That name and password do not match an active account.")
@@ -90,13 +88,19 @@ def sign_in():
         status = 400
     response = make_response(render_template("desk/sign_in.html", form=form, title="Sign in"), status)
     if status == 429:
-        response.headers["Retry-After"] = "60"
+        response.headers["Retry-After"] = str(result.retry_after)
     return response
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
 
 
 @bp.post("/sign-out")
 def sign_out():
-    auth.record_sign_out(staff_name())
+    auth.record_sign_out(current_user)
     logout_user()
     session.clear()
     flash("You are signed out.")
