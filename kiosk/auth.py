@@ -96,7 +96,9 @@ def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters.")
     if password.lower() in _common_passwords() or password.strip().lower() in _common_passwords():
-        raise AccountError("That password is one of the most common ones, easy to guess. Please choose another.")
+        raise AccountError(
+            "That password is one of the most common ones, easy to guess. Please choose another."
+        )
 
 
 def set_password(staff: Staff, password: str, *, by: str | None = None) -> None:
@@ -183,7 +185,9 @@ def _wait(name: str, address: str, *, before: int, now: datetime) -> float:
         delay = min(FAILURE_WINDOW, FIRST_DELAY * 2 ** (len(pair) - ACCOUNT_FAILURES))
         wait = pair[-1] + delay - now
     from_address = db.session.scalars(
-        earlier.where(SignInFailure.remote_addr == address).order_by(SignInFailure.at.desc()).limit(ADDRESS_FAILURES)
+        earlier.where(SignInFailure.remote_addr == address)
+        .order_by(SignInFailure.at.desc())
+        .limit(ADDRESS_FAILURES)
     ).all()
     if len(from_address) >= ADDRESS_FAILURES:
         wait = max(wait, from_address[-1] + FAILURE_WINDOW - now)
@@ -224,7 +228,10 @@ def load_session(token: object, *, idle: timedelta, lifetime: timedelta) -> Sess
     if row.ended_at is not None:
         return Session(None, "ended")
     now = utcnow()
-    for too_old, why in ((now - row.last_seen_at > idle, "idle"), (now - row.created_at > lifetime, "expired")):
+    for too_old, why in (
+        (now - row.last_seen_at > idle, "idle"),
+        (now - row.created_at > lifetime, "expired"),
+    ):
         if too_old:
             row.ended_at = now
             db.session.commit()

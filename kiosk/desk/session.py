@@ -79,7 +79,9 @@ def sign_in():
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
         if result.retry_after:
-            form.form_errors.append(f"Too many attempts. Please wait {_duration(result.retry_after)} and try again.")
+            form.form_errors.append(
+                f"Too many attempts. Please wait {_duration(result.retry_after)} and try again."
+            )
             status = 429
         else:
             form.form_errors.append("That name and password do not match an active account.")
