@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from datetime import timedelta
@@ -46,7 +47,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Everything the app writes (the database, handouts, the secret key) is
+    # for the service user's eyes only.
+    os.umask(0o077)
+    instance = Path(app.instance_path)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # a folder set up by IT as they chose
+        if instance.stat().st_mode & 0o077:
+            instance.chmod(0o700)
     app.url_map.converters["id"] = IdConverter
 
     app.config.from_mapping(config.DEFAULTS)

@@ -99,12 +99,27 @@ def create_staff_command(name: str, admin: bool, generate: bool) -> None:
 
 
 @kiosk_cli.command("ensure-admin")
-def ensure_admin() -> None:
-    """Create a first admin account "admin" with a random password, if there are no accounts yet."""
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="KIOSK_ADMIN_PASSWORD_FILE",
+    help="Take the password from the first line of this file (or $KIOSK_ADMIN_PASSWORD_FILE) "
+    "instead of generating one and printing it: for unattended installs whose output is logged.",
+)
+def ensure_admin(password_file: Path | None) -> None:
+    """Create a first admin account "admin", if there are no accounts yet."""
     from . import auth
 
     if auth.staff_count():
         click.echo("Desk accounts already exist; none created.")
+        return
+    if password_file is not None:
+        lines = password_file.read_text().splitlines()
+        try:
+            auth.create_staff("admin", lines[0] if lines else "", is_admin=True)
+        except auth.AccountError as error:
+            raise click.ClickException(f"{password_file}: {error}") from error
+        click.echo(f"Created the first desk account, admin, with the password in {password_file}.")
         return
     password = auth.generate_password()
     auth.create_staff("admin", password, is_admin=True)
@@ -136,6 +151,14 @@ def worker_command(once: bool) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     running.run()
+
+
+@kiosk_cli.command("purge")
+def purge_command() -> None:
+    """Delete now whatever is past its retention (the worker does it every minute)."""
+    from .retention import purge
+
+    click.echo(f"Deleted: {purge()}.")
 
 
 @kiosk_cli.command("serve")

@@ -29,8 +29,16 @@ SETTINGS: dict[str, str | int] = {
     "IDLE_WARNING_SECONDS": 30,
     "DONE_RESET_SECONDS": 30,
     # A visit untouched this long is treated as abandoned on the server too,
-    # in case the kiosk's browser never got to wipe it.
+    # in case the kiosk's browser never got to wipe it, and deleted.
     "VISIT_EXPIRY_MINUTES": 60,
+    # A finished visit, its answers, handout, print jobs and saved copies are
+    # deleted this long after the patient finished (and acknowledged alerts
+    # this long after they were acknowledged).
+    "RETENTION_HOURS": 24,
+    # Sooner: this long after the desk marked the handout handed over (0: no sooner).
+    "HANDED_OVER_RETENTION_MINUTES": 0,
+    # The audit log (no patient text in it) is kept this long: six years.
+    "AUDIT_RETENTION_DAYS": 2190,
     "HANDOUT_PAPER": "letter",
     # Desk: staff are signed out after this long without activity, and after
     # this long signed in, whatever they do.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -12,8 +14,10 @@ from .extensions import db
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
     # WAL lets the desk read while a kiosk writes; the busy timeout makes a
     # writer wait for the lock instead of failing; SQLite leaves foreign keys
-    # off unless asked.
+    # off unless asked; secure_delete overwrites deleted rows with zeros, so a
+    # purged patient's words do not linger in free pages (kiosk.retention).
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -25,6 +29,19 @@ def init_app(app: Flask) -> None:
         engine: Engine = db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+            _owner_only(engine.url.database)
+
+
+def _owner_only(database: str | None) -> None:
+    """A database made before the app set its umask: readable by its owner only."""
+    if not database or database == ":memory:":
+        return
+    for path in (Path(database), Path(f"{database}-wal"), Path(f"{database}-shm")):
+        try:
+            if path.exists() and path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+        except OSError:  # not ours to change: the service user's install says so
+            pass
 
 
 def create_tables() -> None:

@@ -199,6 +199,14 @@ class Printer(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class HealthProbe(db.Model):
+    """Written by ``/healthz``, one row a web host, to prove the database
+    accepts a write."""
+
+    host: Mapped[str] = mapped_column(String(120), primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class WorkerBeat(db.Model):
     """A running worker's sign of life, so the desk can tell staff when no
     worker is preparing and printing handouts."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import questionnaire as qn
@@ -301,19 +301,3 @@ def discard_visit(visit_id: str | None) -> None:
         db.session.execute(Alert.__table__.update().where(Alert.visit_id == visit.id).values(visit_id=None))
         db.session.delete(visit)
         db.session.commit()
-
-
-def purge_abandoned(expiry_minutes: int) -> int:
-    """Delete every unfinished visit untouched for `expiry_minutes`, whether
-    or not its browser ever comes back. Alerts stay for the desk. Returns how
-    many were deleted."""
-    cutoff = utcnow() - timedelta(minutes=expiry_minutes)
-    stale = select(Visit.id).where(Visit.finished_at.is_(None), Visit.updated_at < cutoff)
-    db.session.execute(update(Alert).where(Alert.visit_id.in_(stale)).values(visit_id=None))
-    deleted = db.session.execute(
-        delete(Visit).where(Visit.finished_at.is_(None), Visit.updated_at < cutoff)
-    ).rowcount
-    db.session.commit()
-    if deleted:
-        log.info("discarded %d abandoned visit(s)", deleted)
-    return deleted

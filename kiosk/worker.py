@@ -3,9 +3,9 @@
 ``flask --app wsgi kiosk worker`` runs one. It renders handouts for finished
 visits, sends print jobs (auto-print too), sends again the jobs that waited
 for the print server, follows sent jobs in CUPS until they finish, keeps the
-list of printers the desk offers, and discards abandoned visits. Web
-requests only read and write rows; nothing here waits for a desk page to be
-open.
+list of printers the desk offers, and deletes what is past its retention
+(``kiosk.retention``). Web requests only read and write rows; nothing here
+waits for a desk page to be open.
 
 Work is claimed from the database (``kiosk.leases``), so any number of
 workers on any number of hosts share it and never do one job twice, and a
@@ -29,10 +29,10 @@ import traceback
 from collections.abc import Callable
 from datetime import timedelta
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import delete, update
 
-from . import handout_jobs, print_jobs, visits
+from . import handout_jobs, print_jobs, retention
 from .extensions import db
 from .models import WorkerBeat, utcnow
 
@@ -140,7 +140,7 @@ class Worker:
         if self._printers.due():
             print_jobs.refresh_printers()
         if self._purge.due():
-            done += visits.purge_abandoned(current_app.config["VISIT_EXPIRY_MINUTES"])
+            retention.purge()
         return done
 
     def _lane(self, name: str, work: Callable[[str], int]) -> None:

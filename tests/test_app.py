@@ -15,26 +15,48 @@ from kiosk.extensions import db
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_healthz_reports_ok_with_a_database_check(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok", "worker": "not running"}
-
-
-def test_healthz_says_whether_a_worker_is_running(app, client):
+def test_healthz_is_ok_with_a_writable_database_and_a_live_worker(app, client):
     from kiosk.worker import beat
 
     with app.app_context():
         beat("host:1:abc")
-    assert client.get("/healthz").json["worker"] == "running"
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok", "worker": "running"}
+
+
+def test_healthz_fails_while_no_worker_is_alive(client):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json == {"status": "error", "database": "ok", "worker": "not running"}
 
 
 def test_healthz_reports_a_broken_database(app, client, monkeypatch):
     def broken(*args, **kwargs):
-        raise OperationalError("SELECT 1", {}, Exception("gone"))
+        raise OperationalError("UPDATE health_probe", {}, Exception("gone"))
 
     monkeypatch.setattr(db.session, "execute", broken)
     response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json["database"] == "unavailable"
+
+
+def test_healthz_fails_when_the_database_is_read_only(tmp_path, monkeypatch):
+    from kiosk.database import create_tables
+    from kiosk.worker import beat
+
+    from .conftest import app_config
+
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+    database = tmp_path / "kiosk.sqlite3"
+    writable = create_app(app_config(tmp_path))
+    with writable.app_context():
+        create_tables()
+        beat("host:1:abc")
+    read_only = create_app(
+        app_config(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///file:{database}?mode=ro&uri=true")
+    )
+    response = read_only.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json["database"] == "unavailable"
 

@@ -275,3 +275,26 @@ def test_a_failed_database_write_does_not_log_what_the_patient_typed(app, kiosk,
     assert "Sorry, something went wrong" in response.get_data(as_text=True)
     assert "disk I/O error" in caplog.text, "the failure itself is logged"
     assert "Canary-4K" not in caplog.text
+
+
+# --- the first admin, unattended ---------------------------------------------------------------
+
+
+def test_the_first_admin_password_can_come_from_a_file_and_is_never_printed(app, runner, tmp_path):
+    secret = tmp_path / "admin-password"
+    secret.write_text("river stones and quiet hills\n")
+    result = runner.invoke(args=["kiosk", "ensure-admin", "--password-file", str(secret)])
+    assert result.exit_code == 0, result.output
+    assert "river stones" not in result.output
+    assert Desk(app.test_client()).sign_in("admin", "river stones and quiet hills").status_code == 302
+
+
+def test_a_weak_password_in_the_file_is_refused_with_the_files_name(app, runner, tmp_path, monkeypatch):
+    secret = tmp_path / "admin-password"
+    secret.write_text("password\n")
+    monkeypatch.setenv("KIOSK_ADMIN_PASSWORD_FILE", str(secret))
+    result = runner.invoke(args=["kiosk", "ensure-admin"])
+    assert result.exit_code != 0
+    assert f"{secret}: The password must be at least 12 characters." in result.output
+    with app.app_context():
+        assert auth.staff_count() == 0

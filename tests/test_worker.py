@@ -7,11 +7,11 @@ import logging
 import time
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
-from kiosk import handout_jobs, leases, visits
+from kiosk import handout_jobs, leases
 from kiosk.extensions import db
-from kiosk.models import Alert, AuditEvent, HandoutState, Submission, Visit, utcnow
+from kiosk.models import AuditEvent, HandoutState, Submission, utcnow
 from kiosk.worker import render_due
 
 from .conftest import run_worker
@@ -100,25 +100,6 @@ def test_a_render_whose_worker_died_is_taken_over_once_its_lease_runs_out(app):
         assert render_due("worker-b") == 1
     after = stored(app, submission.id)
     assert (after.state, after.attempts, after.lease_owner) == (HandoutState.READY, 2, None)
-
-
-def test_an_abandoned_visit_is_discarded_whether_or_not_its_browser_comes_back(app, kiosk):
-    kiosk.start()
-    kiosk.answer("safety", {"fever": "yes"})
-    kiosk.answer("situation", {"reasons_other": CANARY})
-    finished_visit(app)  # a finished visit is never discarded this way
-    with app.app_context():
-        open_visit = db.session.scalar(select(Visit.id).where(Visit.finished_at.is_(None)))
-        assert visits.purge_abandoned(expiry_minutes=60) == 0
-        db.session.execute(
-            update(Visit).where(Visit.id == open_visit).values(updated_at=utcnow() - timedelta(minutes=61))
-        )
-        db.session.commit()
-        assert visits.purge_abandoned(expiry_minutes=60) == 1
-        assert db.session.get(Visit, open_visit) is None
-        assert db.session.scalar(select(func.count(Visit.id))) == 1
-        alert = db.session.scalar(select(Alert).where(Alert.signs == ["fever"]))
-        assert alert is not None and alert.visit_id is None, "the desk keeps the alert"
 
 
 def test_the_worker_stops_when_told_and_says_goodbye(app, running_worker):

@@ -258,12 +258,15 @@ def _init_db(run: Run) -> subprocess.CompletedProcess:
 
 
 def health(port: int) -> dict[str, Any]:
-    """What /healthz answers, or {} when it does not answer 200."""
+    """What /healthz says (503 too: until the worker runs the host is not
+    healthy, but the server answers), or {} when nothing answers."""
     try:
         with LOOPBACK.open(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-            if response.status == 200:
-                return json.loads(response.read() or b"{}")
-    except (OSError, urllib.error.URLError, ValueError):
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        with contextlib.suppress(ValueError):
+            return json.loads(error.read() or b"{}")
+    except (OSError, ValueError):
         pass
     return {}
 
