@@ -58,6 +58,9 @@ class Question:
     red_flag: bool = False
     # How a red flag reads in the handout's "get help right away" box.
     warning: str = ""
+    # How a reported red flag reads on the front desk's urgent alert: for
+    # staff, third person, English only (the desk is not translated).
+    staff_label: str = ""
     # Shown only when this choice id is among the answers to ``depends_on``.
     depends_on: str = ""
     depends_value: str = ""
@@ -119,6 +122,7 @@ SAFETY = Step(
             hint=N_("For example, you cannot pass urine, or it leaks."),
             red_flag=True,
             warning=N_("New trouble controlling your bladder: you cannot pass urine, or it leaks"),
+            staff_label="Reports new trouble controlling the bladder (cannot pass urine, or leaking)",
         ),
         Question(
             "bowel",
@@ -126,6 +130,7 @@ SAFETY = Step(
             N_("Is it newly hard to control your bowels?"),
             red_flag=True,
             warning=N_("New trouble controlling your bowels"),
+            staff_label="Reports new trouble controlling the bowels",
         ),
         Question(
             "saddle_numbness",
@@ -134,6 +139,7 @@ SAFETY = Step(
             hint=N_("Around your private parts or your bottom."),
             red_flag=True,
             warning=N_("Numbness between your legs, around your private parts or bottom"),
+            staff_label="Reports numbness between the legs (saddle area)",
         ),
         Question(
             "leg_weakness",
@@ -142,6 +148,7 @@ SAFETY = Step(
             hint=N_("Or is it hard to walk?"),
             red_flag=True,
             warning=N_("Leg weakness or numbness that is new or getting worse, or trouble walking"),
+            staff_label="Reports new or worsening leg weakness or numbness, or trouble walking",
         ),
         Question(
             "hands_or_shock",
@@ -152,6 +159,7 @@ SAFETY = Step(
             warning=N_(
                 "Hands getting clumsy or weak, or an electric shock down your back when you bend your neck"
             ),
+            staff_label="Reports clumsy or weak hands, or an electric-shock feeling down the back on bending the neck",
         ),
         Question(
             "injury",
@@ -162,6 +170,7 @@ SAFETY = Step(
             warning=N_(
                 "A recent fall or injury to your back or neck, or a broken bone in your spine with new, bad pain"
             ),
+            staff_label="Reports a recent fall or injury to the back or neck, or a spinal fracture with new severe pain",
         ),
         Question(
             "fever",
@@ -169,6 +178,7 @@ SAFETY = Step(
             N_("Do you have a fever or chills along with back pain?"),
             red_flag=True,
             warning=N_("Fever or chills with back pain"),
+            staff_label="Reports fever or chills with back pain",
         ),
         Question(
             "cancer",
@@ -176,6 +186,7 @@ SAFETY = Step(
             N_("Have you had cancer, and now have new back pain?"),
             red_flag=True,
             warning=N_("New back pain if you have had cancer"),
+            staff_label="Reports new back pain with a history of cancer",
         ),
         Question(
             "weight_loss",
@@ -183,6 +194,7 @@ SAFETY = Step(
             N_("Have you lost weight without trying?"),
             red_flag=True,
             warning=N_("Losing weight without trying"),
+            staff_label="Reports unexplained weight loss",
         ),
     ),
 )

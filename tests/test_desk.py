@@ -145,7 +145,7 @@ def test_an_urgent_alert_is_pinned_on_top_until_acknowledged(app, desk):
     Kiosk(app.test_client()).answer_all({"leg_weakness": "yes"})
     page = desk.get("/desk/queue").get_data(as_text=True)
     assert page.index("Urgent: a patient reported a warning sign") < page.index("<table")
-    assert "Leg weakness or numbness" in page
+    assert "Reports new or worsening leg weakness or numbness" in page
     with app.app_context():
         alert_id = db.session.scalar(select(Alert.id))
     desk.post(f"/desk/alerts/{alert_id}/acknowledge", headers={"HX-Request": "true"})
@@ -171,7 +171,7 @@ def test_a_new_alert_changes_the_poll(app, desk):
     kiosk.answer("safety", {"bowel": "yes"})
     response = desk.client.get("/desk/queue", headers={"If-None-Match": etag})
     assert response.status_code == 200
-    assert "New trouble controlling your bowels" in response.get_data(as_text=True)
+    assert "Reports new trouble controlling the bowels" in response.get_data(as_text=True)
 
 
 def test_a_change_committed_late_by_another_process_still_changes_the_poll(app, desk):

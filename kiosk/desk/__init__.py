@@ -17,12 +17,14 @@ from werkzeug.exceptions import HTTPException
 from .. import print_jobs
 from ..clock import clinic_now, clinic_time
 from ..extensions import db
+from ..models import utcnow
 from ..questionnaire import RED_FLAGS
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 log = logging.getLogger(__name__)
 
-SIGN_LABELS = {q.id: q.warning for q in RED_FLAGS}
+# Each red flag as staff read it on an urgent alert (the patient's wording is for the patient).
+SIGN_LABELS = {q.id: q.staff_label for q in RED_FLAGS}
 
 
 @bp.context_processor
@@ -40,6 +42,12 @@ def desk_time(value) -> str:
     if local.date() == clinic_now().date():
         return local.strftime("%H:%M")
     return local.strftime("%b %d %H:%M")
+
+
+@bp.app_template_filter("seconds_ago")
+def seconds_ago(value) -> int:
+    """How long ago a stored time was, in whole seconds, by the server's clock."""
+    return max(0, int((utcnow() - value).total_seconds()))
 
 
 @bp.app_template_filter("language_name")

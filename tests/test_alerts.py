@@ -1,0 +1,82 @@
+"""Urgent alerts on the front desk: how each red flag reads for staff, and
+what the queue gives the browser to escalate an alert nobody acknowledged."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from kiosk import questionnaire as qn
+from kiosk.desk import SIGN_LABELS
+from kiosk.extensions import db
+from kiosk.models import Alert, utcnow
+
+ALERT = re.compile(r'<article class="alert"[^>]*>')
+
+
+@pytest.mark.parametrize("flag", qn.RED_FLAGS, ids=lambda q: q.id)
+def test_every_red_flag_has_a_staff_wording(flag):
+    label = flag.staff_label
+    assert label, f"red flag {flag.id!r} has no staff_label"
+    assert label.startswith("Reports "), "staff read what the patient reported, in the third person"
+    assert label != flag.warning
+    assert not re.search(r"\b(you|your|I|my)\b", label), "the staff wording is not in the patient's voice"
+    assert len(label) <= 100, "an alert is read at a glance"
+
+
+def test_the_desk_labels_every_red_flag_from_the_questionnaire():
+    assert {q.id: q.staff_label for q in qn.RED_FLAGS} == SIGN_LABELS
+
+
+def test_the_desk_shows_the_staff_wording_not_the_patients(app, desk, kiosk):
+    kiosk.answer_all({"saddle_numbness": "yes"})
+    page = desk.get("/desk/queue").get_data(as_text=True)
+    flag = qn.question("saddle_numbness")
+    assert flag.staff_label in page
+    assert flag.warning not in page
+
+
+def test_every_red_flag_reported_at_once_shows_in_staff_wording(app, desk, kiosk):
+    kiosk.answer_all({q.id: "yes" for q in qn.RED_FLAGS})
+    page = desk.get("/desk/queue").get_data(as_text=True)
+    for flag in qn.RED_FLAGS:
+        assert flag.staff_label in page
+        assert flag.warning not in page
+
+
+def alert_attributes(page: str) -> dict[str, str]:
+    tag = ALERT.search(page)
+    assert tag is not None, "no alert on the desk"
+    return dict(re.findall(r'data-([a-z-]+)="([^"]*)"', tag.group(0)))
+
+
+def test_an_alert_carries_its_age_by_the_servers_clock_and_the_threshold(app, desk, kiosk):
+    kiosk.answer_all({"bowel": "yes"})
+    with app.app_context():
+        db.session.execute(update(Alert).values(created_at=utcnow() - timedelta(seconds=95)))
+        db.session.commit()
+    attributes = alert_attributes(desk.get("/desk/queue").get_data(as_text=True))
+    assert 95 <= int(attributes["waited-seconds"]) <= 100
+    assert attributes["escalate-seconds"] == "60"
+
+
+def test_the_escalation_threshold_is_the_setting(app, desk, kiosk):
+    app.config["ALERT_ESCALATE_SECONDS"] = 120
+    kiosk.answer_all({"fever": "yes"})
+    attributes = alert_attributes(desk.get("/desk/").get_data(as_text=True))
+    assert attributes["escalate-seconds"] == "120"
+    assert 0 <= int(attributes["waited-seconds"]) <= 5
+
+
+def test_a_new_alerts_age_is_never_negative(app, desk, kiosk):
+    kiosk.answer_all({"cancer": "yes"})
+    with app.app_context():
+        alert_id = db.session.scalar(select(Alert.id))
+        db.session.execute(update(Alert).values(created_at=utcnow() + timedelta(seconds=30)))
+        db.session.commit()
+    attributes = alert_attributes(desk.get("/desk/queue").get_data(as_text=True))
+    assert attributes["alert-id"] == str(alert_id)
+    assert attributes["waited-seconds"] == "0"
