@@ -9,6 +9,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
+# make run is a demo: any browser can be a kiosk. A clinic's server enrolls
+# its kiosks (README: Running in a clinic).
+KIOSK_ENROLLMENT ?= 0
 
 .PHONY: run test lint system-deps init-db bench loadtest
 
@@ -47,8 +50,9 @@ run: system-deps $(VENV)/.installed-run init-db
 	@echo "  Front desk (staff):   http://$(HOST):$(PORT)/desk/"
 	@echo "  Health check:         http://$(HOST):$(PORT)/healthz"
 	@echo ""
+	@if [ "$(KIOSK_ENROLLMENT)" = 0 ]; then echo "  Demo mode: any browser can be a kiosk (KIOSK_ENROLLMENT=1 to require enrolled kiosks)."; echo ""; fi
 	@# The web server and the worker (handouts, printing) together; Ctrl-C stops both.
-	$(BIN)/flask --app wsgi kiosk serve --host $(HOST) --port $(PORT) --web-workers $(WORKERS)
+	KIOSK_ENROLLMENT=$(KIOSK_ENROLLMENT) $(BIN)/flask --app wsgi kiosk serve --host $(HOST) --port $(PORT) --web-workers $(WORKERS)
 
 test: system-deps $(VENV)/.installed-test
 	$(BIN)/python -m pytest

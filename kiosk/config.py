@@ -17,7 +17,12 @@ DEFAULT_KIOSK_NAME = "Waiting room kiosk"
 
 # name: default. Each can be set in instance/config.py or the environment.
 SETTINGS: dict[str, str | int] = {
+    # The kiosk name on alerts and handouts when enrollment is off (an
+    # enrolled kiosk has its own).
     "KIOSK_NAME": DEFAULT_KIOSK_NAME,
+    # 1: only kiosks an admin registered and enrolled (Desk > Kiosks) can
+    # start visits. `make run` turns it off for a demo on any browser.
+    "KIOSK_ENROLLMENT": 1,
     "CLINIC_NAME": "Spine Clinic",
     "CLINIC_PHONE": "",
     # The clinic's time zone for the desk and the handout's date, an IANA name

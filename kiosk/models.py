@@ -48,6 +48,26 @@ class Leased:
     attempts: Mapped[int] = mapped_column(default=0)
 
 
+class Kiosk(db.Model):
+    """A touchscreen registered by an admin and enrolled by opening a
+    one-time link on it (``kiosk.kiosks``). The device keeps a long-lived
+    token in a cookie; only hashes of the link's code and of the token are
+    stored here."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)  # what the desk sees on alerts and handouts
+    location: Mapped[str] = mapped_column(String(120), default="")
+    # Print every handout from this kiosk here (empty: the clinic's AUTO_PRINT_PRINTER).
+    auto_print_printer: Mapped[str] = mapped_column(String(127), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    link_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    link_expires_at: Mapped[datetime | None]
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrolled_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime | None]
+
+
 class Visit(db.Model):
     """One patient's pass through the kiosk, saved at every step.
 

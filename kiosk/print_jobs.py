@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import aliased
 
-from . import leases, printing
+from . import kiosks, leases, printing
 from .auth import audit
 from .extensions import db
 from .models import HandoutState, Printer, PrintJob, PrintState, Submission, utcnow
@@ -101,10 +101,10 @@ def retry(job: PrintJob, *, staff: str) -> bool:
 
 
 def auto_print_job(submission: Submission) -> PrintJob | None:
-    """The print job auto-print asks for once a handout is ready, if this
-    clinic prints every handout (AUTO_PRINT_PRINTER). Added, not committed:
-    it commits with the handout becoming ready."""
-    printer = current_app.config["AUTO_PRINT_PRINTER"]
+    """The print job auto-print asks for once a handout is ready, if its
+    kiosk (or else the clinic, AUTO_PRINT_PRINTER) prints every handout.
+    Added, not committed: it commits with the handout becoming ready."""
+    printer = kiosks.auto_print_printer(submission.kiosk) or current_app.config["AUTO_PRINT_PRINTER"]
     already = db.session.scalar(select(exists().where(PrintJob.submission_id == submission.id)))
     if not printer or already:
         return None

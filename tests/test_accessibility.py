@@ -102,5 +102,29 @@ def test_every_desk_screen_is_free_of_axe_violations(open_kiosk, chromium):  # n
     check("staff")
     page.goto(kiosk.url + "/desk/audit")
     check("audit log")
+    page.goto(kiosk.url + "/desk/kiosks")
+    page.get_by_label("Name (shown on alerts and handouts)").fill("Waiting room 2")
+    page.get_by_role("button", name="Register and make a link").click()
+    expect(page.locator("code.link")).to_be_visible()
+    check("kiosks, with a new link")
     context.close()
     assert found == {}
+
+
+def test_the_enrollment_screens_are_free_of_axe_violations(open_kiosk):  # noqa: F811
+    from kiosk import kiosks
+
+    kiosk, patient = open_kiosk(walk_up=False, KIOSK_ENROLLMENT=1)
+    page = patient.page
+    page.goto(kiosk.url + "/")
+    expect(page.get_by_role("heading", name="Please ask the front desk")).to_be_visible()
+    found = {"not enrolled": violations(page, kiosk.url)}
+    with kiosk.app.app_context():
+        link = kiosks.register("Waiting room 2", "", "", by="maria").link_code
+    page.goto(f"{kiosk.url}/enroll/{link}")
+    found["enroll"] = violations(page, kiosk.url)
+    page.get_by_role("button", name="Set up this kiosk").tap()
+    expect(page.get_by_role("heading", name="Getting ready for a second opinion")).to_be_visible()
+    page.goto(f"{kiosk.url}/enroll/{link}")
+    found["used link"] = violations(page, kiosk.url)
+    assert {screen: problems for screen, problems in found.items() if problems} == {}

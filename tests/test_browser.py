@@ -279,7 +279,7 @@ def open_kiosk(chromium, tmp_path, monkeypatch) -> Iterator[Callable[..., tuple[
     workers = []
     contexts = []
 
-    def open_(**settings: Any) -> tuple[LiveKiosk, Patient]:
+    def open_(*, walk_up: bool = True, **settings: Any) -> tuple[LiveKiosk, Patient]:
         if chromium is None:
             pytest.fail(f"KIOSK_REQUIRE_BROWSER is set, but {CHROMIUM_MISSING}", pytrace=False)
         monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
@@ -299,7 +299,8 @@ def open_kiosk(chromium, tmp_path, monkeypatch) -> Iterator[Callable[..., tuple[
         context.set_default_timeout(10_000)
         contexts.append(context)
         patient = Patient(context.new_page(), f"http://127.0.0.1:{server.server_port}")
-        patient.walks_up()
+        if walk_up:
+            patient.walks_up()
         return LiveKiosk(app, patient.base_url), patient
 
     yield open_

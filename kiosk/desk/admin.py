@@ -1,21 +1,21 @@
-"""Administration on the desk console: staff accounts and the audit log."""
+"""Administration on the desk console: staff accounts, kiosks and the audit log."""
 
 from __future__ import annotations
 
 import csv
 import io
 
-from flask import Response, abort, flash, render_template, request
+from flask import Response, abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import auth
+from .. import auth, front_desk, kiosks
 from ..auth import AccountError
 from ..clock import clinic_now
 from ..extensions import db
-from ..models import MAX_ROW_ID, AuditEvent, Staff
+from ..models import MAX_ROW_ID, AuditEvent, Kiosk, Staff
 from . import bp
-from .forms import StaffForm
+from .forms import KioskForm, StaffForm
 
 AUDIT_PAGE = 200
 
@@ -99,6 +99,78 @@ def reset_staff_password(staff_id: int):
     password = auth.generate_password()
     auth.set_password(member, password, by=current_user.username)
     return _staff_page(new_password=(member.username, password))
+
+
+# --- kiosks ------------------------------------------------------------------------
+
+
+def _kiosk_form() -> KioskForm:
+    form = KioskForm()
+    config = current_app.config
+    printers = front_desk.printers(configured={config["DEFAULT_PRINTER"], config["AUTO_PRINT_PRINTER"]})
+    form.auto_print_printer.choices = [("", "No printing by itself"), *((p.name, p.label) for p in printers)]
+    return form
+
+
+def _kiosks_page(form: KioskForm | None = None, *, link: tuple[str, str] | None = None, status: int = 200):
+    page = render_template(
+        "desk/kiosks.html",
+        title="Kiosks",
+        kiosks=kiosks.all_kiosks(),
+        form=form or _kiosk_form(),
+        link=link,
+        enrollment=current_app.config["KIOSK_ENROLLMENT"],
+    )
+    return page, status
+
+
+def _link(kiosk_name: str, code: str) -> tuple[str, str]:
+    return kiosk_name, url_for("patient.enroll", code=code, _external=True)
+
+
+@bp.get("/kiosks")
+def kiosk_list():
+    """Every signed-in staff member sees the kiosks and their last contact; admins manage them."""
+    return _kiosks_page()
+
+
+@bp.post("/kiosks")
+def add_kiosk():
+    _require_admin()
+    form = _kiosk_form()
+    if not form.validate_on_submit():
+        return _kiosks_page(form, status=400)
+    try:
+        registered = kiosks.register(
+            form.name.data,
+            form.location.data or "",
+            form.auto_print_printer.data or "",
+            by=current_user.username,
+        )
+    except kiosks.KioskError as error:
+        form.form_errors.append(str(error))
+        return _kiosks_page(form, status=400)
+    return _kiosks_page(link=_link(registered.kiosk.name, registered.link_code))
+
+
+def _kiosk(kiosk_id: int) -> Kiosk:
+    return db.session.get(Kiosk, kiosk_id) or abort(404)
+
+
+@bp.post("/kiosks/<id:kiosk_id>/link")
+def kiosk_link(kiosk_id: int):
+    _require_admin()
+    kiosk = _kiosk(kiosk_id)
+    return _kiosks_page(link=_link(kiosk.name, kiosks.new_link(kiosk, by=current_user.username)))
+
+
+@bp.post("/kiosks/<id:kiosk_id>/revoke")
+def revoke_kiosk(kiosk_id: int):
+    _require_admin()
+    kiosk = _kiosk(kiosk_id)
+    kiosks.revoke(kiosk, by=current_user.username)
+    flash(f"Kiosk {kiosk.name} can no longer start visits. Make a new link to enroll it again.")
+    return _kiosks_page()
 
 
 @bp.get("/audit")

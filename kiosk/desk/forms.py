@@ -29,3 +29,9 @@ class StaffForm(FlaskForm):
         "Password (leave empty to generate one)", validators=[Optional(), Length(max=200)]
     )
     is_admin = BooleanField("Administrator")
+
+
+class KioskForm(FlaskForm):
+    name = StringField("Name (shown on alerts and handouts)", validators=[DataRequired(), Length(max=80)])
+    location = StringField("Where it stands", validators=[Optional(), Length(max=120)])
+    auto_print_printer = SelectField("Print every handout on", validators=[Optional()])

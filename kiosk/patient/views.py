@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import abort, current_app, make_response, redirect, render_template, request, session, url_for
+from flask import abort, current_app, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
+from .. import kiosks, visits
 from .. import questionnaire as qn
-from .. import visits
 from ..extensions import babel, csrf, db
 from ..models import Visit
 from ..questionnaire import N_
@@ -105,6 +105,60 @@ def _return_to() -> str:
     return RETURN_TO_REVIEW if value == RETURN_TO_REVIEW else ""
 
 
+# --- enrolled kiosks --------------------------------------------------------------
+
+# Pages any device may open: the enrollment link itself.
+OPEN_ENDPOINTS = {"patient.enroll"}
+
+
+@bp.before_request
+def require_enrolled_kiosk():
+    """With enrollment on, only an enrolled kiosk can use the patient pages;
+    any other device is told, calmly, to ask the front desk."""
+    g.kiosk = None
+    if not current_app.config["KIOSK_ENROLLMENT"] or request.endpoint in OPEN_ENDPOINTS:
+        return None
+    g.kiosk = kiosks.recognise(request.cookies.get(kiosks.COOKIE), current_app.config["SECRET_KEY"])
+    if g.kiosk is None:
+        return render_screen("patient/_not_enrolled.html", _("Please ask the front desk"), status=403)
+    return None
+
+
+def _kiosk_name() -> str:
+    return g.kiosk.name if g.kiosk is not None else current_app.config["KIOSK_NAME"]
+
+
+@bp.route("/enroll/<code>", methods=["GET", "POST"])
+def enroll(code: str):
+    """The one-time link an admin opens on a new kiosk: asks first (a link
+    previewer only GETs), and enrolls the device on the tap."""
+    kiosk = kiosks.for_link(code)
+    if kiosk is None:
+        return render_screen("patient/_enroll.html", _("Set up this kiosk"), status=404, kiosk=None)
+    if request.method == "GET":
+        return render_screen("patient/_enroll.html", _("Set up this kiosk"), kiosk=kiosk)
+    enrolled = kiosks.enroll(code, current_app.config["SECRET_KEY"])
+    if enrolled is None:
+        return render_screen("patient/_enroll.html", _("Set up this kiosk"), status=404, kiosk=None)
+    session.clear()
+    response = _go("patient.welcome")
+    response.set_cookie(
+        kiosks.COOKIE,
+        enrolled[1],
+        max_age=kiosks.COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+    )
+    return response
+
+
+@bp.get("/kiosk/ping")
+def ping():
+    """A kiosk's sign of life while it waits on Welcome (the desk shows its last contact)."""
+    return "", 204
+
+
 # --- welcome and preferences ---------------------------------------------------
 
 
@@ -150,7 +204,7 @@ def preferences():
 def start():
     visits.discard_visit(session.get("visit"))
     lang = session.get("lang", "en")
-    visit = visits.start_visit(kiosk=current_app.config["KIOSK_NAME"], language=lang)
+    visit = visits.start_visit(kiosk=_kiosk_name(), language=lang)
     session["visit"] = visit.id
     return _go("patient.step", step_id=qn.STEPS[0].id)
 

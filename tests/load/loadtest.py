@@ -212,6 +212,8 @@ def prepare(root: Path, database_url: str | None, wipe: bool, printer: str) -> R
         # Nobody touches these kiosks: no idle prompt or wipe may interfere.
         IDLE_SECONDS="86400",
         VISIT_EXPIRY_MINUTES="1440",
+        # Simulated kiosks are not enrolled devices (a demo set-up, as make run's).
+        KIOSK_ENROLLMENT="0",
         PYTHONUNBUFFERED="1",
     )
     env.pop("FLASK_APP", None)
