@@ -20,6 +20,7 @@ import hashlib
 import logging
 import math
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -64,8 +65,14 @@ def generate_password() -> str:
     return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
 
 
+def without_controls(text: str) -> str:
+    """Typed text without control characters (a NUL, say), which no name
+    needs and some databases refuse."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cc")
+
+
 def normalise_username(username: str) -> str:
-    return username.strip().lower()
+    return without_controls(username).strip().lower()
 
 
 def create_staff(username: str, password: str, *, is_admin: bool = False, by: str | None = None) -> Staff:

@@ -20,7 +20,7 @@ from datetime import timedelta
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 
-from .auth import audit
+from .auth import audit, without_controls
 from .extensions import db
 from .models import Kiosk, utcnow
 
@@ -51,12 +51,13 @@ class Registered:
 
 
 def register(name: str, location: str, auto_print_printer: str, *, by: str) -> Registered:
-    name = " ".join(name.split())
+    name = " ".join(without_controls(name).split())
+    location = " ".join(without_controls(location).split())
     if not name or len(name) > 80:
         raise KioskError("Give the kiosk a name of up to 80 characters, e.g. “Waiting room 1”.")
     if db.session.scalar(select(Kiosk.id).where(Kiosk.name == name)):
         raise KioskError(f"There is already a kiosk called {name}.")
-    kiosk = Kiosk(name=name, location=" ".join(location.split())[:120], auto_print_printer=auto_print_printer)
+    kiosk = Kiosk(name=name, location=location[:120], auto_print_printer=auto_print_printer)
     db.session.add(kiosk)
     code = _new_link(kiosk)
     audit(by, "add-kiosk", f"kiosk {name}")
