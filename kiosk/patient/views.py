@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from flask import abort, current_app, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -26,6 +27,8 @@ from . import bp
 log = logging.getLogger(__name__)
 
 RETURN_TO_REVIEW = "review"
+# Characters a URL path and query keep as they are when quoted for a header.
+URL_SAFE = "/?&=%:@!$'()*+,;~"
 
 
 # --- rendering ----------------------------------------------------------------
@@ -39,7 +42,9 @@ def render_screen(
     if request.htmx and not request.htmx.history_restore_request:
         html = f"<title>{escape(title)}</title>" + render_template(template, **context)
         response = make_response(html, status)
-        response.headers["HX-Push-Url"] = push_url or request.full_path.rstrip("?")
+        # The path as typed may hold anything (a line break, say): quoted, it
+        # is always a valid header and a valid URL.
+        response.headers["HX-Push-Url"] = push_url or quote(request.full_path.rstrip("?"), safe=URL_SAFE)
     else:
         response = make_response(
             render_template("patient/page.html", screen_template=template, title=title, **context), status
