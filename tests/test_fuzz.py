@@ -1,0 +1,1767 @@
+"""Property-based fuzzing of every patient and desk form.
+
+Hypothesis posts arbitrary values to each form: wrong types, missing and
+repeated fields, unknown ids and fields, huge and odd Unicode (NULs, lone
+surrogates sent as the raw bytes a browser cannot encode, bidi controls,
+emoji, 10 kB strings), as urlencoded and multipart forms and as bodies that
+are no form at all, with a valid CSRF token and without one. Whatever
+arrives, the app answers calmly (never a 5xx) and stores nothing that fails
+validation.
+
+The runs are derandomized, so CI sees the same examples every time;
+``KIOSK_FUZZ_SCALE=10`` runs ten times as many.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import os
+import re
+import string
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote_from_bytes
+
+import pytest
+from hypothesis import HealthCheck, currently_in_test_context, event, given, note, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from sqlalchemy import delete, select
+from werkzeug.datastructures import MultiDict
+from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from kiosk import auth, create_app, kiosks, models, visits
+from kiosk import questionnaire as qn
+from kiosk.cli import SAMPLE_ANSWERS
+from kiosk.database import create_tables
+from kiosk.extensions import db
+from kiosk.models import (
+    MAX_ROW_ID,
+    Alert,
+    HandoutState,
+    Printer,
+    PrintJob,
+    PrintState,
+    SignInFailure,
+    Staff,
+    Submission,
+    Visit,
+)
+
+from .conftest import STAFF_PASSWORD, Desk, Kiosk, app_config, run_worker
+
+# --- settings -----------------------------------------------------------------------
+
+SCALE = float(os.environ.get("KIOSK_FUZZ_SCALE") or 1)
+
+
+def fuzz_settings(examples: int, **kwargs: Any) -> settings:
+    """The same examples on every run, no example database, no time limit
+    per example; one app (a function-scoped fixture) serves all examples."""
+    return settings(
+        max_examples=max(1, round(examples * SCALE)),
+        deadline=None,
+        derandomize=True,
+        database=None,
+        print_blob=False,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+        ],
+        **kwargs,
+    )
+
+
+def _quick_hash(password: str) -> str:
+    return generate_password_hash(password, method="pbkdf2:sha256:1")
+
+
+def _forget_cached_hashes() -> None:
+    cached = type(functools.cache(lambda: None))
+    for value in list(vars(auth).values()):
+        if isinstance(value, cached):
+            value.cache_clear()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def quick_password_hashes():
+    """Staff passwords hashed with one round of PBKDF2 instead of scrypt, so
+    that a sign-in or a new account costs microseconds, not 75 ms. The
+    forms, and the rules they are held to, are the same."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(auth, "generate_password_hash", _quick_hash)
+        _forget_cached_hashes()
+        yield
+    _forget_cached_hashes()
+
+
+DATABASES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture
+def app(request, tmp_path, monkeypatch):
+    """conftest's app on SQLite; as ``app[postgresql]`` (parametrized
+    indirectly), conftest's pg_app, skipped unless KIOSK_TEST_DATABASE_URL
+    names a database: PostgreSQL refuses some text SQLite keeps."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return request.getfixturevalue("pg_app")
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(app_config(tmp_path))
+    with app.app_context():
+        create_tables()
+    return app
+
+
+# --- sending a form as a browser (or anything else) might --------------------------------
+
+
+class Upload(bytes):
+    """A value sent as a file part of a multipart form."""
+
+
+FORM_ENCODINGS = ("urlencoded", "multipart")
+CONTENT_TYPES = {
+    "urlencoded": "application/x-www-form-urlencoded",
+    "text": "text/plain; charset=utf-8",
+    "json": "application/json",
+}
+BOUNDARY = b"kiosk-fuzz-7d2c9b1e0a"
+
+
+@dataclass(frozen=True)
+class How:
+    """How a form is sent: where the CSRF token goes, the body's encoding,
+    and whether it comes from htmx."""
+
+    token: str = "form"  # form | header | missing | garbage | garbage-first
+    encoding: str = "urlencoded"  # urlencoded | multipart | text | json
+    htmx: bool = False
+    garbage: str = ""
+
+    @property
+    def token_ok(self) -> bool:
+        """Whether the server can find the session's valid token."""
+        return self.token == "header" or (self.token == "form" and self.encoding in FORM_ENCODINGS)
+
+
+def _bytes(value: str | bytes) -> bytes:
+    return bytes(value) if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
+
+
+def _q(value: str | bytes) -> str:
+    """Percent-encoded; a lone surrogate goes as the (invalid UTF-8) bytes it would be."""
+    return quote_from_bytes(_bytes(value), safe="")
+
+
+def _part_name(name: str | bytes) -> bytes:
+    """A multipart field name as browsers send it: quotes and line breaks escaped."""
+    raw = _bytes(name)
+    for char, escaped in ((b"%", b"%25"), (b'"', b"%22"), (b"\r", b"%0D"), (b"\n", b"%0A"), (b"\\", b"%5C")):
+        raw = raw.replace(char, escaped)
+    return bytes(b if b >= 0x20 else 0x3F for b in raw)
+
+
+def encode(pairs: list[tuple[Any, Any]], encoding: str) -> tuple[bytes, str]:
+    if encoding == "multipart":
+        parts = []
+        for name, value in pairs:
+            filename = b'; filename="fuzz.bin"' if isinstance(value, Upload) else b""
+            parts.append(
+                b'--%s\r\nContent-Disposition: form-data; name="%s"%s\r\n\r\n%s\r\n'
+                % (BOUNDARY, _part_name(name), filename, _bytes(value))
+            )
+        body = b"".join(parts) + b"--%s--\r\n" % BOUNDARY
+        return body, f"multipart/form-data; boundary={BOUNDARY.decode()}"
+    body = "&".join(f"{_q(name)}={_q(value)}" for name, value in pairs).encode("ascii")
+    return body, CONTENT_TYPES[encoding]
+
+
+def _plain(value: Any) -> bool:
+    """A str the server reads back exactly (no lone surrogate, not bytes)."""
+    return isinstance(value, str) and not any(0xD800 <= ord(ch) <= 0xDFFF for ch in value)
+
+
+def read_back(body: bytes, content_type: str = "", query: str = "") -> Request:
+    """The request as the server reads it: werkzeug parses these very bytes."""
+    environ = EnvironBuilder(
+        method="POST", data=body, content_type=content_type, query_string=query
+    ).get_environ()
+    return Request(environ)
+
+
+@dataclass
+class Sent:
+    response: Any
+    too_large: bool
+    # What the server read: request.form and request.files.
+    form: MultiDict
+    files: MultiDict
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code
+
+    def first(self, name: str, default: Any = None) -> Any:
+        """The value a FlaskForm field reads: files come before form fields."""
+        return (self.files.getlist(name) + self.form.getlist(name) or [default])[0]
+
+
+def send(session, url: str, pairs: list[tuple[Any, Any]], how: How) -> Sent:
+    """POST `pairs` to `url` as `how` says, from a browser session that keeps
+    its CSRF token (conftest's Kiosk or Desk)."""
+    pairs = list(pairs)
+    headers = {}
+    if how.token == "form":
+        pairs.insert(0, ("csrf_token", session.token))
+    elif how.token == "header":
+        headers["X-CSRFToken"] = session.token
+    elif how.token == "garbage":
+        pairs.insert(0, ("csrf_token", how.garbage))
+    elif how.token == "garbage-first":
+        pairs[:0] = [("csrf_token", how.garbage), ("csrf_token", session.token)]
+    if how.htmx:
+        headers["HX-Request"] = "true"
+    body, content_type = encode(pairs, how.encoding)
+    if currently_in_test_context():
+        note(f"POST {url} ({how}, {len(body)} bytes)")
+    response = session.client.post(url, data=body, content_type=content_type, headers=headers)
+    session._remember_token(response)
+    assert response.status_code < 500, (url, response.status_code)
+    limit = session.client.application.config["MAX_CONTENT_LENGTH"]
+    read = read_back(body, content_type)
+    return Sent(response, len(body) > limit, read.form, read.files)
+
+
+def follow(session, sent: Sent, how: How) -> None:
+    """Load the page a redirect leads to, as the browser (or htmx) would."""
+    response = sent.response
+    if 300 <= response.status_code < 400 and response.headers.get("Location"):
+        location = response.headers["Location"]
+        assert location.startswith("/") and not location.startswith("//"), location
+        page = session.get(location, headers={"HX-Request": "true"} if how.htmx else {})
+        assert page.status_code < 500, (location, page.status_code)
+
+
+def session_value(session, key: str) -> Any:
+    with session.client.session_transaction() as stored:
+        return stored.get(key)
+
+
+# --- what gets sent ------------------------------------------------------------------------
+
+QUESTION_IDS = [q.id for q in qn.all_questions()]
+STEP_IDS = [s.id for s in qn.STEPS]
+BANK = qn.QUESTIONS.questions[0]
+BANK_IDS = [c.id for c in BANK.all_choices()]
+CHOICE_IDS = sorted({c.id for q in qn.all_questions() for c in q.all_choices()})
+RED_FLAG_IDS = {q.id for q in qn.RED_FLAGS}
+
+ODD_STRINGS = [
+    "",
+    " ",
+    "\x00",
+    "nul\x00inside",
+    "\r\n",
+    "\t\t",
+    "\x1b[31mred",
+    "\x7f\x85",
+    "\u202eevil\u202c",
+    "\u2066isolate\u2069",
+    "\u200f\u200e\u061c",
+    "\u200b",
+    "\ufeff",
+    "\u2028\u2029",
+    "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466",
+    "\U0001f3f3\ufe0f\u200d\U0001f308",
+    "e\u0301\u0301\u0301\u0301",
+    "\u0130",
+    "\u00df",
+    "\ufb03",
+    "\u01c5",
+    "\U000e0041",
+    "\ue000",
+    "\U0010ffff",
+    "\ufffd",
+    "\uff2b\uff17\uff30\uff12",
+    "<script>alert(1)</script>",
+    "' OR '1'='1",
+    "{{ 7 * 7 }}",
+    "%s%n%x",
+    "../../etc/passwd",
+    "null",
+    "None",
+    "[]",
+    "{}",
+    "-1",
+    "0",
+    "1e309",
+    "NaN",
+    "yes ",
+    "YES",
+    "no\x00",
+    "q_options_all ",
+    "other\t",
+    "review",
+    "\ud800",
+    "a\udfffb",
+]
+
+
+def _repeat(seed: str, length: int) -> str:
+    return (seed * length)[:length]
+
+
+TEXT = st.text(max_size=24)
+LONG_TEXT = st.builds(
+    _repeat,
+    st.sampled_from(["a", "\u00e9", "\u4e2d", "\U0001f44d", "\u202e", "\x00", "ab ", "\r\n"])
+    | st.text(min_size=1, max_size=3),
+    st.sampled_from([299, 300, 301, 1000, 2500, 10_000]),
+)
+WITH_SURROGATE = st.builds("{}{}{}".format, TEXT, st.characters(categories=["Cs"]), TEXT)
+
+
+def _as_one_branch(value: Any) -> Any:
+    return value
+
+
+# Anything at all. Mapped, so that `x | VALUE` is two branches: a bare one_of
+# would be spread into its nine and outweigh `x`.
+VALUE = st.one_of(
+    st.sampled_from(CHOICE_IDS),
+    st.sampled_from(ODD_STRINGS),
+    TEXT,
+    LONG_TEXT,
+    WITH_SURROGATE,
+    st.binary(max_size=12),
+    st.binary(max_size=12).map(Upload),
+    st.integers().map(str),
+    st.floats().map(repr),
+).map(_as_one_branch)
+
+
+FIELD_NAME = st.one_of(
+    st.sampled_from(
+        [
+            *QUESTION_IDS,
+            "return_to",
+            "lang",
+            "large_text",
+            "visit",
+            "answers",
+            "completed_steps",
+            "reasons[]",
+            "questions[]",
+            "id",
+            "__proto__",
+            "username",
+            "password",
+            "printer",
+            "is_admin",
+            "code",
+        ]
+    ),
+    TEXT,
+)
+EXTRA_FIELDS = st.lists(st.tuples(FIELD_NAME, VALUE), max_size=4)
+ANY_HOW = st.builds(
+    How,
+    token=st.sampled_from(["form"] * 5 + ["header", "missing", "garbage", "garbage-first"]),
+    encoding=st.sampled_from(["urlencoded"] * 3 + ["multipart"] * 2 + ["text", "json"]),
+    htmx=st.booleans(),
+    garbage=st.sampled_from(["", "nope", "IjEi.Zm9v.YmFy"]) | TEXT,
+)
+
+
+# Mostly the way the app's own pages post (the path that stores things),
+# sometimes anything at all.
+HOW = st.builds(How, encoding=st.sampled_from(FORM_ENCODINGS), htmx=st.booleans()) | ANY_HOW
+
+
+def either(*options: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """One of `options`, each as likely. (Spelt `a | b`, hypothesis spreads
+    a one_of into its branches and draws little from a strategy with few
+    values.)"""
+    return st.sampled_from(range(len(options))).flatmap(options.__getitem__)
+
+
+def mostly(good: st.SearchStrategy[Any], other: st.SearchStrategy[Any] = VALUE) -> st.SearchStrategy[Any]:
+    """`good` three times in four, else `other`."""
+    return either(good, good, good, other)
+
+
+def one_or_more(values: st.SearchStrategy[Any]) -> st.SearchStrategy[list[Any]]:
+    """A field sent once, mostly; sometimes missing or repeated."""
+    return st.lists(values, min_size=1, max_size=1) | st.lists(values, max_size=3)
+
+
+def valid_values(question: qn.Question) -> st.SearchStrategy[list[str]]:
+    """Values a patient's tap could send for one question (text of any length)."""
+    if question.kind == "text":
+        odd = st.sampled_from([s for s in ODD_STRINGS if _plain(s)])
+        return either(
+            st.just([]), TEXT.map(lambda t: [t]), LONG_TEXT.map(lambda t: [t]), odd.map(lambda t: [t])
+        )
+    ids = (
+        [*BANK_IDS, *qn.OWN_QUESTION_IDS] if question.id == "top_questions" else sorted(question.choice_ids())
+    )
+    if question.kind in ("yesno", "single", "scale"):
+        one = st.sampled_from(ids).map(lambda choice: [choice])
+        return one if question.required else one | st.just([])
+    most = 4 if question.id == "top_questions" else 6
+    return st.lists(st.sampled_from(ids), unique=True, min_size=1 if question.required else 0, max_size=most)
+
+
+@st.composite
+def step_form(draw, step: qn.Step) -> list[tuple[Any, Any]]:
+    """A step's form: most questions answered as a tap would, up to three
+    with anything at all (missing, repeated, wrong), and unknown fields."""
+    question_ids = [q.id for q in step.questions]
+    broken = draw(st.just(set()) | st.sets(st.sampled_from(question_ids), min_size=1, max_size=3))
+    pairs: list[tuple[Any, Any]] = []
+    for question in step.questions:
+        values = draw(st.lists(VALUE, max_size=3) if question.id in broken else valid_values(question))
+        pairs += [(question.id, value) for value in values]
+    extra = draw(EXTRA_FIELDS)
+    return extra + pairs if draw(st.booleans()) else pairs + extra
+
+
+def path_segment(known: list[int]) -> st.SearchStrategy[str]:
+    """A row id as it may appear in a URL: real ones, spelt oddly, unknown, not a number."""
+    fullwidth = str.maketrans("0123456789", "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19")
+    real = st.sampled_from(known) if known else st.just(1)
+    return st.one_of(
+        real.map(str),
+        real.map(str),
+        real.map(str),
+        real.map(str),
+        real.map(lambda i: f"00{i}"),
+        real.map(lambda i: str(i).translate(fullwidth)),
+        st.integers(-3, 10_000).map(str),
+        st.sampled_from(
+            [
+                "0",
+                "-1",
+                "1.0",
+                "+1",
+                " 1",
+                "1 ",
+                "0x1",
+                "1e3",
+                str(MAX_ROW_ID),
+                str(MAX_ROW_ID + 1),
+                "99999999999999999999999",
+                "",
+                "null",
+                "\x00",
+                "1;2",
+                "../1",
+                "1/2",
+            ]
+        ),
+        TEXT,
+        WITH_SURROGATE,
+    )
+
+
+def row_id(known: list[int]) -> st.SearchStrategy[str]:
+    """Mostly a real row's id, else anything `path_segment` makes."""
+    real = st.sampled_from(known).map(str)
+    return either(real, real, path_segment(known))
+
+
+def routed_id(segment: str) -> int | None:
+    """The row id the app's `id` URL converter reads from this segment, if any."""
+    if not _plain(segment) or not re.fullmatch(r"\d+", segment):
+        return None
+    value = int(segment)
+    return value if 1 <= value <= MAX_ROW_ID else None
+
+
+# --- what may be stored ---------------------------------------------------------------------
+
+
+def _is_clean_text(value: str) -> bool:
+    return (
+        value == value.strip()
+        and "\r" not in value
+        and all(ch in "\n\t" or unicodedata.category(ch)[0] != "C" for ch in value)
+    )
+
+
+def assert_answers_are_valid(answers: Any, completed: Any) -> None:
+    """A visit's stored answers, held to the questionnaire's rules."""
+    assert isinstance(answers, dict), answers
+    assert isinstance(completed, list), completed
+    assert len(set(completed)) == len(completed), completed
+    assert set(completed) <= set(STEP_IDS), completed
+    assert set(answers) <= set(QUESTION_IDS), f"unknown fields stored: {set(answers) - set(QUESTION_IDS)}"
+    for step_id in completed:
+        step = qn.step(step_id)
+        result = visits.validate_step(step, visits._StoredAnswers(answers))
+        assert result.ok, (step_id, result.errors, answers)
+        for question in step.questions:
+            assert question.id in answers, (step_id, question.id)
+            value = answers[question.id]
+            # Validating the stored answers again changes nothing.
+            assert result.values[question.id] == value, (question.id, value, result.values[question.id])
+            if question.kind == "text":
+                assert isinstance(value, str), (question.id, value)
+                assert len(value) <= question.max_length, (question.id, len(value))
+                assert _is_clean_text(value), (question.id, value)
+            elif question.kind in ("yesno", "single", "scale"):
+                assert isinstance(value, str), (question.id, value)
+                assert value in question.choice_ids() or (value == "" and not question.required), value
+            else:
+                assert isinstance(value, list), (question.id, value)
+                assert all(isinstance(v, str) for v in value), (question.id, value)
+                assert len(set(value)) == len(value), (question.id, value)
+                if question.id == "top_questions":
+                    own = {qid for qid in qn.OWN_QUESTION_IDS if answers.get(qid)}
+                    assert set(value) <= set(answers["questions"]) | own, value
+                    assert len(value) <= qn.MAX_TOP_QUESTIONS, value
+                else:
+                    assert set(value) <= question.choice_ids(), (question.id, value)
+        if step.id == qn.REASONS.id and "other" not in answers["reasons"]:
+            assert answers["reasons_other"] == ""
+
+
+def assert_nothing_invalid_is_stored(app) -> None:
+    with app.app_context():
+        for visit in db.session.scalars(select(Visit)):
+            assert_answers_are_valid(visit.answers, visit.completed_steps)
+            if visit.finished_at is not None:
+                visits.check_complete(visit)
+                assert visit.submission is not None
+        for alert in db.session.scalars(select(Alert)):
+            assert isinstance(alert.signs, list) and alert.signs, alert.signs
+            assert set(alert.signs) <= RED_FLAG_IDS, alert.signs
+            assert len(set(alert.signs)) == len(alert.signs), alert.signs
+
+
+def visit_state(app, visit_id: str | None) -> tuple[dict, list, Any] | None:
+    if not visit_id:
+        return None
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        if visit is None:
+            return None
+        return dict(visit.answers or {}), list(visit.completed_steps or []), visit.finished_at
+
+
+def sample_answers_for(steps: tuple[qn.Step, ...]) -> dict[str, Any]:
+    return {q.id: SAMPLE_ANSWERS[q.id] for s in steps for q in s.questions}
+
+
+# --- the patient's forms ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("app", DATABASES, indirect=True)
+@fuzz_settings(250)
+@given(data=st.data())
+def test_a_step_stores_only_answers_that_pass_validation(app, data):
+    """Every step, posted anything at all: the step's answers are saved
+    exactly as validation keeps them, or not at all."""
+    kiosk = Kiosk(app.test_client())
+    # The steps with free text come up twice as often.
+    step = data.draw(st.sampled_from([*qn.STEPS, qn.REASONS, qn.QUESTIONS]), label="step")
+    index = STEP_IDS.index(step.id)
+    answered = data.draw(
+        st.integers(index, len(qn.STEPS)) | st.just(len(qn.STEPS)) | st.integers(0, len(qn.STEPS)),
+        label="steps answered before",
+    )
+    pairs = data.draw(step_form(step), label="fields")
+    how = data.draw(HOW, label="how")
+    return_to = data.draw(st.sampled_from(["", "review"]) | TEXT, label="return_to")
+
+    kiosk.get("/")
+    assert kiosk.post("/start").status_code == 303
+    visit_id = session_value(kiosk, "visit")
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        visit.answers = sample_answers_for(qn.STEPS[:answered])
+        visit.completed_steps = STEP_IDS[:answered]
+        db.session.commit()
+    before = visit_state(app, visit_id)
+
+    url = f"/visit/{step.id}" + (f"?return_to={_q(return_to)}" if return_to else "")
+    sent = send(kiosk, url, pairs, how)
+    after = visit_state(app, visit_id)
+    form = sent.form
+    note(f"status {sent.status}; the server read {form!r}")
+    event(f"{step.id}: {sent.status}")
+
+    if sent.too_large:
+        assert sent.status == 413
+    elif not how.token_ok:
+        assert sent.status == 400
+    elif index > answered:
+        assert sent.status == 409
+    else:
+        expected = visits.validate_step(step, form)
+        assert sent.status == (303 if expected.ok else 422), expected.errors
+        if expected.ok:
+            assert after[0] == {**before[0], **expected.values}
+            if step.id == qn.SAFETY.id:
+                with app.app_context():
+                    alerted = {
+                        s
+                        for a in db.session.scalars(select(Alert).where(Alert.visit_id == visit_id))
+                        for s in a.signs
+                    }
+                assert set(visits.red_flags_reported(expected.values)) <= alerted
+    if sent.status == 303:
+        assert step.id in after[1]
+    else:
+        assert after == before, "a refused post changed the visit"
+    follow(kiosk, sent, how)
+    for page in (f"/visit/{step.id}", "/visit/review"):  # what was stored, shown again
+        assert kiosk.get(page, headers={"HX-Request": "true"} if how.htmx else {}).status_code < 500, page
+    assert_nothing_invalid_is_stored(app)
+    if sent.status == 303:
+        stored = after[0]
+        texts = [stored.get(q.id, "") for q in step.questions if q.kind == "text"]
+        if any(texts):
+            event("stored free text")
+        if any(len(t) >= 250 for t in texts):
+            event("stored free text of 250 characters or more")
+
+
+PATIENT_PAGES = [
+    "/",
+    "/?ended=1",
+    *(f"/visit/{s}" for s in STEP_IDS),
+    "/visit/urgent",
+    "/visit/urgent?return_to=review",
+    "/visit/review",
+    "/visit/done",
+]
+PREFERENCE_FIELDS = st.lists(
+    st.tuples(
+        st.sampled_from(["lang", "lang", "large_text", "large_text"]) | FIELD_NAME,
+        st.sampled_from(["en", "es", "on", "off", "fr", "EN", "es\x00", ""]) | VALUE,
+    ),
+    max_size=4,
+)
+
+
+def test_the_patient_flow_under_fuzzed_taps(app):
+    """Welcome preferences, Start, every step, Finish and Reset, posted in
+    any order with anything in them: answers stay valid at every moment, a
+    finished visit never changes, and Finish makes a handout only from a
+    visit whose answers all validate."""
+    languages = set(app.config["LANGUAGES"])
+
+    class PatientFlow(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.kiosk = Kiosk(app.test_client())
+            self.kiosk.get("/")
+            self.finished: dict[str, dict] = {}  # visit id: its answers when it finished
+
+        def visit_id(self) -> str | None:
+            return session_value(self.kiosk, "visit")
+
+        def post(self, url: str, pairs: list, how: How) -> Sent:
+            sent = send(self.kiosk, url, pairs, how)
+            follow(self.kiosk, sent, how)
+            return sent
+
+        def refused(self, sent: Sent, how: How) -> bool:
+            """Check a refusal for a too-large body or a bad token; True if refused."""
+            if sent.too_large:
+                assert sent.status == 413
+                return True
+            if not how.token_ok:
+                assert sent.status == 400
+                return True
+            return False
+
+        @rule(pairs=PREFERENCE_FIELDS, how=HOW)
+        def preferences(self, pairs, how):
+            with self.kiosk.client.session_transaction() as stored:
+                before = dict(stored)
+            sent = self.post("/preferences", pairs, how)
+            with self.kiosk.client.session_transaction() as stored:
+                after = dict(stored)
+            assert after.get("lang") in (None, *languages), after.get("lang")
+            assert after.get("large_text") in (None, True, False), after.get("large_text")
+            if self.refused(sent, how):
+                assert (after.get("lang"), after.get("large_text")) == (
+                    before.get("lang"),
+                    before.get("large_text"),
+                )
+                return
+            assert sent.status == 303
+            form = sent.form
+            if form.get("lang") not in languages:
+                assert after.get("lang") == before.get("lang")
+            if "large_text" in form:
+                assert after["large_text"] is (form.get("large_text") == "on")
+            else:
+                assert after.get("large_text") == before.get("large_text")
+
+        @rule(pairs=EXTRA_FIELDS, how=HOW)
+        def start(self, pairs, how):
+            old = self.visit_id()
+            old_state = visit_state(app, old)
+            sent = self.post("/start", pairs, how)
+            if self.refused(sent, how):
+                assert self.visit_id() == old
+                assert visit_state(app, old) == old_state
+                return
+            assert sent.status == 303
+            assert sent.response.headers["Location"] == f"/visit/{qn.STEPS[0].id}"
+            new = self.visit_id()
+            assert new != old
+            assert visit_state(app, new) == ({}, [], None)
+            if old_state is not None:
+                assert visit_state(app, old) == (old_state if old_state[2] else None)
+
+        @rule(data=st.data(), how=HOW)
+        def post_a_step(self, data, how):
+            step = data.draw(st.sampled_from(qn.STEPS), label="step")
+            pairs = data.draw(step_form(step), label="fields")
+            visit_id = self.visit_id()
+            before = visit_state(app, visit_id)
+            sent = self.post(f"/visit/{step.id}", pairs, how)
+            after = visit_state(app, visit_id)
+            assert sent.status in (303, 400, 409, 413, 422), sent.status
+            if sent.status != 303 or before is None or before[2] is not None:
+                assert after == before
+
+        @rule(data=st.data())
+        def answer_the_open_step(self, data):
+            state = visit_state(app, self.visit_id())
+            if state is None or state[2] is not None:
+                return
+            step = next((s for s in qn.STEPS if s.id not in state[1]), None)
+            if step is None:
+                return
+            pairs = []
+            for question in step.questions:
+                pairs += [(question.id, v) for v in data.draw(valid_values(question), label=question.id)]
+            sent = self.post(f"/visit/{step.id}", pairs, How())
+            expected = visits.validate_step(step, MultiDict(pairs))
+            assert sent.status == (413 if sent.too_large else 303 if expected.ok else 422)
+
+        @rule()
+        def answer_everything_as_the_sample(self):
+            state = visit_state(app, self.visit_id())
+            if state is None or state[2] is not None:
+                return
+            for step in qn.STEPS:
+                pairs = [(q, v) for q, values in form_pairs(step) for v in values]
+                sent = self.post(f"/visit/{step.id}", pairs, How())
+                assert sent.status == 303, (step.id, sent.status)
+
+        @rule(pairs=EXTRA_FIELDS, how=HOW)
+        def finish(self, pairs, how):
+            visit_id = self.visit_id()
+            before = visit_state(app, visit_id)
+            sent = self.post("/visit/finish", pairs, how)
+            after = visit_state(app, visit_id)
+            assert (after or before or ())[:2] == (before or ())[:2], "Finish changed the answers"
+            if self.refused(sent, how):
+                return
+            assert sent.status == 303
+            location = sent.response.headers["Location"]
+            if before is None:
+                assert location == "/?ended=1"
+                return
+            answers, completed, _ = before
+            complete = all(
+                s.id in completed and visits.validate_step(s, visits._StoredAnswers(answers)).ok
+                for s in qn.STEPS
+            )
+            with app.app_context():
+                handout = db.session.scalar(select(Submission).where(Submission.visit_id == visit_id))
+            if complete:
+                assert location == "/visit/done"
+                assert handout is not None
+                self.finished.setdefault(visit_id, answers)
+            else:
+                assert location.startswith("/visit/") and location != "/visit/done", location
+                assert handout is None
+
+        @rule(pairs=EXTRA_FIELDS, how=HOW)
+        def reset(self, pairs, how):
+            visit_id = self.visit_id()
+            before = visit_state(app, visit_id)
+            sent = self.post("/reset", pairs, how)  # allowed without a token, on purpose
+            assert sent.status == 303
+            assert sent.response.headers["Location"] == "/"
+            assert self.visit_id() is None
+            if before is not None:
+                assert visit_state(app, visit_id) == (before if before[2] else None)
+
+        @rule(path=st.sampled_from(PATIENT_PAGES), htmx=st.booleans())
+        def look(self, path, htmx):
+            response = self.kiosk.get(path, headers={"HX-Request": "true"} if htmx else {})
+            assert response.status_code < 500, (path, response.status_code)
+            follow(self.kiosk, Sent(response, False, MultiDict(), MultiDict()), How(htmx=htmx))
+
+        @rule(
+            segment=TEXT | st.sampled_from(["review", "urgent", "done", "", "safety/", "..", "%2e"]), how=HOW
+        )
+        def post_to_no_step(self, segment, how):
+            if segment in STEP_IDS or segment == "finish":
+                return
+            before = visit_state(app, self.visit_id())
+            sent = self.post("/visit/" + _q(segment), [("bladder", "no")], how)
+            assert sent.status in (400, 404, 405, 308, 413), sent.status
+            assert visit_state(app, self.visit_id()) == before
+
+        @invariant()
+        def nothing_invalid_is_stored(self):
+            assert_nothing_invalid_is_stored(app)
+            for visit_id, answers in self.finished.items():
+                state = visit_state(app, visit_id)
+                assert state is not None and state[0] == answers, "a finished visit changed"
+
+    run_state_machine_as_test(PatientFlow, settings=fuzz_settings(25, stateful_step_count=30))
+
+
+@pytest.mark.parametrize(
+    "method, url", [("get", "/visit/%0D"), ("post", "/visit/a%0Ab"), ("get", "/enroll/%0D%0A")]
+)
+def test_an_htmx_request_for_a_path_with_a_line_break_gets_a_calm_answer(app, method, url):
+    """The error page pushes the path it was asked for: quoted, a line break is a valid header."""
+    kiosk = Kiosk(app.test_client())
+    kiosk.get("/")
+    response = getattr(kiosk.client, method)(
+        url, headers={"HX-Request": "true"}, data={"csrf_token": kiosk.token}
+    )
+    assert response.status_code == 404
+    assert not set("\r\n") & set(response.headers["HX-Push-Url"])
+
+
+def form_pairs(step: qn.Step) -> list[tuple[str, list[str]]]:
+    """The sample answers for one step as form fields."""
+    pairs = []
+    for question in step.questions:
+        value = SAMPLE_ANSWERS.get(question.id)
+        values = value if isinstance(value, list) else [value] if value else []
+        pairs.append((question.id, values))
+    return pairs
+
+
+# --- the desk: shared set-up ------------------------------------------------------------------
+
+
+def make_handout(app) -> int:
+    """A finished visit with the sample answers; its handout is still to be rendered."""
+    with app.app_context():
+        visit = visits.start_visit(kiosk="Test kiosk", language="en")
+        visit.answers = sample_answers_for(qn.STEPS)
+        visit.completed_steps = list(STEP_IDS)
+        db.session.commit()
+        return visits.finish_visit(visit).id
+
+
+def sign_in_again_if_needed(app, desk: Desk, username: str) -> None:
+    """Sign `desk` in as `username` unless its session is still open."""
+    if desk.get("/desk/").status_code == 200:
+        return
+    with app.app_context():
+        db.session.execute(delete(SignInFailure))
+        db.session.commit()
+    assert desk.sign_in(username).status_code == 302
+
+
+def desk_outcome(sent: Sent, how: How, segment: str, exists: bool, *, forbidden: bool = False) -> str:
+    """Check the status every desk action shares; return "done" when the
+    action itself ran, else why not."""
+    target = routed_id(segment)
+    if target is None:
+        assert sent.status in (308, 404, 405), sent.status
+        return "no route"
+    if sent.too_large:
+        assert sent.status == 413
+        return "too large"
+    if not how.token_ok:
+        assert sent.status == 400
+        return "bad token"
+    if forbidden:
+        assert sent.status == 403
+        return "not an admin"
+    if not exists:
+        assert sent.status == 404
+        return "not found"
+    return "done"
+
+
+@dataclass
+class World:
+    """A desk's day: handouts ready, preparing and failed, print jobs in
+    every state that matters, open alerts, two printers besides the folder."""
+
+    ready: int
+    preparing: int
+    failed: int
+    jobs: dict[int, str] = field(default_factory=dict)
+    alerts: list[int] = field(default_factory=list)
+
+    @property
+    def handouts(self) -> dict[int, str]:
+        return {
+            self.ready: HandoutState.READY,
+            self.preparing: HandoutState.PREPARING,
+            self.failed: HandoutState.FAILED,
+        }
+
+
+@pytest.fixture
+def world(app, staff) -> World:
+    ready = make_handout(app)
+    run_worker(app)
+    world = World(ready=ready, preparing=make_handout(app), failed=make_handout(app))
+    with app.app_context():
+        db.session.add_all(
+            [
+                Printer(name="front-desk", label="Front desk laser", state="idle"),
+                Printer(
+                    name="\u00e9tage-2 \u2713",
+                    label="\u00c9tage 2 \u2014 couleur",
+                    state="paused",
+                    listed=False,
+                ),
+            ]
+        )
+        states = [
+            PrintState.FAILED,
+            PrintState.WAITING,
+            PrintState.QUEUED,
+            PrintState.COMPLETED,
+            PrintState.HELD,
+        ]
+        jobs = [
+            PrintJob(submission_id=ready, printer="front-desk", state=s, requested_by="maria") for s in states
+        ]
+        alerts = [
+            Alert(visit_id=None, kiosk="Test kiosk", signs=["bladder"]),
+            Alert(visit_id=None, kiosk="Test kiosk", signs=["fever", "cancer"]),
+            Alert(visit_id=None, kiosk="Test kiosk", signs=["leg_weakness"]),
+        ]
+        db.session.add_all([*jobs, *alerts])
+        db.session.commit()
+        world.jobs = {job.id: job.state for job in jobs}
+        world.alerts = [alert.id for alert in alerts]
+    restore(app, world)
+    return world
+
+
+HANDED_OVER_AT = datetime(2026, 1, 2, 9, 30)
+
+
+def restore(app, world: World) -> None:
+    """Put the world back as it was before the last example."""
+    with app.app_context():
+        for submission_id, state in world.handouts.items():
+            submission = db.session.get(Submission, submission_id)
+            submission.state = state
+            submission.error = "made to fail for the test" if state == HandoutState.FAILED else ""
+            submission.handed_over_at = submission.handed_over_by = None
+            if submission_id == world.preparing:  # handed over already, by someone else
+                submission.handed_over_at, submission.handed_over_by = HANDED_OVER_AT, "boss"
+        for job_id, state in world.jobs.items():
+            job = db.session.get(PrintJob, job_id)
+            job.state, job.reason = state, "Printer on fire" if state == PrintState.FAILED else ""
+        db.session.execute(delete(PrintJob).where(PrintJob.id.not_in(list(world.jobs))))
+        for alert_id in world.alerts:
+            alert = db.session.get(Alert, alert_id)
+            alert.acknowledged_at = alert.acknowledged_by = None
+        db.session.commit()
+
+
+def desk_state(app) -> dict[str, Any]:
+    with app.app_context():
+        return {
+            "handouts": {
+                s.id: (s.state, s.handed_over_by, s.handed_over_at)
+                for s in db.session.scalars(select(Submission)).all()
+            },
+            "jobs": {
+                j.id: (j.submission_id, j.printer, j.state, j.requested_by)
+                for j in db.session.scalars(select(PrintJob))
+            },
+            "alerts": {a.id: a.acknowledged_by for a in db.session.scalars(select(Alert))},
+        }
+
+
+def offered_printers(desk: Desk, submission_id: int) -> set[str]:
+    page = desk.get(f"/desk/handouts/{submission_id}").get_data(as_text=True)
+    select_box = re.search(r'<select[^>]*name="printer".*?</select>', page, re.S)
+    assert select_box, "no printer list on a ready handout"
+    return {html.unescape(v) for v in re.findall(r'<option[^>]*value="([^"]*)"', select_box.group(0))}
+
+
+# --- desk: sign-in and look-up ------------------------------------------------------------------
+
+SAFE_DESK_PATH = r"/desk(/[A-Za-z0-9_\-/]*)?"
+ACCOUNT_NAMES = ["maria", "boss", "gone"]
+NAME_SPELLINGS = st.builds(
+    "{}{}{}".format,
+    st.sampled_from(["", " ", "\t", "\u00a0", "\u200b", "\n"]),
+    st.sampled_from(ACCOUNT_NAMES) | st.sampled_from(ACCOUNT_NAMES).map(str.upper),
+    st.sampled_from(["", " ", "\u3000", "\x00", "\u200b"]),
+)
+PASSWORD_SPELLINGS = st.sampled_from(
+    [STAFF_PASSWORD, STAFF_PASSWORD + " ", " " + STAFF_PASSWORD, STAFF_PASSWORD.upper(), STAFF_PASSWORD[:-1]]
+)
+NEXT = mostly(
+    st.sampled_from(
+        [
+            "",
+            "/desk/",
+            "/desk/staff",
+            "//evil.example/",
+            "https://evil.example/desk",
+            "/desk/../x",
+            "/desk\r\nX: y",
+        ]
+    ),
+    TEXT,
+)
+
+
+@pytest.mark.parametrize("app", DATABASES, indirect=True)
+@fuzz_settings(120)
+@given(
+    usernames=one_or_more(mostly(NAME_SPELLINGS)),
+    passwords=one_or_more(mostly(st.just(STAFF_PASSWORD), PASSWORD_SPELLINGS | VALUE)),
+    extra=EXTRA_FIELDS,
+    how=HOW,
+    next_page=NEXT,
+)
+def test_sign_in_lets_in_only_the_right_password(app, staff, usernames, passwords, extra, how, next_page):
+    with app.app_context():
+        if db.session.scalar(select(Staff).where(Staff.username == "gone")) is None:
+            gone = auth.create_staff("gone", STAFF_PASSWORD)
+            auth.set_active(gone, False, by="boss")
+        db.session.execute(delete(SignInFailure))  # each example gets its password checked
+        db.session.commit()
+        accounts_before = {
+            s.username: (s.password_hash, s.active, s.is_admin) for s in db.session.scalars(select(Staff))
+        }
+    desk = Desk(app.test_client())
+    desk.get("/desk/sign-in")
+    pairs = [("username", u) for u in usernames] + [("password", p) for p in passwords] + extra
+    query = f"next={_q(next_page)}" if next_page else ""
+    sent = send(desk, "/desk/sign-in" + (f"?{query}" if query else ""), pairs, how)
+    assert sent.status in (200, 302, 400, 401, 413, 429), sent.status
+
+    username, password = sent.first("username", ""), sent.first("password", "")
+    event(f"status {sent.status}")
+    right = (
+        isinstance(username, str)
+        and auth.normalise_username(username) in ("maria", "boss")
+        and len(username) <= 80
+        and password == STAFF_PASSWORD
+    )
+    if sent.status == 302:
+        assert right, (username, password)
+        location = sent.response.headers["Location"]
+        assert re.fullmatch(SAFE_DESK_PATH, location), location
+        wanted = read_back(b"", query=query).args.get("next", "")
+        if not re.fullmatch(SAFE_DESK_PATH, wanted):
+            assert location == "/desk/"
+        assert desk.get(location).status_code == 200
+    elif how.token_ok and not sent.too_large:
+        assert not right, f"the right password was refused ({sent.status})"
+    with app.app_context():
+        typed = db.session.scalars(select(SignInFailure.username)).all()
+        typed += db.session.scalars(select(models.AuditEvent.staff)).all()
+        assert not any(has_control_characters(name) for name in typed), typed
+        accounts_after = {
+            s.username: (s.password_hash, s.active, s.is_admin) for s in db.session.scalars(select(Staff))
+        }
+    assert accounts_after == accounts_before
+
+
+@fuzz_settings(100)
+@given(data=st.data())
+def test_look_up_finds_only_the_code_asked_for(app, desk, world, data):
+    with app.app_context():
+        codes = {s.claim_code: s.id for s in db.session.scalars(select(Submission))}
+    code = st.sampled_from(sorted(codes))
+    spelt = st.one_of(
+        code,
+        code.map(str.lower),
+        code.map(lambda c: f" {c[:2]} {c[2:]}\t"),
+        code.map(lambda c: c + "\u200b"),
+        code.map(lambda c: c.translate({ord(ch): ord(ch) + 0xFEE0 for ch in c})),
+        code.map(lambda c: c.replace("2", "Z").replace("5", "S")),
+        code.map(lambda c: c + "A"),
+        code.map(lambda c: c[1:]),
+        st.sampled_from(["", "    ", "O0I1", "ssss", "\u00df\u00df", "K7P2K7P2K7P2K"]),
+        VALUE,
+    )
+    values = data.draw(st.lists(spelt, max_size=2), label="code values")
+    extra = data.draw(st.lists(st.tuples(FIELD_NAME, VALUE), max_size=2), label="other parameters")
+    query = "&".join(f"{_q(name)}={_q(value)}" for name, value in [("code", v) for v in values] + extra)
+    for path in ("/desk/lookup", "/desk/"):
+        response = desk.get(f"{path}?{query}")
+        assert response.status_code < 500, (path, response.status_code)
+    assert response.status_code == 200  # the queue, with the code typed kept in its box
+    response = desk.get(f"/desk/lookup?{query}")
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    first = read_back(b"", query=query).args.get("code")
+    if first is not None and first.strip() and len(first) <= 12:
+        expected = codes.get("".join(first.split()).upper())
+        assert location == (f"/desk/handouts/{expected}" if expected else "/desk/"), (first, location)
+    else:
+        assert location == "/desk/", (first, location)
+    assert desk.get(location).status_code == 200
+
+
+# --- desk: one handout ------------------------------------------------------------------------
+
+
+@fuzz_settings(100)
+@given(data=st.data())
+def test_print_goes_only_to_a_printer_offered(app, desk, world, data):
+    restore(app, world)
+    offered = offered_printers(desk, world.ready)
+    segment = data.draw(
+        either(
+            st.just(str(world.ready)),
+            st.just(str(world.ready)),
+            st.sampled_from([str(world.preparing), str(world.failed)]),
+            path_segment(list(world.handouts)),
+        ),
+        label="handout id",
+    )
+    printers = data.draw(
+        one_or_more(
+            either(
+                st.sampled_from(sorted(offered)),
+                st.sampled_from(sorted(offered)),
+                st.sampled_from(sorted(offered)).map(lambda p: p.upper() + " "),
+                st.sampled_from(["", "directory ", "../../etc", "front-desk\x00", "nowhere", "\u00e9tage-2"]),
+                VALUE,
+            )
+        ),
+        label="printer values",
+    )
+    pairs = [("printer", p) for p in printers] + data.draw(EXTRA_FIELDS, label="extra")
+    how = data.draw(HOW, label="how")
+    before = desk_state(app)
+    sent = send(desk, f"/desk/handouts/{_q(segment)}/print", pairs, how)
+    after = desk_state(app)
+    target = routed_id(segment)
+    outcome = desk_outcome(sent, how, segment, target in before["handouts"])
+    new_jobs = {i: j for i, j in after["jobs"].items() if i not in before["jobs"]}
+    assert {i: after["jobs"][i] for i in before["jobs"]} == before["jobs"]
+    assert len(new_jobs) <= 1
+    for submission_id, printer, state, requested_by in new_jobs.values():
+        assert printer in offered, f"a job for {printer!r}, which was not offered"
+        assert (submission_id, state, requested_by) == (world.ready, PrintState.QUEUED, "maria")
+    if outcome == "done":
+        assert sent.status == (200 if how.htmx else 302)
+        wanted = sent.first("printer")
+        expected = target == world.ready and isinstance(wanted, str) and wanted in offered
+        assert bool(new_jobs) == expected, (wanted, offered)
+    else:
+        assert not new_jobs
+    assert after["handouts"] == before["handouts"] and after["alerts"] == before["alerts"]
+    follow(desk, sent, how)
+
+
+ACTIONS = {
+    "retry a print job": "/desk/jobs/{}/retry",
+    "retry a handout": "/desk/handouts/{}/retry",
+    "hand over": "/desk/handouts/{}/handed-over",
+    "acknowledge an alert": "/desk/alerts/{}/acknowledge",
+}
+
+
+@fuzz_settings(150)
+@given(data=st.data())
+def test_desk_actions_change_only_the_row_they_name(app, desk, world, data):
+    """Retry a print, retry a handout, hand over, acknowledge an alert: with
+    any id in the URL and anything in the form, only the row named by a real
+    id changes, and only as that action may change it."""
+    restore(app, world)
+    action = data.draw(st.sampled_from(sorted(ACTIONS)), label="action")
+    rows = {
+        "retry a print job": list(world.jobs),
+        "retry a handout": list(world.handouts),
+        "hand over": list(world.handouts),
+        "acknowledge an alert": world.alerts,
+    }[action]
+    segment = data.draw(row_id(rows), label="id")
+    how = data.draw(HOW, label="how")
+    pairs = data.draw(EXTRA_FIELDS, label="fields")
+    before = desk_state(app)
+    sent = send(desk, ACTIONS[action].format(_q(segment)), pairs, how)
+    after = desk_state(app)
+    target = routed_id(segment)
+    expected = {key: dict(value) for key, value in before.items()}
+    if action == "retry a print job":
+        exists = target in before["jobs"]
+        if exists and before["jobs"][target][2] in (PrintState.FAILED, PrintState.WAITING):
+            expected["jobs"][target] = (
+                *before["jobs"][target][:2],
+                PrintState.QUEUED,
+                before["jobs"][target][3],
+            )
+    elif action == "acknowledge an alert":
+        exists = target in before["alerts"]
+        if exists:
+            expected["alerts"][target] = before["alerts"][target] or "maria"
+    else:
+        exists = target in before["handouts"]
+        state, handed_over_by, handed_over_at = before["handouts"].get(target, (None, None, None))
+        if exists and action == "retry a handout" and state == HandoutState.FAILED:
+            expected["handouts"][target] = (HandoutState.PREPARING, handed_over_by, handed_over_at)
+        if exists and action == "hand over" and handed_over_by is None:
+            expected["handouts"][target] = (state, "maria", after["handouts"][target][2] or "a time")
+    outcome = desk_outcome(sent, how, segment, exists)
+    note(f"{action} {segment!r}: {outcome}")
+    if outcome == "done":
+        htmx_answers = action != "hand over" and how.htmx
+        assert sent.status == (200 if htmx_answers else 302), sent.status
+        assert after == expected
+    else:
+        assert after == before
+    follow(desk, sent, how)
+
+
+@fuzz_settings(80)
+@given(data=st.data())
+def test_delete_removes_only_the_handout_named(app, desk, data):
+    with app.app_context():
+        existing = list(db.session.scalars(select(Submission.id)))
+    for _ in range(3 - len(existing)):
+        existing.append(make_handout(app))
+    segment = data.draw(row_id(existing), label="id")
+    how = data.draw(HOW, label="how")
+    pairs = data.draw(EXTRA_FIELDS, label="fields")
+    with app.app_context():
+        before = {s.id: s.visit_id for s in db.session.scalars(select(Submission))}
+    sent = send(desk, f"/desk/handouts/{_q(segment)}/delete", pairs, how)
+    with app.app_context():
+        after = {s.id: s.visit_id for s in db.session.scalars(select(Submission))}
+        visits_left = set(db.session.scalars(select(Visit.id)))
+    target = routed_id(segment)
+    outcome = desk_outcome(sent, how, segment, target in before)
+    if outcome == "done":
+        assert sent.status == 302
+        assert after == {i: v for i, v in before.items() if i != target}
+        assert before[target] not in visits_left, "the answers outlived their handout"
+    else:
+        assert after == before
+    follow(desk, sent, how)
+
+
+# --- desk: staff accounts (admin) -------------------------------------------------------------
+
+
+def has_control_characters(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
+def _valid_username(name: str) -> bool:
+    return (
+        0 < len(name) <= 80
+        and name == name.strip().lower()
+        and all(ch.isalnum() or ch in "._-" for ch in name)
+    )
+
+
+def accounts(app) -> dict[int, tuple]:
+    with app.app_context():
+        return {
+            s.id: (s.username, s.password_hash, s.is_admin, s.active)
+            for s in db.session.scalars(select(Staff))
+        }
+
+
+GOOD_USERNAMES = either(
+    st.text(st.sampled_from(string.ascii_letters + string.digits + "._-"), min_size=1, max_size=12),
+    st.text(st.characters(categories=["L", "N"]), min_size=1, max_size=8),
+)
+ODD_USERNAMES = either(
+    st.text(st.sampled_from(string.ascii_letters + string.punctuation + " "), min_size=2, max_size=10),
+    st.text(st.characters(categories=["L", "N", "M", "Zs", "Cc", "Cf", "So"]), min_size=1, max_size=8),
+    st.sampled_from(
+        ["maria", "MARIA", " boss ", "new user", "a" * 80, "a" * 81, "\u0130stanbul", "jos\u00e9", "a\x00b"]
+    ),
+    VALUE,
+)
+GOOD_PASSWORDS = either(
+    st.just(""),  # one is made up and shown
+    st.text(min_size=12, max_size=24),
+    st.text(st.sampled_from(string.ascii_letters + " "), min_size=12, max_size=24),
+)
+ODD_PASSWORDS = either(
+    st.text(min_size=1, max_size=11),
+    st.text(st.sampled_from(" \t\n\u00a0\u3000"), min_size=12, max_size=20),
+    st.sampled_from(["password1234", "Password1234", "qwertyuiopas", " " * 11 + "x", "x" * 200, "x" * 201]),
+    VALUE,
+)
+
+
+@pytest.mark.parametrize("app", DATABASES, indirect=True)
+@fuzz_settings(150)
+@given(data=st.data())
+def test_new_staff_accounts_always_have_a_valid_name_and_password(app, admin_desk, desk, data):
+    with app.app_context():  # accounts made by earlier examples go
+        db.session.execute(delete(Staff).where(Staff.username.not_in(["maria", "boss"])))
+        db.session.commit()
+    who = data.draw(st.sampled_from(["boss"] * 4 + ["maria"]), label="signed in as")
+    session = admin_desk if who == "boss" else desk
+    sign_in_again_if_needed(app, session, who)
+    odd = data.draw(st.sampled_from(["nothing", "username", "password", "both"]), label="odd")
+    usernames = ODD_USERNAMES if odd in ("username", "both") else GOOD_USERNAMES
+    passwords = ODD_PASSWORDS if odd in ("password", "both") else GOOD_PASSWORDS
+    pairs = (
+        [("username", v) for v in data.draw(one_or_more(usernames), label="username")]
+        + [("password", v) for v in data.draw(one_or_more(passwords), label="password")]
+        + [
+            ("is_admin", v)
+            for v in data.draw(st.lists(st.sampled_from(["y", "on", "false", ""]) | VALUE, max_size=2))
+        ]
+        + data.draw(EXTRA_FIELDS, label="extra")
+    )
+    how = data.draw(HOW, label="how")
+    before = accounts(app)
+    sent = send(session, "/desk/staff", pairs, how)
+    after = accounts(app)
+    event(f"{who}: {sent.status}")
+    assert sent.status in (200, 400, 403, 413), sent.status
+    assert {i: after[i] for i in before} == before, "an existing account changed"
+    new = {i: a for i, a in after.items() if i not in before}
+    assert len(new) <= 1
+    for username, password_hash, _is_admin, active in new.values():
+        assert sent.status == 200 and who == "boss"
+        assert active
+        assert _valid_username(username), f"an account named {username!r}"
+        shown = re.search(r'<code class="password">([^<]*)</code>', sent.response.get_data(as_text=True))
+        password = html.unescape(shown.group(1)) if shown else sent.first("password", "")
+        assert password.strip(), "an account with a blank password"
+        assert len(password) >= auth.MIN_PASSWORD_LENGTH, (
+            f"an account with a {len(password)}-character password"
+        )
+        assert check_password_hash(password_hash, password), "the account's password is not the one chosen"
+    if who == "maria" and how.token_ok and not sent.too_large:
+        assert sent.status == 403
+    follow(session, sent, how)
+
+
+@pytest.mark.parametrize(
+    "username, password, made",
+    [
+        ("new.user", "", True),
+        ("\u043e\u043b\u044f", "correct horse battery staple", True),
+        ("  Nurse_2 ", "correct horse battery staple", True),
+        ("new user", "correct horse battery staple", False),
+        ("new!", "correct horse battery staple", False),
+        ("a" * 81, "correct horse battery staple", False),
+        ("\u200b", "correct horse battery staple", False),
+        ("blank", " " * 12, False),
+        ("blank2", "\u3000" * 12, False),
+        ("short", "x" * 11, False),
+        ("long", "x" * 201, False),
+        ("common", "password1234", False),
+    ],
+)
+def test_a_staff_account_needs_a_valid_name_and_password(app, admin_desk, username, password, made):
+    before = accounts(app)
+    sent = send(admin_desk, "/desk/staff", [("username", username), ("password", password)], How())
+    new = [a for i, a in accounts(app).items() if i not in before]
+    assert (sent.status, len(new)) == ((200, 1) if made else (400, 0))
+    for name, password_hash, *_ in new:
+        assert _valid_username(name)
+        assert check_password_hash(password_hash, password) or not password
+
+
+@fuzz_settings(120)
+@given(data=st.data())
+def test_staff_account_actions_change_only_the_account_named(app, admin_desk, desk, data):
+    with app.app_context():
+        if db.session.scalar(select(Staff).where(Staff.username == "away")) is None:
+            auth.create_staff("carlos", STAFF_PASSWORD)
+            away = auth.create_staff("away", STAFF_PASSWORD)
+            auth.set_active(away, False, by="boss")
+        ids = {s.username: s.id for s in db.session.scalars(select(Staff))}
+    who = data.draw(st.sampled_from(["boss"] * 4 + ["maria"]), label="signed in as")
+    action = data.draw(st.sampled_from(["disable", "enable", "reset-password"]), label="action")
+    segment = data.draw(row_id(sorted(ids.values())), label="id")
+    how = data.draw(HOW, label="how")
+    pairs = data.draw(EXTRA_FIELDS, label="fields")
+
+    session = admin_desk if who == "boss" else desk
+    with app.app_context():
+        for member in db.session.scalars(select(Staff)):
+            member.active = member.username != "away"
+            member.password_hash = _quick_hash(STAFF_PASSWORD)
+        db.session.commit()
+    sign_in_again_if_needed(app, session, who)
+    before = accounts(app)
+    sent = send(session, f"/desk/staff/{_q(segment)}/{action}", pairs, how)
+    after = accounts(app)
+    target = routed_id(segment)
+    outcome = desk_outcome(sent, how, segment, target in before, forbidden=who == "maria")
+    expected = dict(before)
+    if outcome == "done":
+        assert sent.status == 200
+        name, password_hash, is_admin, active = before[target]
+        if action == "disable" and name != "boss":
+            expected[target] = (name, password_hash, is_admin, False)
+        elif action == "enable":
+            expected[target] = (name, password_hash, is_admin, True)
+        elif action == "reset-password":
+            assert after[target][1] != password_hash, "the password did not change"
+            expected[target] = after[target]
+            assert after[target][0::2] == before[target][0::2] and after[target][3] == active
+    assert after == expected
+    assert after[ids["boss"]][3], "the admin disabled their own account"
+    follow(session, sent, how)
+
+
+FILE_FIELDS = [
+    ("/desk/sign-in", "username"),
+    ("/desk/sign-in", "password"),
+    ("/desk/staff", "username"),
+    ("/desk/staff", "password"),
+    ("/desk/staff", "is_admin"),
+    ("/desk/handouts/1/print", "printer"),
+    ("/desk/kiosks", "name"),
+    ("/desk/kiosks", "location"),
+    ("/desk/kiosks", "auto_print_printer"),
+]
+
+
+@pytest.mark.parametrize("url, name", FILE_FIELDS)
+def test_a_file_sent_in_a_desk_form_field_is_ignored(app, admin_desk, url, name):
+    """A file part where a desk form has a text field or a choice: ignored,
+    as if the field were missing; never a 500, never stored."""
+    if url.endswith("/print"):
+        make_handout(app)
+        run_worker(app)
+    session = Desk(app.test_client()) if url == "/desk/sign-in" else admin_desk
+    session.get(url if url == "/desk/sign-in" else "/desk/")
+    fields = {"username": "maria", "password": STAFF_PASSWORD}
+    if url == "/desk/staff":
+        fields = {"username": "newbie", "password": "a long enough password", "is_admin": "y"}
+    if url.endswith("/print"):
+        fields = {"printer": "directory"}
+    if url == "/desk/kiosks":
+        fields = {"name": "Waiting room 2", "location": "By the door", "auto_print_printer": ""}
+    pairs = [(n, Upload(b"x" * 12) if n == name else v) for n, v in fields.items()]
+    before = accounts(app)
+    sent = send(session, url, pairs, How(encoding="multipart"))
+    assert sent.status in (200, 302, 400)
+    with app.app_context():
+        assert db.session.scalar(select(PrintJob)) is None
+    for _username, password_hash, is_admin, _active in (
+        a for i, a in accounts(app).items() if i not in before
+    ):
+        assert not check_password_hash(password_hash, "x" * 12)
+        assert not (is_admin and name == "is_admin")
+    for kiosk_name, location, printer, *_ in kiosk_rows(app).values():
+        assert "x" * 12 not in (kiosk_name, location, printer)
+
+
+@pytest.mark.parametrize("app", DATABASES, indirect=True)
+@pytest.mark.parametrize(
+    "url, name", [("/desk/sign-in", "username"), ("/desk/kiosks", "name"), ("/desk/kiosks", "location")]
+)
+def test_a_nul_in_desk_text_is_not_stored(app, admin_desk, url, name):
+    """PostgreSQL refuses a NUL in text: names lose control characters first."""
+    session = Desk(app.test_client()) if url == "/desk/sign-in" else admin_desk
+    session.get(url if url == "/desk/sign-in" else "/desk/")
+    fields = {"username": "maria", "password": "not the password"}
+    if url == "/desk/kiosks":
+        fields = {"name": "Waiting room 2", "location": "By the door", "auto_print_printer": ""}
+    fields[name] = fields[name][:3] + "\x00\x1b" + fields[name][3:]
+    sent = send(session, url, list(fields.items()), How())
+    assert sent.status == (401 if url == "/desk/sign-in" else 200)
+    for kiosk_name, location, *_ in kiosk_rows(app).values():
+        assert (kiosk_name, location) == ("Waiting room 2", "By the door")
+
+
+def test_a_blank_auto_print_printer_is_refused(app, admin_desk):
+    pairs = [("name", "Waiting room 3"), ("auto_print_printer", " ")]
+    assert send(admin_desk, "/desk/kiosks", pairs, How()).status == 400
+    assert kiosk_rows(app) == {}
+
+
+# --- desk: kiosks (admin) and enrolling a kiosk ------------------------------------------------
+
+
+def kiosk_rows(app) -> dict[int, tuple]:
+    with app.app_context():
+        return {
+            k.id: (k.name, k.location, k.auto_print_printer, k.link_hash, k.token_hash, k.revoked_at)
+            for k in db.session.scalars(select(models.Kiosk))
+        }
+
+
+def select_options(session, url: str, name: str) -> set[str]:
+    page = session.get(url).get_data(as_text=True)
+    box = re.search(rf'<select[^>]*name="{name}".*?</select>', page, re.S)
+    assert box, f"no {name} list on {url}"
+    return {html.unescape(v) for v in re.findall(r'<option[^>]*value="([^"]*)"', box.group(0))}
+
+
+GOOD_KIOSK_NAMES = st.text(
+    st.sampled_from(string.ascii_letters + string.digits + " -"), min_size=1, max_size=20
+)
+WORD = st.text(st.sampled_from(string.ascii_letters + string.digits), min_size=1, max_size=8)
+KIOSK_NAMES = st.one_of(
+    st.text(st.sampled_from(string.ascii_letters + string.digits + " -"), min_size=1, max_size=20),
+    st.builds(
+        "{}{}{}{}{}".format,
+        st.sampled_from(["", " ", "\t", "\u00a0"]),
+        WORD,
+        st.sampled_from([" ", "  ", "\t\n", "\u2003", "\x00", "\x1b"]),
+        WORD,
+        st.sampled_from(["", " ", "\u3000", "\x7f"]),
+    ),
+    st.sampled_from(
+        [
+            "Waiting room 1",
+            "  Waiting   room\t1 ",
+            "\u00a0",
+            "a" * 80,
+            "a" * 81,
+            " " + "a" * 80,
+            "Salle d\u2019attente \u2713",
+            "\u202eKiosk",
+        ]
+    ),
+    VALUE,
+)
+
+
+@pytest.mark.parametrize("app", DATABASES, indirect=True)
+@fuzz_settings(100)
+@given(data=st.data())
+def test_new_kiosks_have_a_tidy_name_and_an_offered_printer(app, admin_desk, desk, data):
+    with app.app_context():
+        if db.session.get(Printer, "front-desk") is None:
+            db.session.add(Printer(name="front-desk", label="Front desk laser", state="idle"))
+            kiosks.register("Waiting room 1", "By the door", "", by="boss")
+        # kiosks made by earlier examples go
+        db.session.execute(delete(models.Kiosk).where(models.Kiosk.name != "Waiting room 1"))
+        db.session.commit()
+    offered = select_options(admin_desk, "/desk/kiosks", "auto_print_printer")
+    who = data.draw(st.sampled_from(["boss"] * 4 + ["maria"]), label="signed in as")
+    session = admin_desk if who == "boss" else desk
+    printers = mostly(
+        st.sampled_from(sorted(offered)), st.sampled_from([" ", "nowhere", "front-desk "]) | VALUE
+    )
+    pairs = (
+        [("name", v) for v in data.draw(one_or_more(mostly(GOOD_KIOSK_NAMES, KIOSK_NAMES)), label="name")]
+        + [("location", v) for v in data.draw(st.lists(KIOSK_NAMES, max_size=2), label="location")]
+        + [("auto_print_printer", v) for v in data.draw(st.lists(printers, max_size=2), label="printer")]
+        + data.draw(EXTRA_FIELDS, label="extra")
+    )
+    how = data.draw(HOW, label="how")
+    before = kiosk_rows(app)
+    sent = send(session, "/desk/kiosks", pairs, how)
+    after = kiosk_rows(app)
+    event(f"{who}: {sent.status}")
+    assert sent.status in (200, 400, 403, 413), sent.status
+    assert {i: after[i] for i in before} == before, "an existing kiosk changed"
+    new = {i: k for i, k in after.items() if i not in before}
+    assert len(new) <= 1
+    for kiosk_id, (name, location, printer, link_hash, token_hash, revoked_at) in new.items():
+        assert sent.status == 200 and who == "boss"
+        assert name == " ".join(name.split()) and 0 < len(name) <= 80, f"a kiosk named {name!r}"
+        assert location == " ".join(location.split()) and len(location) <= 120, location
+        assert not has_control_characters(name + location), (name, location)
+        assert printer in offered, f"a kiosk printing on {printer!r}, which was not offered"
+        assert link_hash and token_hash is None and revoked_at is None
+        code = re.search(r"/enroll/([A-Za-z0-9_-]+)", sent.response.get_data(as_text=True))
+        assert code, "no enrollment link shown"
+        with app.app_context():
+            assert kiosks.for_link(code.group(1)).id == kiosk_id
+    name = sent.first("name")
+    simple = (
+        isinstance(name, str)
+        and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 -]{0,19}", name)
+        and " ".join(name.split()) not in {k[0] for k in before.values()}
+        and all(
+            isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9 -]*", v) for v in sent.form.getlist("location")
+        )
+        and sent.first("auto_print_printer", "") in offered
+        and not sent.files
+    )
+    if who == "boss" and how.token_ok and not sent.too_large and simple:
+        assert new, f"a good kiosk was refused ({sent.status})"
+    if who == "maria" and how.token_ok and not sent.too_large:
+        assert sent.status == 403
+    follow(session, sent, how)
+
+
+@fuzz_settings(100)
+@given(data=st.data())
+def test_kiosk_link_and_revoke_change_only_the_kiosk_named(app, admin_desk, desk, data):
+    with app.app_context():
+        if not db.session.scalar(select(models.Kiosk.id)):
+            for name in ("Waiting room 1", "Waiting room 2", "Hall"):
+                kiosks.register(name, "", "", by="boss")
+        rows = db.session.scalars(select(models.Kiosk).order_by(models.Kiosk.id)).all()
+        if not any(k.token_hash for k in rows):  # one of them enrolled on a device
+            kiosks.enroll(kiosks.new_link(rows[0], by="boss"), app.config["SECRET_KEY"])
+        ids = [k.id for k in rows]
+    who = data.draw(st.sampled_from(["boss"] * 4 + ["maria"]), label="signed in as")
+    action = data.draw(st.sampled_from(["link", "revoke"]), label="action")
+    segment = data.draw(row_id(ids), label="id")
+    how = data.draw(HOW, label="how")
+    pairs = data.draw(EXTRA_FIELDS, label="fields")
+    session = admin_desk if who == "boss" else desk
+    before = kiosk_rows(app)
+    sent = send(session, f"/desk/kiosks/{_q(segment)}/{action}", pairs, how)
+    after = kiosk_rows(app)
+    target = routed_id(segment)
+    outcome = desk_outcome(sent, how, segment, target in before, forbidden=who == "maria")
+    if outcome == "done":
+        assert sent.status == 200
+        name, location, printer, link_hash, token_hash, revoked_at = after[target]
+        assert (name, location, printer) == before[target][:3]
+        assert token_hash is None, "a revoked or re-linked kiosk kept its device"
+        if action == "revoke":
+            assert link_hash is None and revoked_at is not None
+        else:
+            assert link_hash and link_hash != before[target][3] and revoked_at is None
+        assert {i: k for i, k in after.items() if i != target} == {
+            i: k for i, k in before.items() if i != target
+        }
+    else:
+        assert after == before
+    follow(session, sent, how)
+
+
+@fuzz_settings(80)
+@given(data=st.data())
+def test_an_enrollment_link_enrolls_only_its_kiosk_and_only_once(app, data):
+    with app.app_context():
+        if not db.session.scalar(select(models.Kiosk.id)):
+            for name in ("Waiting room 1", "Waiting room 2"):
+                kiosks.register(name, "", "", by="boss")
+        codes = {k.id: kiosks.new_link(k, by="boss") for k in db.session.scalars(select(models.Kiosk))}
+    used = data.draw(st.sampled_from(sorted(codes)), label="a kiosk enrolled already")
+    screen = Kiosk(app.test_client())
+    screen.get(f"/enroll/{codes[used]}")
+    assert screen.post(f"/enroll/{codes[used]}").status_code == 303
+    code = data.draw(
+        st.sampled_from(sorted(codes.values()))
+        | st.sampled_from(sorted(codes.values())).map(lambda c: c.upper())
+        | st.sampled_from(sorted(codes.values())).map(lambda c: c + "\x00")
+        | st.sampled_from(["", "x" * 9, "x" * 10, "x" * 64, "x" * 65, "%00", "..", "a/b"])
+        | TEXT
+        | WITH_SURROGATE,
+        label="code",
+    )
+    how = data.draw(HOW, label="how")
+    pairs = data.draw(EXTRA_FIELDS, label="fields")
+    device = Kiosk(app.test_client())
+    device.get("/")
+    before = kiosk_rows(app)
+    sent = send(device, f"/enroll/{_q(code)}", pairs, how)
+    after = kiosk_rows(app)
+    assert sent.status in (303, 400, 404, 405, 308, 413), sent.status
+    enrolled = {i for i in after if after[i] != before[i]}
+    fresh = {i for i, c in codes.items() if i != used and c == code}
+    if sent.status == 303:
+        assert enrolled == fresh and len(enrolled) == 1, (code, enrolled)
+        assert device.client.get_cookie(kiosks.COOKIE) is not None
+        (kiosk_id,) = enrolled
+        assert after[kiosk_id][3] is None and after[kiosk_id][4], "the link still works, or no device token"
+    else:
+        assert not enrolled, (code, sent.status)
+        assert device.client.get_cookie(kiosks.COOKIE) is None
+    if how.token_ok and not sent.too_large and fresh:
+        assert sent.status == 303, "a fresh link did not enroll"
+
+
+DEVICES = [
+    "enrolled",
+    "tampered",
+    "appended",
+    "truncated",
+    "another key",
+    "revoked",
+    "re-linked",
+    "none",
+    "random",
+]
+
+
+@pytest.mark.parametrize("device_kind", DEVICES)
+@fuzz_settings(8)
+@given(cookie=TEXT, how=HOW, pairs=EXTRA_FIELDS)
+def test_only_an_enrolled_kiosk_can_start_a_visit(app, device_kind, cookie, how, pairs):
+    app.config["KIOSK_ENROLLMENT"] = 1
+    with app.app_context():
+        kiosk = db.session.scalar(select(models.Kiosk).where(models.Kiosk.name == "Waiting room 1"))
+        if kiosk is None:
+            kiosk = kiosks.register("Waiting room 1", "", "", by="boss").kiosk
+        code = kiosks.new_link(kiosk, by="boss")
+    screen = Kiosk(app.test_client())
+    screen.get(f"/enroll/{code}")
+    assert screen.post(f"/enroll/{code}").status_code == 303
+    token = screen.client.get_cookie(kiosks.COOKIE).value
+    with app.app_context():
+        kiosk = db.session.scalar(select(models.Kiosk).where(models.Kiosk.name == "Waiting room 1"))
+        if device_kind == "revoked":
+            kiosks.revoke(kiosk, by="boss")
+        if device_kind == "re-linked":
+            kiosks.new_link(kiosk, by="boss")
+    value = {
+        "tampered": ("A" if token[0] != "A" else "B") + token[1:],
+        "appended": token + "AAAA",
+        "truncated": token[:-4],
+        "another key": kiosks._serializer("another secret").dumps("x" * 43),
+        "random": cookie,
+        "none": None,
+    }.get(device_kind, token)
+    device = Kiosk(app.test_client())
+    if value is not None:
+        device.client.set_cookie(kiosks.COOKIE, value)
+    device.get("/")
+    with app.app_context():
+        visits_before = set(db.session.scalars(select(Visit.id)))
+    sent = send(device, "/start", pairs, how)
+    with app.app_context():
+        new = set(db.session.scalars(select(Visit.id))) - visits_before
+    event(f"{device_kind}: {sent.status}")
+    if sent.status == 303:
+        assert device_kind == "enrolled", f"a visit started on a device {device_kind}"
+        assert len(new) == 1
+    else:
+        assert not new
+        assert sent.status in (400, 403, 413), sent.status
+        if device_kind == "enrolled" and how.token_ok and not sent.too_large:
+            raise AssertionError(f"an enrolled kiosk could not start ({sent.status})")
+
+
+@fuzz_settings(40)
+@given(how=HOW, pairs=EXTRA_FIELDS)
+def test_sign_out_ends_the_session_only_when_asked_with_a_token(app, staff, how, pairs):
+    with app.app_context():
+        db.session.execute(delete(SignInFailure))
+        db.session.commit()
+    session = Desk(app.test_client())
+    assert session.sign_in().status_code == 302
+    sent = send(session, "/desk/sign-out", pairs, how)
+    still_in = session.get("/desk/").status_code == 200
+    if sent.too_large:
+        assert sent.status == 413 and still_in
+    elif not how.token_ok:
+        assert sent.status == 400 and still_in
+    else:
+        assert sent.status == 302 and not still_in
