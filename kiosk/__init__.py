@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, session
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from . import config
 from .clock import load_time_zone
@@ -27,6 +27,23 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002  (werkzeug's name)
         super().__init__(map, min=1, max=MAX_ROW_ID)
+
+
+class StepConverter(BaseConverter):
+    """A step of the questionnaire in a URL: the Step itself, else 404."""
+
+    def to_python(self, value: str):
+        from werkzeug.routing import ValidationError
+
+        from . import questionnaire as qn
+
+        step = qn.step(value)
+        if step is None:
+            raise ValidationError()
+        return step
+
+    def to_url(self, value) -> str:
+        return super().to_url(getattr(value, "id", value))
 
 
 def select_locale() -> str:
@@ -56,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if instance.stat().st_mode & 0o077:
             instance.chmod(0o700)
     app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["step"] = StepConverter
 
     app.config.from_mapping(config.DEFAULTS)
     app.config.from_mapping(config.defaults(app.instance_path))

@@ -18,15 +18,7 @@ from .models import utcnow
 kiosk_cli = AppGroup("kiosk", help="Run and look after the visit-prep kiosk.")
 
 SAMPLE_ANSWERS = {
-    "bladder": "no",
-    "bowel": "no",
-    "saddle_numbness": "no",
-    "leg_weakness": "no",
-    "hands_or_shock": "no",
-    "injury": "no",
-    "fever": "no",
-    "cancer": "no",
-    "weight_loss": "no",
+    "warning_signs": ["none"],
     "spine_region": "low_back",
     "first_recommendation": ["fusion"],
     "confidence": "2",

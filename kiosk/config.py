@@ -32,7 +32,12 @@ SETTINGS: dict[str, str | int] = {
     # prompt waits for a tap (WCAG 2.2.1 asks for at least 20 s).
     "IDLE_SECONDS": 90,
     "IDLE_WARNING_SECONDS": 30,
+    # Done shows the claim code this long, then clears for the next patient;
+    # each tap on "I need more time" shows it this much longer (at most
+    # DONE_MAX_SECONDS in all, so a code is never left up for the next patient).
     "DONE_RESET_SECONDS": 30,
+    "DONE_MORE_TIME_SECONDS": 60,
+    "DONE_MAX_SECONDS": 300,
     # A visit untouched this long is treated as abandoned on the server too,
     # in case the kiosk's browser never got to wipe it, and deleted.
     "VISIT_EXPIRY_MINUTES": 60,

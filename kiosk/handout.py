@@ -37,6 +37,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from . import questionnaire as qn
 from .clock import clinic_time
+from .visits import red_flags_reported
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ def handout_context(
         "date": date,
         "footer": _footer(clinic, date, claim_code),
         "warning_columns": _two_columns([gettext(q.warning) for q in qn.RED_FLAGS]),
-        "reported_red_flags": bool([q for q in qn.RED_FLAGS if answers.get(q.id) == "yes"]),
+        "reported_red_flags": bool(red_flags_reported(answers)),
         "region": region[0] if region else "",
         "recommendations": _labels(
             "first_recommendation", answers.get("first_recommendation") or [], "phrase"

@@ -21,7 +21,7 @@ def N_(text: str) -> str:
     return text
 
 
-Kind = Literal["yesno", "single", "multi", "scale", "text", "bank"]
+Kind = Literal["yesno", "single", "multi", "scale", "text", "bank", "signs"]
 
 TEXT_MAX_LENGTH = 300
 """Longest free text we accept in any field: a few sentences, enough for a question."""
@@ -33,6 +33,18 @@ class Choice:
     label: str
     # How the choice reads on the handout, in the patient's voice.
     phrase: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class RedFlag(Choice):
+    """A sign that the patient should not wait for any opinion."""
+
+    # How it reads in the handout's "get help right away" box.
+    warning: str = ""
+    # How it reads on the front desk's urgent alert: for staff, third person,
+    # English only (the desk is not translated).
+    staff_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,13 +66,6 @@ class Question:
     topics: tuple[Topic, ...] = ()
     required: bool = True
     max_length: int = TEXT_MAX_LENGTH
-    # A red-flag question: a "yes" means the patient should not wait.
-    red_flag: bool = False
-    # How a red flag reads in the handout's "get help right away" box.
-    warning: str = ""
-    # How a reported red flag reads on the front desk's urgent alert: for
-    # staff, third person, English only (the desk is not translated).
-    staff_label: str = ""
     # Shown only when this choice id is among the answers to ``depends_on``.
     depends_on: str = ""
     depends_value: str = ""
@@ -70,6 +75,8 @@ class Question:
             return {"yes", "no"}
         if self.kind == "bank":
             return {q.id for topic in self.topics for q in topic.questions}
+        if self.kind == "signs":
+            return {c.id for c in self.choices} | {NO_SIGNS.id, SOME_SIGNS.id}
         return {c.id for c in self.choices}
 
     def choice(self, choice_id: str) -> Choice | None:
@@ -83,6 +90,8 @@ class Question:
             return YES_NO
         if self.kind == "bank":
             return tuple(q for topic in self.topics for q in topic.questions)
+        if self.kind == "signs":
+            return (*self.choices, NO_SIGNS, SOME_SIGNS)
         return self.choices
 
 
@@ -94,6 +103,8 @@ class Step:
     questions: tuple[Question, ...] = field(default_factory=tuple)
     # Screens that talk about symptoms must say the kiosk gives no medical advice.
     about_symptoms: bool = False
+    # A few words of reassurance, set apart on the screen.
+    note: str = ""
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
@@ -107,94 +118,96 @@ OWN_QUESTION_IDS = ("own_question_1", "own_question_2")
 # --- Step 1: the safety check -------------------------------------------------
 # Red flags from NICE NG59 (low back pain and sciatica), BMJ Best Practice
 # (cauda equina syndrome), the ACP/APS 2007 low back pain guideline and NICE CKS
-# (neck pain). Any "yes" alerts the front desk at once.
+# (neck pain). Any sign the patient reports alerts the front desk at once.
+
+RED_FLAGS: tuple[RedFlag, ...] = (
+    RedFlag(
+        "bladder",
+        N_("It is newly hard to control my bladder."),
+        hint=N_("I cannot pass urine, or it leaks."),
+        warning=N_("New trouble controlling your bladder: you cannot pass urine, or it leaks"),
+        staff_label="Reports new trouble controlling the bladder (cannot pass urine, or leaking)",
+    ),
+    RedFlag(
+        "bowel",
+        N_("It is newly hard to control my bowels."),
+        warning=N_("New trouble controlling your bowels"),
+        staff_label="Reports new trouble controlling the bowels",
+    ),
+    RedFlag(
+        "saddle_numbness",
+        N_("I feel numb between my legs."),
+        hint=N_("Around my private parts or my bottom."),
+        warning=N_("Numbness between your legs, around your private parts or bottom"),
+        staff_label="Reports numbness between the legs (saddle area)",
+    ),
+    RedFlag(
+        "leg_weakness",
+        N_("My legs are weak or numb, and it is new or getting worse."),
+        hint=N_("Or it is hard to walk."),
+        warning=N_("Leg weakness or numbness that is new or getting worse, or trouble walking"),
+        staff_label="Reports new or worsening leg weakness or numbness, or trouble walking",
+    ),
+    RedFlag(
+        "hands_or_shock",
+        N_("My hands are getting clumsy or weak."),
+        hint=N_("Or I feel an electric shock down my back when I bend my neck."),
+        warning=N_(
+            "Hands getting clumsy or weak, or an electric shock down your back when you bend your neck"
+        ),
+        staff_label="Reports clumsy or weak hands, or an electric-shock feeling down the back on bending the neck",
+    ),
+    RedFlag(
+        "injury",
+        N_("I hurt my back or neck in a fall or accident not long ago."),
+        hint=N_("Or I have a broken bone in my spine with new, bad pain."),
+        warning=N_(
+            "A recent fall or injury to your back or neck, or a broken bone in your spine with new, bad pain"
+        ),
+        staff_label="Reports a recent fall or injury to the back or neck, or a spinal fracture with new severe pain",
+    ),
+    RedFlag(
+        "fever",
+        N_("I have a fever or chills, and back pain."),
+        warning=N_("Fever or chills with back pain"),
+        staff_label="Reports fever or chills with back pain",
+    ),
+    RedFlag(
+        "cancer",
+        N_("I have had cancer, and now I have new back pain."),
+        warning=N_("New back pain if you have had cancer"),
+        staff_label="Reports new back pain with a history of cancer",
+    ),
+    RedFlag(
+        "weight_loss",
+        N_("I lost weight without trying."),
+        warning=N_("Losing weight without trying"),
+        staff_label="Reports unexplained weight loss",
+    ),
+)
+
+# The two answers to the whole list: nothing, or one or more of the signs
+# (and then, for the desk, which). "Some" alone means not said which yet: the
+# desk is alerted at once all the same.
+NO_SIGNS = Choice("none", N_("I have none of these"))
+SOME_SIGNS = RedFlag(
+    "some",
+    N_("I have one or more of these"),
+    warning=N_("One or more of the signs on the list"),
+    staff_label="Reports one or more warning signs, and has not said which yet",
+)
 
 SAFETY = Step(
     id="safety",
     title=N_("First, a safety check"),
-    intro=N_("Some signs mean you need care right away. Please answer yes or no for each one."),
+    intro=N_("Some signs mean you need care right away. Read the list. Do you have any of these?"),
     about_symptoms=True,
     questions=(
         Question(
-            "bladder",
-            "yesno",
-            N_("Is it newly hard to control your bladder?"),
-            hint=N_("For example, you cannot pass urine, or it leaks."),
-            red_flag=True,
-            warning=N_("New trouble controlling your bladder: you cannot pass urine, or it leaks"),
-            staff_label="Reports new trouble controlling the bladder (cannot pass urine, or leaking)",
-        ),
-        Question(
-            "bowel",
-            "yesno",
-            N_("Is it newly hard to control your bowels?"),
-            red_flag=True,
-            warning=N_("New trouble controlling your bowels"),
-            staff_label="Reports new trouble controlling the bowels",
-        ),
-        Question(
-            "saddle_numbness",
-            "yesno",
-            N_("Is there numbness between your legs?"),
-            hint=N_("Around your private parts or your bottom."),
-            red_flag=True,
-            warning=N_("Numbness between your legs, around your private parts or bottom"),
-            staff_label="Reports numbness between the legs (saddle area)",
-        ),
-        Question(
-            "leg_weakness",
-            "yesno",
-            N_("Are your legs weak or numb in a way that is new or getting worse?"),
-            hint=N_("Or is it hard to walk?"),
-            red_flag=True,
-            warning=N_("Leg weakness or numbness that is new or getting worse, or trouble walking"),
-            staff_label="Reports new or worsening leg weakness or numbness, or trouble walking",
-        ),
-        Question(
-            "hands_or_shock",
-            "yesno",
-            N_("Are your hands getting clumsy or weak?"),
-            hint=N_("Or do you feel an electric shock down your back when you bend your neck?"),
-            red_flag=True,
-            warning=N_(
-                "Hands getting clumsy or weak, or an electric shock down your back when you bend your neck"
-            ),
-            staff_label="Reports clumsy or weak hands, or an electric-shock feeling down the back on bending the neck",
-        ),
-        Question(
-            "injury",
-            "yesno",
-            N_("Did you hurt your back or neck in a fall or accident not long ago?"),
-            hint=N_("Or do you have a broken bone in your spine with new, bad pain?"),
-            red_flag=True,
-            warning=N_(
-                "A recent fall or injury to your back or neck, or a broken bone in your spine with new, bad pain"
-            ),
-            staff_label="Reports a recent fall or injury to the back or neck, or a spinal fracture with new severe pain",
-        ),
-        Question(
-            "fever",
-            "yesno",
-            N_("Do you have a fever or chills along with back pain?"),
-            red_flag=True,
-            warning=N_("Fever or chills with back pain"),
-            staff_label="Reports fever or chills with back pain",
-        ),
-        Question(
-            "cancer",
-            "yesno",
-            N_("Have you had cancer, and now have new back pain?"),
-            red_flag=True,
-            warning=N_("New back pain if you have had cancer"),
-            staff_label="Reports new back pain with a history of cancer",
-        ),
-        Question(
-            "weight_loss",
-            "yesno",
-            N_("Have you lost weight without trying?"),
-            red_flag=True,
-            warning=N_("Losing weight without trying"),
-            staff_label="Reports unexplained weight loss",
+            "warning_signs",
+            "signs",
+            N_("Signs that need care right away"),
+            choices=RED_FLAGS,
         ),
     ),
 )
@@ -255,6 +268,10 @@ REASONS = Step(
     id="reasons",
     title=N_("Why a second opinion?"),
     intro=N_("Tap every reason that fits you. There is no wrong answer."),
+    note=N_(
+        "Wanting a second opinion is normal. A good doctor will support it. "
+        "If a doctor pushes back or gets angry, that is a warning sign."
+    ),
     questions=(
         Question(
             "reasons",
@@ -302,11 +319,11 @@ REASONS = Step(
     ),
 )
 
-# --- Step 4: records ----------------------------------------------------------
+# --- Step 4: before the visit: records, and who comes along ----------
 
 RECORDS = Step(
     id="records",
-    title=N_("Your records"),
+    title=N_("Before your visit"),
     intro=N_(
         "The new doctor needs to see your records. If they do not get them, you may have to redo tests."
     ),
@@ -337,6 +354,30 @@ RECORDS = Step(
                 Choice("not_yet", N_("Not yet")),
                 Choice("unsure", N_("I am not sure")),
             ),
+        ),
+        Question(
+            "companion",
+            "single",
+            N_("Will someone come with you to the visit?"),
+            hint=N_("It can help to bring someone. They can listen, take notes and speak up for you."),
+            choices=(
+                Choice("family", N_("A family member"), N_("A family member is coming with me.")),
+                Choice("friend", N_("A friend"), N_("A friend is coming with me.")),
+                Choice(
+                    "advocate",
+                    N_("A patient advocate"),
+                    N_("A patient advocate is coming with me."),
+                ),
+                Choice("alone", N_("I will go alone"), N_("I plan to go alone.")),
+                Choice("unsure", N_("I am not sure yet"), N_("I am not sure yet who will come with me.")),
+            ),
+        ),
+        Question(
+            "advocate_help",
+            "yesno",
+            N_("Would you like help finding a patient advocate?"),
+            hint=N_("A patient advocate is someone you choose to support you and speak for you."),
+            required=False,
         ),
     ),
 )
@@ -433,47 +474,13 @@ QUESTIONS = Step(
     ),
 )
 
-# --- Step 6: support ----------------------------------------------------------
-
-SUPPORT = Step(
-    id="support",
-    title=N_("Who will come with you?"),
-    intro=N_("It can help to bring someone. They can listen, take notes and speak up for you."),
-    questions=(
-        Question(
-            "companion",
-            "single",
-            N_("Will someone come with you to the visit?"),
-            choices=(
-                Choice("family", N_("A family member"), N_("A family member is coming with me.")),
-                Choice("friend", N_("A friend"), N_("A friend is coming with me.")),
-                Choice(
-                    "advocate",
-                    N_("A patient advocate"),
-                    N_("A patient advocate is coming with me."),
-                ),
-                Choice("alone", N_("I will go alone"), N_("I plan to go alone.")),
-                Choice("unsure", N_("I am not sure yet"), N_("I am not sure yet who will come with me.")),
-            ),
-        ),
-        Question(
-            "advocate_help",
-            "yesno",
-            N_("Would you like help finding a patient advocate?"),
-            hint=N_("A patient advocate is someone you choose to support you and speak for you."),
-            required=False,
-        ),
-    ),
-)
-
-STEPS: tuple[Step, ...] = (SAFETY, SITUATION, REASONS, RECORDS, QUESTIONS, SUPPORT)
+STEPS: tuple[Step, ...] = (SAFETY, SITUATION, REASONS, RECORDS, QUESTIONS)
 """The answerable steps, in the order the patient sees them."""
 
 REVIEW_STEP_ID = "review"
 FLOW: tuple[str, ...] = (*(s.id for s in STEPS), REVIEW_STEP_ID)
 """Every step with a progress position: the answerable steps, then review."""
 
-RED_FLAGS: tuple[Question, ...] = tuple(q for q in SAFETY.questions if q.red_flag)
 
 _STEPS_BY_ID = {s.id: s for s in STEPS}
 
@@ -489,6 +496,10 @@ def all_questions() -> Iterator[Question]:
 
 def question(question_id: str) -> Question | None:
     return next((q for q in all_questions() if q.id == question_id), None)
+
+
+def red_flag(flag_id: str) -> RedFlag | None:
+    return next((f for f in (*RED_FLAGS, SOME_SIGNS) if f.id == flag_id), None)
 
 
 def bank_question(question_id: str) -> Choice | None:

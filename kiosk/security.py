@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, request
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 # Scripts and styles from our own origin only: no inline code, no eval.
 # htmx is configured (templates/base.html) to inject no inline styles.
@@ -40,5 +42,11 @@ def _headers(response: Response) -> Response:
     return response
 
 
+def csrf_field() -> Markup:
+    """The hidden CSRF field every form carries: ``{{ csrf_field() }}`` in a template."""
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(generate_csrf())
+
+
 def init_app(app: Flask) -> None:
     app.after_request(_headers)
+    app.jinja_env.globals["csrf_field"] = csrf_field

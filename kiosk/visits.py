@@ -37,9 +37,29 @@ class FormData(Protocol):
 MSG_CHOOSE_ONE = N_("Please choose an answer.")
 MSG_CHOOSE_SOME = N_("Please tap at least one.")
 MSG_NOT_ON_LIST = N_("That answer is not on the list. Please choose again.")
-MSG_TOO_LONG = N_("Please make this shorter.")
+MSG_TOO_LONG = N_(
+    "This is too long: it has %(length)s letters, and the limit is %(limit)s. Please make it shorter."
+)
 MSG_TOO_MANY_TOP = N_("Please star up to three questions.")
 MSG_PICK_A_QUESTION = N_("Please tap at least one question, or write your own.")
+MSG_SIGNS_ANSWER = N_("Please tap one of the two big buttons.")
+MSG_SIGNS_CONFLICT = N_(
+    "You tapped a sign, and then \u201cI have none of these\u201d. "
+    "If you have the sign, tap \u201cI have one or more of these\u201d. If not, tap the sign again to clear it."
+)
+
+# Bidirectional embedding, override and isolate controls: typed into a field,
+# they could make the handout show text in another order than it was typed.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A calm message for one field, translated where it is shown (with its numbers)."""
+
+    text: str
+    length: int = 0
+    limit: int = 0
 
 
 @dataclass
@@ -47,7 +67,7 @@ class StepResult:
     """The outcome of posting one step: what was kept, and what to fix."""
 
     values: dict[str, Any]
-    errors: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, Problem] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -65,10 +85,17 @@ class VisitError(Exception):
 # --- validation ---------------------------------------------------------------
 
 
-def _clean_text(raw: str) -> str:
-    """Trim, and drop control characters other than line breaks."""
-    kept = (ch for ch in raw if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    return "".join(kept).replace("\r", "").strip()
+def clean_text(raw: str) -> str:
+    """What the patient typed, as typed: trimmed, without control characters
+    (other than line breaks and tabs) or bidirectional controls. Joiners,
+    variation selectors and other format characters stay: emoji sequences
+    and scripts such as Persian need them."""
+    kept = (
+        ch
+        for ch in raw
+        if ch in "\n\t" or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in BIDI_CONTROLS)
+    )
+    return "".join(kept).strip()
 
 
 def validate_step(step: qn.Step, form: FormData) -> StepResult:
@@ -78,30 +105,34 @@ def validate_step(step: qn.Step, form: FormData) -> StepResult:
     their answers again) and a calm message for each field to fix.
     """
     values: dict[str, Any] = {}
-    errors: dict[str, str] = {}
+    errors: dict[str, Problem] = {}
     for question in step.questions:
         raw = [v for v in form.getlist(question.id) if isinstance(v, str)]
         if question.kind == "text":
-            text = _clean_text(raw[0]) if raw else ""
+            text = clean_text(raw[0]) if raw else ""
             values[question.id] = text
             if len(text) > question.max_length:
-                errors[question.id] = MSG_TOO_LONG
+                errors[question.id] = Problem(MSG_TOO_LONG, length=len(text), limit=question.max_length)
+        elif question.kind == "signs":
+            values[question.id], problem = _signs(question, raw)
+            if problem:
+                errors[question.id] = Problem(problem)
         elif question.kind in ("yesno", "single", "scale"):
             chosen = raw[0] if raw else ""
             values[question.id] = chosen
             if len(set(raw)) > 1 or (chosen and chosen not in question.choice_ids()):
-                errors[question.id] = MSG_NOT_ON_LIST
+                errors[question.id] = Problem(MSG_NOT_ON_LIST)
                 values[question.id] = ""
             elif not chosen and question.required:
-                errors[question.id] = MSG_CHOOSE_ONE
+                errors[question.id] = Problem(MSG_CHOOSE_ONE)
         else:
             allowed = _allowed_ids(question)
             chosen_ids = list(dict.fromkeys(raw))
             values[question.id] = [c for c in chosen_ids if c in allowed]
             if any(c not in allowed for c in chosen_ids):
-                errors[question.id] = MSG_NOT_ON_LIST
+                errors[question.id] = Problem(MSG_NOT_ON_LIST)
             elif not chosen_ids and question.required:
-                errors[question.id] = MSG_CHOOSE_SOME
+                errors[question.id] = Problem(MSG_CHOOSE_SOME)
 
     for question in step.questions:
         # A follow-up text ("your other reason") belongs to its choice: the
@@ -114,6 +145,25 @@ def validate_step(step: qn.Step, form: FormData) -> StepResult:
     if step.id == qn.QUESTIONS.id:
         _check_question_picks(values, errors)
     return StepResult(values=values, errors=errors)
+
+
+def _signs(question: qn.Question, raw: list[str]) -> tuple[list[str], str]:
+    """The safety list: the signs ticked, or "none", or "some" (not said which).
+
+    Posted are the ticked signs plus the button tapped. A sign ticked counts
+    even without its button; "none" with a sign ticked is asked again.
+    """
+    signs = [c.id for c in question.choices if c.id in raw]
+    answers = {qn.NO_SIGNS.id, qn.SOME_SIGNS.id} & set(raw)
+    if set(raw) - question.choice_ids():
+        return signs, MSG_NOT_ON_LIST
+    if qn.NO_SIGNS.id in answers and (signs or qn.SOME_SIGNS.id in answers):
+        return signs, MSG_SIGNS_CONFLICT
+    if signs:
+        return signs, ""
+    if answers:
+        return [answers.pop()], ""
+    return [], MSG_SIGNS_ANSWER
 
 
 def _allowed_ids(question: qn.Question) -> set[str]:
@@ -135,14 +185,26 @@ def _check_question_picks(values: dict[str, Any], errors: dict[str, str]) -> Non
     values["questions"] = [c.id for c in qn.QUESTIONS.questions[0].all_choices() if c.id in picked]
     values["top_questions"] = top
     if len(top) > qn.MAX_TOP_QUESTIONS:
-        errors["top_questions"] = MSG_TOO_MANY_TOP
+        errors["top_questions"] = Problem(MSG_TOO_MANY_TOP)
     if not picked and not own and "questions" not in errors:
-        errors["questions"] = MSG_PICK_A_QUESTION
+        errors["questions"] = Problem(MSG_PICK_A_QUESTION)
+
+
+SIGNS_QUESTION_ID = qn.SAFETY.questions[0].id
 
 
 def red_flags_reported(answers: Mapping[str, Any]) -> list[str]:
-    """The red-flag ids the patient answered "yes" to, in questionnaire order."""
-    return [q.id for q in qn.RED_FLAGS if answers.get(q.id) == "yes"]
+    """The signs the patient reported, in the list's order: red-flag ids, or
+    ``["some"]`` for "one or more" not yet said which; empty for none."""
+    reported = answers.get(SIGNS_QUESTION_ID)
+    if not isinstance(reported, list):
+        return []
+    return [flag.id for flag in (*qn.RED_FLAGS, qn.SOME_SIGNS) if flag.id in reported]
+
+
+def signs_not_said(answers: Mapping[str, Any]) -> bool:
+    """One or more signs reported, and not yet which."""
+    return red_flags_reported(answers) == [qn.SOME_SIGNS.id]
 
 
 # --- the visit ----------------------------------------------------------------
@@ -211,7 +273,10 @@ def _record_alert(visit: Visit, signs: list[str]) -> None:
     )
     if open_alert is not None:
         if set(signs) - set(open_alert.signs):
-            open_alert.signs = sorted(set(open_alert.signs) | set(signs), key=_red_flag_order)
+            merged = set(open_alert.signs) | set(signs)
+            if merged != {qn.SOME_SIGNS.id}:
+                merged.discard(qn.SOME_SIGNS.id)  # now the desk knows which
+            open_alert.signs = sorted(merged, key=_red_flag_order)
         return
     acknowledged = db.session.scalars(select(Alert.signs).where(Alert.visit_id == visit.id)).all()
     already_seen = {sign for signs_seen in acknowledged for sign in signs_seen}
@@ -222,7 +287,7 @@ def _record_alert(visit: Visit, signs: list[str]) -> None:
 
 
 def _red_flag_order(sign: str) -> int:
-    ids = [q.id for q in qn.RED_FLAGS]
+    ids = [q.id for q in (*qn.RED_FLAGS, qn.SOME_SIGNS)]
     return ids.index(sign) if sign in ids else len(ids)
 
 

@@ -47,15 +47,19 @@ def test_every_patient_screen_is_free_of_axe_violations(open_kiosk):  # noqa: F8
     check("welcome")
     patient.taps_start()
     check("safety check")
-    patient.taps_next()  # nothing answered: every question shows its message
+    patient.taps_choice("warning_signs", "fever")
+    page.locator(f'button[name="warning_signs"][value="{qn.NO_SIGNS.id}"]').tap()  # a sign, then "none"
     expect(page.locator(".field-error").first).to_be_visible()
     check("safety check with errors")
-    patient.answers_safety(yes=("fever",))
+    page.locator(f'button[name="warning_signs"][value="{qn.SOME_SIGNS.id}"]').tap()
     patient.expect_screen("/visit/urgent", "Please tell the front desk now")
     check("urgent")
     page.get_by_role("link", name="I told them. Continue.").tap()
     patient.expect_step(qn.SITUATION)
     check("situation")
+    patient.taps_next()  # nothing answered: every question shows its message
+    expect(page.locator(".field-error").first).to_be_visible()
+    check("situation with errors")
     patient.answers_everything_up_to_review_from_situation()
     check("review")
     patient.taps_finish()

@@ -17,7 +17,7 @@ from kiosk.models import Alert, utcnow
 ALERT = re.compile(r'<article class="alert"[^>]*>')
 
 
-@pytest.mark.parametrize("flag", qn.RED_FLAGS, ids=lambda q: q.id)
+@pytest.mark.parametrize("flag", [*qn.RED_FLAGS, qn.SOME_SIGNS], ids=lambda q: q.id)
 def test_every_red_flag_has_a_staff_wording(flag):
     label = flag.staff_label
     assert label, f"red flag {flag.id!r} has no staff_label"
@@ -28,23 +28,35 @@ def test_every_red_flag_has_a_staff_wording(flag):
 
 
 def test_the_desk_labels_every_red_flag_from_the_questionnaire():
-    assert {q.id: q.staff_label for q in qn.RED_FLAGS} == SIGN_LABELS
+    assert {q.id: q.staff_label for q in (*qn.RED_FLAGS, qn.SOME_SIGNS)} == SIGN_LABELS
 
 
 def test_the_desk_shows_the_staff_wording_not_the_patients(app, desk, kiosk):
-    kiosk.answer_all({"saddle_numbness": "yes"})
+    kiosk.answer_all({"warning_signs": ["saddle_numbness"]})
     page = desk.get("/desk/queue").get_data(as_text=True)
-    flag = qn.question("saddle_numbness")
+    flag = qn.red_flag("saddle_numbness")
     assert flag.staff_label in page
     assert flag.warning not in page
 
 
 def test_every_red_flag_reported_at_once_shows_in_staff_wording(app, desk, kiosk):
-    kiosk.answer_all({q.id: "yes" for q in qn.RED_FLAGS})
+    kiosk.answer_all({"warning_signs": [q.id for q in qn.RED_FLAGS]})
     page = desk.get("/desk/queue").get_data(as_text=True)
     for flag in qn.RED_FLAGS:
         assert flag.staff_label in page
         assert flag.warning not in page
+
+
+def test_one_or_more_signs_not_yet_said_which_reaches_the_desk_at_once(app, desk, kiosk):
+    kiosk.start()
+    kiosk.get("/visit/safety")
+    kiosk.post("/visit/safety", {"warning_signs": "some"})
+    page = desk.get("/desk/queue").get_data(as_text=True)
+    assert qn.SOME_SIGNS.staff_label in page
+    kiosk.post("/visit/safety", {"warning_signs": ["weight_loss", "some"], "which": "1"})
+    page = desk.get("/desk/queue").get_data(as_text=True)
+    assert qn.red_flag("weight_loss").staff_label in page
+    assert qn.SOME_SIGNS.staff_label not in page, "the one alert now says which sign"
 
 
 def alert_attributes(page: str) -> dict[str, str]:
@@ -54,7 +66,7 @@ def alert_attributes(page: str) -> dict[str, str]:
 
 
 def test_an_alert_carries_its_age_by_the_servers_clock_and_the_threshold(app, desk, kiosk):
-    kiosk.answer_all({"bowel": "yes"})
+    kiosk.answer_all({"warning_signs": ["bowel"]})
     with app.app_context():
         db.session.execute(update(Alert).values(created_at=utcnow() - timedelta(seconds=95)))
         db.session.commit()
@@ -65,14 +77,14 @@ def test_an_alert_carries_its_age_by_the_servers_clock_and_the_threshold(app, de
 
 def test_the_escalation_threshold_is_the_setting(app, desk, kiosk):
     app.config["ALERT_ESCALATE_SECONDS"] = 120
-    kiosk.answer_all({"fever": "yes"})
+    kiosk.answer_all({"warning_signs": ["fever"]})
     attributes = alert_attributes(desk.get("/desk/").get_data(as_text=True))
     assert attributes["escalate-seconds"] == "120"
     assert 0 <= int(attributes["waited-seconds"]) <= 5
 
 
 def test_a_new_alerts_age_is_never_negative(app, desk, kiosk):
-    kiosk.answer_all({"cancer": "yes"})
+    kiosk.answer_all({"warning_signs": ["cancer"]})
     with app.app_context():
         alert_id = db.session.scalar(select(Alert.id))
         db.session.execute(update(Alert).values(created_at=utcnow() + timedelta(seconds=30)))

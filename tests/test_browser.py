@@ -126,9 +126,10 @@ class Patient:
         self.page.go_back(wait_until="commit")
 
     def answers_safety(self, yes: tuple[str, ...] = ()) -> None:
-        for flag in qn.RED_FLAGS:
-            self.taps_choice(flag.id, "yes" if flag.id in yes else "no")
-        self.taps_next()
+        """One tap for none of the signs; or a tap on each sign, then "one or more"."""
+        for flag in yes:
+            self.taps_choice("warning_signs", flag)
+        self.page.locator(f'button[name="warning_signs"][value="{"some" if yes else "none"}"]').tap()
 
     def answers_everything_up_to_review(self, *, check_touch: bool = False) -> None:
         """Every step after Start, with typical answers; optionally checking each screen for touch."""
@@ -152,16 +153,12 @@ class Patient:
         check("the records step")
         self.taps_choice("records_exist", "mri")
         self.taps_choice("records_requested", "not_yet")
+        self.taps_choice("companion", "family")
         self.taps_next()
         self.expect_step(qn.QUESTIONS)
         check("the questions step")
-        self.taps_choice("questions", "q_options_all")
-        self.taps_choice("questions", "q_exp_count")
         self.taps_star("q_options_all")
-        self.taps_next()
-        self.expect_step(qn.SUPPORT)
-        check("the support step")
-        self.taps_choice("companion", "family")
+        self.taps_choice("questions", "q_exp_count")
         self.taps_next()
         self.expect_screen("/visit/review", REVIEW_HEADING)
         check("the review")
@@ -279,7 +276,13 @@ def open_kiosk(chromium, tmp_path, monkeypatch) -> Iterator[Callable[..., tuple[
     workers = []
     contexts = []
 
-    def open_(*, walk_up: bool = True, **settings: Any) -> tuple[LiveKiosk, Patient]:
+    def open_(
+        *,
+        walk_up: bool = True,
+        screen: dict[str, int] | None = None,
+        reduced_motion: str | None = None,
+        **settings: Any,
+    ) -> tuple[LiveKiosk, Patient]:
         if chromium is None:
             pytest.fail(f"KIOSK_REQUIRE_BROWSER is set, but {CHROMIUM_MISSING}", pytrace=False)
         monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
@@ -295,7 +298,9 @@ def open_kiosk(chromium, tmp_path, monkeypatch) -> Iterator[Callable[..., tuple[
         worker_thread.start()
         workers.append((worker, worker_thread))
 
-        context = chromium.new_context(has_touch=True, viewport=KIOSK_SCREEN)
+        context = chromium.new_context(
+            has_touch=True, viewport=screen or KIOSK_SCREEN, reduced_motion=reduced_motion or "no-preference"
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         patient = Patient(context.new_page(), f"http://127.0.0.1:{server.server_port}")
@@ -344,7 +349,7 @@ def test_a_yes_on_the_safety_check_shows_the_front_desk_screen_and_the_patient_c
     patient.answers_safety(yes=("fever",))
 
     patient.expect_screen("/visit/urgent", URGENT_HEADING)
-    expect(patient.page.locator("#screen ul.signs")).to_contain_text(qn.question("fever").warning)
+    expect(patient.page.locator("#screen ul.signs")).to_contain_text(qn.red_flag("fever").warning)
     patient.expect_fit_for_touch("the urgent screen")
     assert kiosk.alert_signs() == [["fever"]], "the front desk should get exactly one alert, for the fever"
 

@@ -142,7 +142,7 @@ def test_finished_handouts_show_newest_first(app, desk):
 
 def test_an_urgent_alert_is_pinned_on_top_until_acknowledged(app, desk):
     finished_visit(app)
-    Kiosk(app.test_client()).answer_all({"leg_weakness": "yes"})
+    Kiosk(app.test_client()).answer_all({"warning_signs": ["leg_weakness"]})
     page = desk.get("/desk/queue").get_data(as_text=True)
     assert page.index("Urgent: a patient reported a warning sign") < page.index("<table")
     assert "Reports new or worsening leg weakness or numbness" in page
@@ -168,7 +168,7 @@ def test_a_new_alert_changes_the_poll(app, desk):
     etag = desk.get("/desk/queue").headers["ETag"]
     kiosk = Kiosk(app.test_client())
     kiosk.start()
-    kiosk.answer("safety", {"bowel": "yes"})
+    kiosk.answer("safety", {"warning_signs": ["bowel"]})
     response = desk.client.get("/desk/queue", headers={"If-None-Match": etag})
     assert response.status_code == 200
     assert "Reports new trouble controlling the bowels" in response.get_data(as_text=True)
@@ -378,7 +378,7 @@ def test_no_desk_page_and_no_patient_tap_talks_to_cups(app, desk, kiosk, monkeyp
         raise AssertionError(f"a web request ran {args[0]}")
 
     monkeypatch.setattr(printing, "run_tool", no_cups)
-    kiosk.answer_all({"fever": "yes"})
+    kiosk.answer_all({"warning_signs": ["fever"]})
     assert kiosk.finish().headers["Location"] == "/visit/done"
     assert "claim-code" in kiosk.get("/visit/done").get_data(as_text=True)
     with app.app_context():

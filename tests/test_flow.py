@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from kiosk import create_app
@@ -23,7 +24,8 @@ def test_welcome_offers_start_and_asks_for_no_name(client):
     page = client.get("/").get_data(as_text=True)
     assert "Start" in page
     assert "We do not ask for your name." in page
-    assert "Larger text" in page
+    for setting in ("Text size", "100%", "125%", "150%", "High contrast", "Read to me"):
+        assert setting in page
 
 
 def test_start_opens_the_safety_check_first(kiosk):
@@ -33,7 +35,7 @@ def test_start_opens_the_safety_check_first(kiosk):
     page = kiosk.get("/visit/safety").get_data(as_text=True)
     assert "First, a safety check" in page
     assert "does not give a diagnosis or medical advice" in page
-    assert "Step 1 of 7" in page
+    assert "Step 1 of 6" in page
 
 
 @pytest.mark.parametrize("step", qn.STEPS, ids=lambda s: s.id)
@@ -186,7 +188,7 @@ def test_default_kiosk_name_is_sensible(tmp_path, monkeypatch):
 
 def test_a_yes_to_any_red_flag_alerts_the_desk(app, kiosk):
     kiosk.start()
-    response = kiosk.answer("safety", {"saddle_numbness": "yes"})
+    response = kiosk.answer("safety", {"warning_signs": ["saddle_numbness"]})
     assert response.headers["Location"] == "/visit/urgent"
     page = kiosk.get("/visit/urgent").get_data(as_text=True)
     assert "Please tell the front desk now" in page
@@ -201,7 +203,7 @@ def test_a_yes_to_any_red_flag_alerts_the_desk(app, kiosk):
 
 def test_the_patient_may_continue_after_the_alert(kiosk):
     kiosk.start()
-    kiosk.answer("safety", {"fever": "yes"})
+    kiosk.answer("safety", {"warning_signs": ["fever"]})
     page = kiosk.get("/visit/urgent").get_data(as_text=True)
     assert 'href="/visit/situation"' in page
     assert kiosk.get("/visit/situation").status_code == 200
@@ -217,17 +219,73 @@ def test_all_no_raises_no_alert(app, kiosk):
 
 def test_answering_the_safety_check_again_does_not_raise_a_second_alert(app, kiosk):
     kiosk.start()
-    kiosk.answer("safety", {"fever": "yes"})
-    kiosk.answer("safety", {"fever": "yes", "cancer": "yes"})
+    kiosk.answer("safety", {"warning_signs": ["fever"]})
+    kiosk.answer("safety", {"warning_signs": ["fever", "cancer"]})
     with app.app_context():
         alerts = db.session.scalars(select(Alert)).all()
         assert len(alerts) == 1
         assert alerts[0].signs == ["fever", "cancer"]
 
 
+def alert_signs(app) -> list[list[str]]:
+    with app.app_context():
+        return [list(a.signs) for a in db.session.scalars(select(Alert).order_by(Alert.id))]
+
+
+def test_none_of_these_is_one_tap_and_raises_no_alert(app, kiosk):
+    kiosk.start()
+    kiosk.get("/visit/safety")
+    response = kiosk.post("/visit/safety", {"warning_signs": "none"})
+    assert response.headers["Location"] == "/visit/situation"
+    assert alert_signs(app) == []
+    with app.app_context():
+        assert db.session.scalar(select(Visit.answers))["warning_signs"] == ["none"]
+
+
+def test_one_or_more_alerts_the_desk_at_once_then_asks_which(app, kiosk):
+    """The patient taps "I have one or more of these" without ticking a sign:
+    the desk hears now, and the patient is asked which, for the desk."""
+    kiosk.start()
+    kiosk.get("/visit/safety")
+    response = kiosk.post("/visit/safety", {"warning_signs": "some"})
+    assert response.headers["Location"] == "/visit/safety?which=1"
+    assert alert_signs(app) == [["some"]]
+    page = kiosk.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The front desk has been told. Which signs do you have?" in page
+    assert 'name="which" value="1"' in page
+    assert "I have none of these" not in page, "only Next now: the sign is reported already"
+
+    response = kiosk.post("/visit/safety", {"warning_signs": ["cancer", "some"], "which": "1"})
+    assert response.headers["Location"] == "/visit/urgent"
+    assert alert_signs(app) == [["cancer"]], "the open alert now says which sign"
+    assert "New back pain if you have had cancer" in kiosk.get("/visit/urgent").get_data(as_text=True)
+
+
+def test_not_saying_which_still_reaches_the_urgent_screen(app, kiosk):
+    kiosk.start()
+    kiosk.get("/visit/safety")
+    kiosk.post("/visit/safety", {"warning_signs": "some"})
+    response = kiosk.post("/visit/safety", {"warning_signs": "some", "which": "1"})
+    assert response.headers["Location"] == "/visit/urgent"
+    page = kiosk.get("/visit/urgent").get_data(as_text=True)
+    assert "One or more of the signs on the list" in page
+    assert alert_signs(app) == [["some"]]
+    assert kiosk.get("/visit/situation").status_code == 200, "the patient may go on"
+
+
+def test_the_safety_check_shows_every_sign_in_one_list(kiosk):
+    kiosk.start()
+    page = kiosk.get("/visit/safety").get_data(as_text=True)
+    for flag in qn.RED_FLAGS:
+        assert f'value="{flag.id}"' in page
+        assert str(escape(flag.label)) in page
+    assert page.count('name="warning_signs" value="none"') == 1
+    assert page.count('name="warning_signs" value="some"') == 1
+
+
 def test_the_alert_outlives_an_abandoned_visit(app, kiosk):
     kiosk.start()
-    kiosk.answer("safety", {"bladder": "yes"})
+    kiosk.answer("safety", {"warning_signs": ["bladder"]})
     kiosk.post("/reset")
     with app.app_context():
         alert = db.session.scalar(select(Alert))
@@ -249,7 +307,8 @@ def test_the_urgent_screen_keeps_the_way_back_to_review(kiosk):
     kiosk.answer_all()
     kiosk.get("/visit/safety?return_to=review")
     response = kiosk.post(
-        "/visit/safety", {**form_for("safety", {**SAMPLE_ANSWERS, "fever": "yes"}), "return_to": "review"}
+        "/visit/safety",
+        {**form_for("safety", {**SAMPLE_ANSWERS, "warning_signs": ["fever"]}), "return_to": "review"},
     )
     assert response.headers["Location"] == "/visit/urgent?return_to=review"
     fragment = kiosk.get(response.headers["Location"], headers={"HX-Request": "true"})

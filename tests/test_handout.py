@@ -152,7 +152,7 @@ def test_the_records_advice_follows_whether_they_were_asked_for(app, sample_answ
 
 
 def test_a_reported_red_flag_is_repeated_on_the_handout(app, sample_answers):
-    text = pdf_text(render(app, {**sample_answers, "fever": "yes"})[0])
+    text = pdf_text(render(app, {**sample_answers, "warning_signs": ["fever"]})[0])
     assert "Today you told us about one of these signs" in text
     assert "Today you told us" not in pdf_text(render(app, sample_answers)[0])
 

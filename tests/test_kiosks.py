@@ -66,7 +66,7 @@ def test_a_device_that_is_not_enrolled_cannot_start_a_visit(app):
 def test_an_enrolled_kiosk_runs_visits_under_its_own_name(app, admin_desk):
     screen = enroll(app, register(admin_desk))
     assert screen.get("/").status_code == 200
-    screen.answer_all({"fever": "yes"})
+    screen.answer_all({"warning_signs": ["fever"]})
     screen.finish()
     with app.app_context():
         assert db.session.scalar(select(Alert.kiosk)) == "Waiting room 2"

@@ -42,7 +42,7 @@ def test_migrations_build_the_models_schema_on_postgresql(pg_app):
 
 def test_a_visit_an_alert_and_a_print_on_postgresql(pg_app):
     kiosk = Kiosk(pg_app.test_client())
-    kiosk.answer_all({"fever": "yes", "own_question_1": "¿Puedo nadar? 🏊"})
+    kiosk.answer_all({"warning_signs": ["fever"], "own_question_1": "¿Puedo nadar? 🏊"})
     assert kiosk.finish().headers["Location"] == "/visit/done"
     run_worker(pg_app)
     with pg_app.app_context():

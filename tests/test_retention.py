@@ -53,7 +53,7 @@ def print_to_folder(app, desk, submission) -> None:
 
 def test_an_abandoned_visit_goes_whether_or_not_its_browser_comes_back(app, kiosk):
     kiosk.start()
-    kiosk.answer("safety", {"fever": "yes"})
+    kiosk.answer("safety", {"warning_signs": ["fever"]})
     kiosk.answer("situation")
     assert purge(app).abandoned_visits == 0
     age(app, Visit, timedelta(minutes=61), "updated_at")
@@ -90,7 +90,7 @@ def test_a_handout_handed_over_goes_sooner_when_the_clinic_says_so(app, desk):
 
 def test_an_alert_goes_a_day_after_it_was_acknowledged_and_never_before(app, kiosk, desk):
     kiosk.start()
-    kiosk.answer("safety", {"bladder": "yes"})
+    kiosk.answer("safety", {"warning_signs": ["bladder"]})
     age(app, Alert, timedelta(days=3), "created_at")
     assert purge(app).alerts == 0, "an urgent sign waits for staff, however old"
     with app.app_context():

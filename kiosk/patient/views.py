@@ -7,11 +7,14 @@ tap (an htmx request) it is the fragment that replaces ``#screen``, with
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from flask import abort, current_app, g, make_response, redirect, render_template, request, session, url_for
+from flask import current_app, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -22,11 +25,14 @@ from .. import questionnaire as qn
 from ..extensions import babel, csrf, db
 from ..models import Visit
 from ..questionnaire import N_
-from . import bp
+from . import bp, display
 
 log = logging.getLogger(__name__)
 
 RETURN_TO_REVIEW = "review"
+# A step shown again to fix: answers to check (422), a step to answer first
+# (409), a tap whose form had gone stale (400).
+ANSWERS_TO_FIX = {400, 409, 422}
 # Characters a URL path and query keep as they are when quoted for a header.
 URL_SAFE = "/?&=%:@!$'()*+,;~"
 
@@ -38,7 +44,6 @@ def render_screen(
     template: str, title: str, *, status: int = 200, push_url: str | None = None, **context: Any
 ):
     """The full page for a direct load, the ``#screen`` fragment for htmx."""
-    context.setdefault("large_text", session.get("large_text", False))
     if request.htmx and not request.htmx.history_restore_request:
         html = f"<title>{escape(title)}</title>" + render_template(template, **context)
         response = make_response(html, status)
@@ -61,7 +66,7 @@ def _back_url(step_id: str) -> str:
     index = qn.FLOW.index(step_id)
     if index == 0:
         return url_for("patient.welcome")
-    return url_for("patient.step", step_id=qn.FLOW[index - 1])
+    return url_for("patient.step", step=qn.FLOW[index - 1])
 
 
 def _step_screen(
@@ -73,12 +78,18 @@ def _step_screen(
     notice: str = "",
     status: int = 200,
     return_to: str = "",
+    asking_which: bool = False,
 ):
+    if request.htmx and status in ANSWERS_TO_FIX:
+        # The step shown again to fix is the answer to the tap, not a failure:
+        # as a 4xx it would only make the kiosk's browser log an error. A
+        # post without htmx still gets the 4xx.
+        status = 200
     return render_screen(
         "patient/_step.html",
         _(step.title),
         status=status,
-        push_url=url_for("patient.step", step_id=step.id),
+        push_url=url_for("patient.step", step=step.id),
         step=step,
         values=values if values is not None else (visit.answers or {}),
         errors=errors or {},
@@ -87,6 +98,7 @@ def _step_screen(
         back_url=url_for("patient.review") if return_to else _back_url(step.id),
         return_to=return_to,
         top_limit=qn.MAX_TOP_QUESTIONS,
+        asking_which=asking_which,
     )
 
 
@@ -96,13 +108,37 @@ def _go(endpoint: str, **values: Any):
 
 
 def _current_visit() -> Visit | None:
-    return visits.load_visit(session.get("visit"), expiry_minutes=current_app.config["VISIT_EXPIRY_MINUTES"])
+    """This browser's visit, looked up once per request."""
+    if "visit" not in g:
+        g.visit = visits.load_visit(
+            session.get("visit"), expiry_minutes=current_app.config["VISIT_EXPIRY_MINUTES"]
+        )
+    return g.visit
 
 
 def _visit_ended():
     """No visit in this browser (never started, wiped, expired or tampered)."""
     session.pop("visit", None)
     return _go("patient.welcome", ended=1)
+
+
+def with_visit(*, open_only: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Pass the view this browser's visit, or send the patient to Welcome if
+    there is none. ``open_only``: a finished visit goes to Done instead."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any):
+            visit = _current_visit()
+            if visit is None:
+                return _visit_ended()
+            if open_only and visit.finished_at is not None:
+                return _go("patient.done")
+            return view(visit, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def _return_to() -> str:
@@ -175,7 +211,7 @@ def welcome():
         _("Welcome"),
         push_url=url_for("patient.welcome"),
         visit_in_progress=visit is not None and visit.finished_at is None,
-        continue_url=url_for("patient.step", step_id=visits.first_open_step(visit)) if visit else "",
+        continue_url=url_for("patient.step", step=visits.first_open_step(visit)) if visit else "",
         ended=request.args.get("ended") == "1",
         languages=_available_languages(),
         current_language=session.get("lang", "en"),
@@ -195,14 +231,36 @@ def _available_languages() -> dict[str, str]:
     return cached
 
 
+@bp.context_processor
+def display_settings() -> dict[str, Any]:
+    return {"display": display.Display.from_session(session), "text_sizes": display.TEXT_SIZES, "qn": qn}
+
+
 @bp.post("/preferences")
 def preferences():
+    """Language, text size, contrast and reading aloud, for this visit.
+
+    A tap through htmx changes the screen in place (204 and an event for
+    kiosk.js), so answers not yet saved stay on screen; without script, or
+    for a new language, the page comes back in full.
+    """
     lang = request.form.get("lang")
     if lang in _available_languages():
         session["lang"] = lang
-    if "large_text" in request.form:
-        session["large_text"] = request.form.get("large_text") == "on"
-    return _go("patient.welcome")
+    settings = display.update(session, request.form)
+    if request.htmx and not lang:
+        response = make_response("", 204)
+        response.headers["HX-Trigger"] = json.dumps({"kiosk:display": settings.as_event()})
+        return response
+    return redirect(_local_path(request.form.get("next", "")), 303)
+
+
+def _local_path(path: str) -> str:
+    """A path on this site to go back to, or Welcome for anything else."""
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return url_for("patient.welcome")
+    return quote(path, safe=URL_SAFE)
 
 
 @bp.post("/start")
@@ -211,7 +269,7 @@ def start():
     lang = session.get("lang", "en")
     visit = visits.start_visit(kiosk=_kiosk_name(), language=lang)
     session["visit"] = visit.id
-    return _go("patient.step", step_id=qn.STEPS[0].id)
+    return _go("patient.step", step=qn.STEPS[0].id)
 
 
 @bp.post("/reset")
@@ -230,29 +288,21 @@ def reset():
 # --- the steps ----------------------------------------------------------------
 
 
-@bp.get("/visit/<step_id>")
-def step(step_id: str):
-    step = qn.step(step_id)
-    if step is None:
-        abort(404)
-    visit = _current_visit()
-    if visit is None:
-        return _visit_ended()
-    if visit.finished_at is not None:
-        return _go("patient.done")
+@bp.get("/visit/<step:step>")
+@with_visit(open_only=True)
+def step(visit: Visit, step: qn.Step):
     if not visits.can_open(visit, step.id):
-        return _go("patient.step", step_id=visits.first_open_step(visit))
+        return _go("patient.step", step=visits.first_open_step(visit))
+    asking_which = request.args.get("which") == "1" and visits.signs_not_said(visit.answers or {})
+    if asking_which:
+        notice = _("The front desk has been told. Which signs do you have? Tap each one, then tap Next.")
+        return _step_screen(visit, step, return_to=_return_to(), asking_which=True, notice=notice)
     return _step_screen(visit, step, return_to=_return_to())
 
 
-@bp.post("/visit/<step_id>")
-def save(step_id: str):
-    step = qn.step(step_id)
-    if step is None:
-        abort(404)
-    visit = _current_visit()
-    if visit is None:
-        return _visit_ended()
+@bp.post("/visit/<step:step>")
+@with_visit()
+def save(visit: Visit, step: qn.Step):
     return_to = _return_to()
     try:
         result = visits.save_step(visit, step, request.form)
@@ -273,47 +323,44 @@ def save(step_id: str):
             status=422,
             return_to=return_to,
         )
-    if step.id == qn.SAFETY.id and visits.red_flags_reported(result.values):
+    if visits.red_flags_reported(result.values):
+        # The desk is alerted already. Not said which signs: ask, once, for the desk.
+        if visits.signs_not_said(result.values) and request.form.get("which") != "1":
+            return _go("patient.step", step=step.id, which=1, return_to=return_to or None)
         return _go("patient.urgent", return_to=return_to or None)
     if return_to and visits.first_open_step(visit) == qn.REVIEW_STEP_ID:
         return _go("patient.review")
     next_step = qn.FLOW[qn.FLOW.index(step.id) + 1]
-    return _go("patient.step", step_id=next_step)
+    return _go("patient.step", step=next_step)
 
 
 @bp.get("/visit/urgent")
-def urgent():
-    visit = _current_visit()
-    if visit is None:
-        return _visit_ended()
+@with_visit()
+def urgent(visit: Visit):
     signs = visits.red_flags_reported(visit.answers or {})
     if not signs:
-        return _go("patient.step", step_id=visits.first_open_step(visit))
+        return _go("patient.step", step=visits.first_open_step(visit))
     return_to = _return_to()
     continue_url = (
         url_for("patient.review")
         if return_to and visits.first_open_step(visit) == qn.REVIEW_STEP_ID
-        else url_for("patient.step", step_id=qn.FLOW[1])
+        else url_for("patient.step", step=qn.FLOW[1])
     )
     return render_screen(
         "patient/_urgent.html",
         _("Please tell the front desk now"),
         push_url=url_for("patient.urgent", return_to=return_to or None),
-        signs=[q for q in qn.RED_FLAGS if q.id in signs],
-        back_url=url_for("patient.step", step_id=qn.SAFETY.id),
+        signs=[flag for flag in (*qn.RED_FLAGS, qn.SOME_SIGNS) if flag.id in signs],
+        back_url=url_for("patient.step", step=qn.SAFETY.id),
         continue_url=continue_url,
     )
 
 
 @bp.get("/visit/review")
-def review():
-    visit = _current_visit()
-    if visit is None:
-        return _visit_ended()
-    if visit.finished_at is not None:
-        return _go("patient.done")
+@with_visit(open_only=True)
+def review(visit: Visit):
     if not visits.can_open(visit, qn.REVIEW_STEP_ID):
-        return _go("patient.step", step_id=visits.first_open_step(visit))
+        return _go("patient.step", step=visits.first_open_step(visit))
     return _review_screen(visit)
 
 
@@ -335,7 +382,7 @@ def review_rows(step: qn.Step, answers: dict[str, Any]) -> list[tuple[str, list[
     """Each answered question of a step as (question, [answers]) in plain words."""
     top = answers.get("top_questions") or []
     if step.id == qn.SAFETY.id and not visits.red_flags_reported(answers):
-        return [(_("Warning signs"), [_("No to every sign")])]
+        return [(_("Warning signs"), [_(qn.NO_SIGNS.label)])]
     rows = []
     for question in step.questions:
         value = answers.get(question.id)
@@ -355,25 +402,21 @@ def review_rows(step: qn.Step, answers: dict[str, Any]) -> list[tuple[str, list[
 
 
 @bp.post("/visit/finish")
-def finish():
-    visit = _current_visit()
-    if visit is None:
-        # Finished and then wiped, or never started: nothing to finish.
-        return _visit_ended()
+@with_visit()
+def finish(visit: Visit):
+    # Idempotent: a visit finished already goes to Done with the same code.
     try:
         visits.finish_visit(visit)
     except visits.VisitError as error:
-        return _go("patient.step", step_id=error.step_id)
+        return _go("patient.step", step=error.step_id)
     return _go("patient.done")
 
 
 @bp.get("/visit/done")
-def done():
-    visit = _current_visit()
-    if visit is None:
-        return _visit_ended()
+@with_visit()
+def done(visit: Visit):
     if visit.submission is None:
-        return _go("patient.step", step_id=visits.first_open_step(visit))
+        return _go("patient.step", step=visits.first_open_step(visit))
     return render_screen(
         "patient/_done.html",
         _("You are all set"),
@@ -420,9 +463,9 @@ def _step_without_token():
     tapped, unsaved, and ask for one more tap. None for other URLs."""
     if request.method != "POST" or not request.view_args:
         return None
-    step = qn.step(request.view_args.get("step_id", ""))
+    step = request.view_args.get("step")
     visit = _current_visit()
-    if step is None or visit is None:
+    if not isinstance(step, qn.Step) or visit is None:
         return None
     result = visits.validate_step(step, request.form)
     return _step_screen(

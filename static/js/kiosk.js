@@ -1,5 +1,7 @@
-// The kiosk's only script of its own: the idle timer, the reset after Done,
-// and focus after each step swaps in. No inline scripts (the CSP forbids them).
+// The kiosk's script: the idle timer, the reset after Done (and more time for
+// it), focus after each step swaps in, text size and contrast changed in
+// place, stars that pick their question, and the letters left in a text box.
+// Reading aloud is speech.js. No inline scripts (the CSP forbids them).
 (function () {
   "use strict";
 
@@ -7,6 +9,8 @@
   const idleMs = Number(body.dataset.idleSeconds || 90) * 1000;
   const warningSeconds = Number(body.dataset.warningSeconds || 30);
   const doneSeconds = Number(body.dataset.doneSeconds || 30);
+  const doneMoreSeconds = Number(body.dataset.doneMoreSeconds || 60);
+  const doneMaxSeconds = Number(body.dataset.doneMaxSeconds || 300);
   const dialog = document.getElementById("idle-dialog");
   const countdown = document.getElementById("idle-countdown");
   const resetForm = document.getElementById("reset-form");
@@ -34,14 +38,28 @@
     resetForm.submit();
   }
 
+  let remaining = 0;
+  let doneShownFor = 0;
+
   function countDown(seconds, show) {
-    let remaining = seconds;
+    remaining = seconds;
     show(remaining);
     tickTimer = setInterval(function () {
       remaining -= 1;
+      doneShownFor += 1;
       show(Math.max(remaining, 0));
       if (remaining <= 0) wipe();
     }, 1000);
+  }
+
+  // Done: "I need more time" keeps the code up longer, never past the limit.
+  function moreTime() {
+    const left = doneMaxSeconds - doneShownFor;
+    remaining = Math.max(remaining, Math.min(remaining + doneMoreSeconds, left));
+    const shown = document.querySelector("[data-done-countdown]");
+    if (shown) shown.textContent = String(remaining);
+    const button = document.getElementById("more-time");
+    if (button && remaining >= left) button.disabled = true;
   }
 
   function warn() {
@@ -57,6 +75,7 @@
     if (current === "visit") {
       idleTimer = setTimeout(warn, idleMs);
     } else if (current === "done") {
+      doneShownFor = 0;
       const shown = document.querySelector("[data-done-countdown]");
       countDown(doneSeconds, function (n) { if (shown) shown.textContent = String(n); });
     }
@@ -77,6 +96,59 @@
     dialog.addEventListener("cancel", function (event) { event.preventDefault(); arm(); });
   }
 
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("#more-time")) moreTime();
+  });
+
+  // Text size, contrast, reading aloud: the server keeps them for the visit
+  // and says what they are now; the page follows without a reload.
+  document.body.addEventListener("kiosk:display", function (event) {
+    const settings = event.detail;
+    document.documentElement.className = settings.html_class;
+    document.querySelectorAll('.display-settings button[name="text_size"]').forEach(function (button) {
+      button.setAttribute("aria-pressed", String(Number(button.value) === settings.text_size));
+    });
+    document.querySelectorAll(".display-settings button[data-setting]").forEach(function (button) {
+      const on = settings[button.dataset.setting] === true;
+      button.setAttribute("aria-pressed", String(on));
+      button.value = on ? "off" : "on";
+    });
+    body.dataset.readAloud = settings.read_aloud ? "on" : "off";
+  });
+
+  // A star picks its question too; a question unpicked loses its star.
+  document.addEventListener("change", function (event) {
+    const input = event.target;
+    const item = input.closest(".bank-item");
+    if (!item) return;
+    const pick = item.querySelector("label.choice input");
+    const star = item.querySelector("label.star input");
+    if (input === star && star.checked) pick.checked = true;
+    if (input === pick && !pick.checked) star.checked = false;
+  });
+
+  // Letters typed against the limit, said as they are typed. Nothing is cut:
+  // a paste that runs over stays, and the count says by how much.
+  function countLetters(box) {
+    const counter = document.getElementById(box.id + "-count");
+    if (!counter) return;
+    const limit = Number(box.dataset.limit);
+    const used = Array.from(box.value.trim()).length;
+    if (counter.dataset.empty === undefined) counter.dataset.empty = counter.textContent;
+    counter.textContent = used === 0
+      ? counter.dataset.empty
+      : used > limit
+      ? counter.dataset.over.replace("%(length)s", used).replace("%(limit)s", limit)
+      : counter.dataset.count.replace("%(length)s", used).replace("%(limit)s", limit);
+    counter.classList.toggle("over", used > limit);
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.matches("textarea[data-limit]")) countLetters(event.target);
+  });
+  function countAll() {
+    document.querySelectorAll("#screen textarea[data-limit]").forEach(countLetters);
+  }
+
   // A follow-up field ("your other reason") shows only while its choice is ticked.
   function showFollowUps() {
     document.querySelectorAll("#screen [data-shown-with]").forEach(function (field) {
@@ -90,6 +162,7 @@
   document.body.addEventListener("htmx:afterSettle", function (event) {
     if (event.detail.target && event.detail.target.id === "screen") {
       showFollowUps();
+      countAll();
       arm();
       const heading = document.querySelector("#screen h1");
       if (heading) heading.focus({ preventScroll: true });
@@ -103,5 +176,6 @@
   });
 
   showFollowUps();
+  countAll();
   arm();
 })();

@@ -1,0 +1,191 @@
+// Read to me: the screen spoken aloud with the browser's own speech synthesis.
+// Only voices on this machine are used (on Debian: speech-dispatcher and
+// espeak-ng, with Chromium started with --enable-speech-dispatcher), so no
+// word a patient hears, or taps, leaves the kiosk. The server keeps the
+// setting for the visit; kiosk.js updates the button, this file speaks.
+(function () {
+  "use strict";
+
+  const synth = window.speechSynthesis;
+  const button = document.getElementById("read-aloud");
+  if (!synth || typeof window.SpeechSynthesisUtterance !== "function" || !button) return;
+
+  const body = document.body;
+  const screen = document.getElementById("screen");
+  const dialog = document.getElementById("idle-dialog");
+  const lang = document.documentElement.lang || "en";
+  // A little slower than usual: many patients are older, or new to the language.
+  const RATE = 0.9;
+
+  // What a screen says, found in reading order. A piece inside a piece already
+  // taken (the hint in an answer's label) is read with it, not again.
+  const PIECES = [
+    "h1", "h2",
+    "p", // the lead, notes, notices, problems with an answer, hints, the claim code
+    "legend", // a question, or a topic in the question bank
+    ".question > label", // a question answered by typing
+    "label.choice", // an answer, with its hint
+    ".safety-answers button", // the safety check's two answers are buttons
+    "li", // the signs on the urgent screen, answers on the review
+    "dt", "dd",
+  ].join(", ");
+  // Never read: text for screen readers that says again what is read anyway
+  // (the star's "Most important: …"), what is hidden from them, the star
+  // buttons, the step counter and the letter counter (noise before and after
+  // what matters), the language buttons (each names itself in its own language).
+  const SKIP = [
+    ".visually-hidden", "[aria-hidden='true']",
+    "label.star", ".progress-label", ".counter", "form.preferences",
+  ].join(", ");
+
+  let on = body.dataset.readAloud === "on";
+  let voice = null;
+  let waitingForVoice = false;
+  let readingDialog = false;
+
+  // "en_US", "en-us" and "en-US" are one language tag; "en" is its primary part.
+  function tagOf(code) {
+    return code.toLowerCase().replace("_", "-");
+  }
+
+  function primary(code) {
+    return tagOf(code).split("-")[0];
+  }
+
+  // A voice for the page's language, and only one on this machine: a remote
+  // voice would send the screen's words to someone else's server.
+  function findVoice() {
+    const local = synth.getVoices().filter(function (v) {
+      return v.localService && primary(v.lang) === primary(lang);
+    });
+    const exact = local.filter(function (v) { return tagOf(v.lang) === tagOf(lang); });
+    return exact.find(function (v) { return v.default; }) || exact[0]
+      || local.find(function (v) { return v.default; }) || local[0] || null;
+  }
+
+  // Voices may come late (Chromium asks speech-dispatcher after the page
+  // loads); the button shows only once there is one to speak with.
+  function voicesChanged() {
+    voice = findVoice();
+    button.hidden = !voice;
+    if (voice && waitingForVoice) {
+      waitingForVoice = false;
+      readScreen();
+    }
+  }
+
+  function skipped(element) {
+    return element.matches(SKIP) || element.hidden;
+  }
+
+  // Shown and not skipped: no `hidden`, no display:none on the way up (a
+  // follow-up box not asked for, the closed idle prompt).
+  function readable(element) {
+    return element.closest(SKIP) === null && element.getClientRects().length > 0;
+  }
+
+  function textOf(element) {
+    const label = element.getAttribute("aria-label");
+    if (label) return label; // the claim code: its letters one by one
+    let text = "";
+    element.childNodes.forEach(function (node) {
+      if (node.nodeType === Node.TEXT_NODE) text += node.textContent;
+      else if (node.nodeType === Node.ELEMENT_NODE && !skipped(node)) text += " " + textOf(node) + " ";
+    });
+    // Symbols (the review's ★) would be read by name ("black star"): left out.
+    return text.replace(/\p{So}/gu, "").replace(/\s+/g, " ").replace(/\s+([.,:;!?])/g, "$1").trim();
+  }
+
+  function piecesOf(root) {
+    const taken = [];
+    root.querySelectorAll(PIECES).forEach(function (element) {
+      if (!readable(element) || taken.some(function (t) { return t.contains(element); })) return;
+      // A list of answers on the review: each answer is its own piece.
+      if (element.matches("dd") && element.querySelector("li")) return;
+      // A question in the bank: its label is the piece, not the star beside it.
+      if (element.matches("li") && element.querySelector("label.choice")) return;
+      taken.push(element);
+    });
+    return taken.map(textOf).filter(Boolean);
+  }
+
+  function speak(texts) {
+    texts.forEach(function (text) {
+      // One utterance a piece: natural pauses, and a long screen is not one
+      // long utterance that some engines cut short.
+      const utterance = new window.SpeechSynthesisUtterance(text);
+      utterance.lang = lang;
+      utterance.voice = voice;
+      utterance.rate = RATE;
+      synth.speak(utterance);
+    });
+  }
+
+  function stop() {
+    readingDialog = false;
+    synth.cancel();
+  }
+
+  function readScreen() {
+    if (!voice) {
+      waitingForVoice = true;
+      return;
+    }
+    stop();
+    if (screen) speak(piecesOf(screen));
+  }
+
+  // The setting changed (kiosk.js has already updated the button). Text size
+  // or contrast changing while reading is on must not start it over.
+  body.addEventListener("kiosk:display", function (event) {
+    const now = event.detail.read_aloud === true;
+    if (now && !on) {
+      on = true;
+      readScreen();
+    } else if (!now && on) {
+      on = false;
+      waitingForVoice = false;
+      stop();
+    }
+  });
+
+  body.addEventListener("htmx:afterSettle", function (event) {
+    if (on && event.detail.target && event.detail.target.id === "screen") readScreen();
+  });
+
+  // A tapped answer is said back, cutting short whatever was being read. An
+  // answer unticked says nothing: hearing its label would sound like picking it.
+  document.addEventListener("change", function (event) {
+    const input = event.target;
+    const choice = input.closest && input.closest("label.choice");
+    if (!on || !voice || !choice) return;
+    stop();
+    if (!input.checked) return;
+    speak([textOf(choice)]);
+    // kiosk.js has just shown a follow-up box for this answer ("your other
+    // reason"): say what it asks too.
+    document.querySelectorAll("#screen [data-shown-with]").forEach(function (field) {
+      if (field.dataset.shownWith === `${input.name}=${input.value}` && !field.hidden) speak(piecesOf(field));
+    });
+  });
+
+  // The idle prompt is read as it opens, and no longer once it closes.
+  if (dialog) {
+    new MutationObserver(function () {
+      if (dialog.open && on && voice) {
+        stop();
+        readingDialog = true;
+        speak(piecesOf(dialog));
+      } else if (!dialog.open && readingDialog) {
+        stop();
+      }
+    }).observe(dialog, { attributes: true, attributeFilter: ["open"] });
+  }
+
+  // Nothing of this visit is said after the page goes (a reset, a new language).
+  window.addEventListener("pagehide", stop);
+
+  synth.addEventListener("voiceschanged", voicesChanged);
+  voicesChanged();
+  if (on) readScreen();
+})();
