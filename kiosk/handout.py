@@ -99,12 +99,23 @@ class Clinic:
         return cls(name=current_app.config["CLINIC_NAME"], phone=current_app.config["CLINIC_PHONE"])
 
 
+SHORT_OWN_QUESTION = 120
+"""Characters: a question of the patient's own up to this long sits two to a row
+like the ready-made ones (about three lines in half the width); a longer one runs
+across the page."""
+
+
 @dataclass(frozen=True)
 class HandoutQuestion:
     text: str
     # True when the patient wrote it: the handout shows it as their own words.
     own: bool
     top: bool
+
+    @property
+    def across(self) -> bool:
+        """Too long for half the page's width: the handout gives it a row of its own."""
+        return self.own and len(self.text) > SHORT_OWN_QUESTION
 
 
 def _labels(question_id: str, ids: list[str], attribute: str = "label") -> list[str]:

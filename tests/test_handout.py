@@ -17,6 +17,7 @@ from kiosk.clock import load_time_zone
 from kiosk.extensions import db
 from kiosk.handout import StaticFilesOnly, handout_html, render_handout
 from kiosk.models import Submission
+from kiosk.visits import SIGNS_QUESTION_ID, red_flags_reported
 
 from .conftest import run_worker
 
@@ -114,9 +115,18 @@ def test_the_footer_has_clinic_date_code_and_page_numbers(app, sample_answers):
 
 def test_the_records_checklist_has_date_blanks(app, sample_answers):
     text = pdf_text(render(app, sample_answers)[0])
-    assert "Date I asked" in text and "Date they got it" in text
+    assert "Date I asked:" in text and "Date they got them:" in text
     for record in ("MRI scan", "X-rays", "Notes from the doctor's visits"):
         assert record in text
+    assert "CT scan" not in text
+
+
+@pytest.mark.parametrize("records", [["unsure"], []])
+def test_not_sure_which_records_lists_every_kind(app, sample_answers, records):
+    text = pdf_text(render(app, {**sample_answers, "records_exist": records})[0])
+    kinds = [c.label for c in qn.question("records_exist").choices if c.id != "unsure"]
+    assert len(kinds) == 7
+    assert all(kind in text for kind in kinds)
 
 
 @pytest.mark.parametrize(
@@ -152,7 +162,10 @@ def test_the_records_advice_follows_whether_they_were_asked_for(app, sample_answ
 
 
 def test_a_reported_red_flag_is_repeated_on_the_handout(app, sample_answers):
-    text = pdf_text(render(app, {**sample_answers, "warning_signs": ["fever"]})[0])
+    # How a reported sign is stored is kiosk.visits' business; this is one way it is.
+    reported = {**sample_answers, SIGNS_QUESTION_ID: ["fever"]}
+    assert red_flags_reported(reported)
+    text = pdf_text(render(app, reported)[0])
     assert "Today you told us about one of these signs" in text
     assert "Today you told us" not in pdf_text(render(app, sample_answers)[0])
 

@@ -15,7 +15,7 @@ from weasyprint.formatting_structure import boxes
 
 from kiosk import create_app
 from kiosk.cli import SAMPLE_ANSWERS
-from kiosk.handout import render_document, render_pdf
+from kiosk.handout import SHORT_OWN_QUESTION, render_document, render_pdf
 from tests.conftest import app_config
 from tests.test_handout import html_for, long_visit, pdf_text
 
@@ -65,10 +65,32 @@ def pages_holding_each_question(document) -> dict[int, set[int]]:
     return pages
 
 
+NOT_SURE_OF_RECORDS = {
+    **SAMPLE_ANSWERS,
+    # Not sure which records exist: the handout lists all seven kinds.
+    "records_exist": ["unsure"],
+    # Three starred questions and two more picked (as in the sample), and two of their own.
+    "own_question_1": (
+        "My job has me lifting boxes all day. How soon after the surgery could I go back to work, "
+        "and for how many hours?"
+    ),
+    "own_question_2": (
+        "My mother had back surgery and she still has pain ten years later. Could that happen to me "
+        "too, and why?"
+    ),
+}
+"""A typical visit that used to run onto a third page."""
+
+
 @pytest.mark.parametrize("paper", ["letter", "a4"])
-def test_a_typical_visit_fits_on_two_pages(handout_app, paper):
+@pytest.mark.parametrize("visit", ["sample", "not sure of records"])
+def test_a_typical_visit_fits_on_two_pages(handout_app, paper, visit):
+    answers = SAMPLE_ANSWERS if visit == "sample" else NOT_SURE_OF_RECORDS
+    if visit != "sample":
+        assert len(answers["top_questions"]) == 3 and len(answers["questions"]) == 5
+        assert all(len(answers[q]) >= 100 for q in ("own_question_1", "own_question_2"))
     with handout_app.app_context():
-        pdf, pages = render_pdf(html_for(handout_app, SAMPLE_ANSWERS, paper))
+        pdf, pages = render_pdf(html_for(handout_app, answers, paper))
     reader = PdfReader(io.BytesIO(pdf))
     assert pages == len(reader.pages) == 2
     for page in reader.pages:
@@ -115,8 +137,18 @@ def test_checkboxes_and_write_in_lines_are_sized_for_a_pen(handout_app):
         assert all(gap >= 9 * MM - 0.01 for gap in gaps), gaps
         assert lines[0] - block.border_box_y() >= 8 * MM - 0.01
 
-    date_cells = [box for box in all_boxes if isinstance(box, boxes.TableCellBox) and box.element_tag == "td"]
-    assert date_cells and all(cell.border_height() >= 9 * MM - 0.01 for cell in date_cells)
+    [dates] = [box for box in all_boxes if "dates" in classes(box) and isinstance(box, boxes.BlockBox)]
+    date_blanks = [box for box in descendants(dates) if "blank" in classes(box)]
+    assert len(date_blanks) == 2
+    assert all(blank.border_width() >= 40 * MM - 0.01 for blank in date_blanks)
+    # Room to write a date above the line.
+    assert all(blank.border_height() >= 8 * MM - 0.01 for blank in date_blanks)
+
+    worksheet_cells = [
+        box for box in all_boxes if isinstance(box, boxes.TableCellBox) and box.element_tag == "td"
+    ]
+    assert len(worksheet_cells) == 4
+    assert all(cell.border_height() >= 15 * MM - 0.01 for cell in worksheet_cells)
 
 
 def test_the_footer_stays_on_one_line_for_the_page_number_even_with_a_long_clinic_name(tmp_path, monkeypatch):
@@ -144,3 +176,21 @@ def test_the_footer_stays_on_one_line_for_the_page_number_even_with_a_long_clini
             for box in footer
             if box.children
         )
+
+
+def test_a_short_question_of_their_own_sits_two_to_a_row_a_long_one_across_the_page(handout_app):
+    short = "Can I keep working at the bakery?"
+    long = "Why does my back still hurt when I sit down for a long time at work, and will it stop? " * 2
+    assert len(long) > SHORT_OWN_QUESTION >= len(short)
+    document = lay_out(handout_app, {**SAMPLE_ANSWERS, "own_question_1": long, "own_question_2": short}, "a4")
+    widths = {}  # by the question's text, in reading order
+    for page in document.pages:
+        content_width = page._page_box.children[0].width
+        for box in descendants(page._page_box):
+            if box.element_tag == "li" and "question" in classes(box):
+                widths["".join(box.element.itertext())] = box.border_width() / content_width
+    [(short_at, short_width)] = [(i, w) for i, (text, w) in enumerate(widths.items()) if short in text]
+    [(long_at, long_width)] = [(i, w) for i, (text, w) in enumerate(widths.items()) if long.strip() in text]
+    assert short_width < 0.5 < 0.95 < long_width
+    # The short one joins the ready-made ones; the long one comes last.
+    assert short_at == len(SAMPLE_ANSWERS["questions"]) < long_at
