@@ -13,7 +13,7 @@ WORKERS ?= 2
 # its kiosks (README: Running in a clinic).
 KIOSK_ENROLLMENT ?= 0
 
-.PHONY: run test lint system-deps init-db bench loadtest
+.PHONY: run test lint system-deps init-db bench loadtest translations
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { \
@@ -40,11 +40,16 @@ system-deps:
 	  fi; \
 	fi
 
+# The patient's languages: the catalogs in kiosk/translations are compiled
+# here (the compiled files are not kept in git).
+translations: $(VENV)/.installed-run
+	@$(BIN)/flask --app wsgi kiosk translate compile
+
 init-db: $(VENV)/.installed-run
 	@$(BIN)/flask --app wsgi kiosk init-db
 	@$(BIN)/flask --app wsgi kiosk ensure-admin
 
-run: system-deps $(VENV)/.installed-run init-db
+run: system-deps $(VENV)/.installed-run translations init-db
 	@echo ""
 	@echo "  Kiosk (patients):     http://$(HOST):$(PORT)/"
 	@echo "  Front desk (staff):   http://$(HOST):$(PORT)/desk/"
@@ -54,7 +59,7 @@ run: system-deps $(VENV)/.installed-run init-db
 	@# The web server and the worker (handouts, printing) together; Ctrl-C stops both.
 	KIOSK_ENROLLMENT=$(KIOSK_ENROLLMENT) $(BIN)/flask --app wsgi kiosk serve --host $(HOST) --port $(PORT) --web-workers $(WORKERS)
 
-test: system-deps $(VENV)/.installed-test
+test: system-deps $(VENV)/.installed-test translations
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
@@ -76,6 +81,6 @@ KIOSKS ?= 50
 SECONDS ?= 60
 THINK ?= 1.0
 PRINTER ?= directory
-loadtest: system-deps $(VENV)/.installed-test
+loadtest: system-deps $(VENV)/.installed-test translations
 	$(BIN)/python -m tests.load.loadtest --kiosks $(KIOSKS) --seconds $(SECONDS) --think $(THINK) \
 	  --printer '$(PRINTER)' $(if $(filter command line,$(origin DATABASE_URL)),--database-url '$(DATABASE_URL)')

@@ -208,5 +208,56 @@ def serve(host: str, port: int, web_workers: int, threads: int) -> None:
         raise SystemExit(children[exited].returncode or 1)
 
 
+translate_cli = AppGroup("translate", help="Keep the patient's languages up to date (Babel catalogs).")
+kiosk_cli.add_command(translate_cli)
+
+PROJECT = Path(__file__).resolve().parent.parent
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+TEMPLATE_CATALOG = TRANSLATIONS / "messages.pot"
+
+
+def _pybabel(*args: str) -> None:
+    from babel.messages.frontend import CommandLineInterface
+
+    try:
+        CommandLineInterface().run(["pybabel", "-q", *args])
+    except SystemExit as stop:  # pybabel exits on its own errors
+        if stop.code:
+            raise click.ClickException(f"pybabel {args[0]} failed") from None
+
+
+@translate_cli.command("extract")
+def translate_extract() -> None:
+    """Collect every translatable text into kiosk/translations/messages.pot."""
+    TRANSLATIONS.mkdir(exist_ok=True)
+    _pybabel(
+        "extract", "-F", str(PROJECT / "babel.cfg"), "-k", "N_", "--no-location", "--sort-output",
+        "--omit-header", "-o", str(TEMPLATE_CATALOG), str(PROJECT),
+    )  # fmt: skip
+    click.echo(f"Wrote {TEMPLATE_CATALOG.relative_to(PROJECT)}.")
+
+
+@translate_cli.command("update")
+def translate_update() -> None:
+    """Extract, then merge new and changed texts into every language's catalog."""
+    translate_extract.callback()
+    _pybabel("update", "-i", str(TEMPLATE_CATALOG), "-d", str(TRANSLATIONS), "--no-wrap")
+    click.echo("Catalogs updated: translate the empty and fuzzy entries, then compile.")
+
+
+@translate_cli.command("init")
+@click.argument("language")
+def translate_init(language: str) -> None:
+    """Start a catalog for a new language (e.g. "es")."""
+    translate_extract.callback()
+    _pybabel("init", "-i", str(TEMPLATE_CATALOG), "-d", str(TRANSLATIONS), "-l", language, "--no-wrap")
+
+
+@translate_cli.command("compile")
+def translate_compile() -> None:
+    """Compile the catalogs the app reads (make run and make test do this)."""
+    _pybabel("compile", "-d", str(TRANSLATIONS), "--statistics")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(kiosk_cli)

@@ -162,7 +162,8 @@ def _footer(clinic: Clinic, date: str, claim_code: str) -> str:
     Spaces inside each part are non-breaking, so a long clinic name wraps the
     footer between parts, never inside a date or the code.
     """
-    parts = [clinic.name, clinic.phone, date, f"{gettext('Code')} {claim_code}"]
+    code = gettext("Code")  # outside the f-string, where Babel finds it
+    parts = [clinic.name, clinic.phone, date, f"{code} {claim_code}"]
     return " · ".join(part.replace(" ", "\u00a0") for part in parts if part)
 
 

@@ -79,6 +79,9 @@ class Visit(db.Model):
     language: Mapped[str] = mapped_column(String(8), default="en")
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     completed_steps: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # What was on screen, not yet saved, when the patient switched language:
+    # {"step": id, "values": {...}}, shown again once in the new language.
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None]

@@ -125,7 +125,7 @@ RED_FLAGS: tuple[RedFlag, ...] = (
         "bladder",
         N_("It is newly hard to control my bladder."),
         hint=N_("I cannot pass urine, or it leaks."),
-        warning=N_("New trouble controlling your bladder: you cannot pass urine, or it leaks"),
+        warning=N_("New trouble with your bladder: you cannot pass urine, or it leaks"),
         staff_label="Reports new trouble controlling the bladder (cannot pass urine, or leaking)",
     ),
     RedFlag(
@@ -138,7 +138,7 @@ RED_FLAGS: tuple[RedFlag, ...] = (
         "saddle_numbness",
         N_("I feel numb between my legs."),
         hint=N_("Around my private parts or my bottom."),
-        warning=N_("Numbness between your legs, around your private parts or bottom"),
+        warning=N_("Numbness between your legs, around your private parts or your bottom"),
         staff_label="Reports numbness between the legs (saddle area)",
     ),
     RedFlag(
@@ -162,7 +162,7 @@ RED_FLAGS: tuple[RedFlag, ...] = (
         N_("I hurt my back or neck in a fall or accident not long ago."),
         hint=N_("Or I have a broken bone in my spine with new, bad pain."),
         warning=N_(
-            "A recent fall or injury to your back or neck, or a broken bone in your spine with new, bad pain"
+            "A fall or injury to your back or neck not long ago. Or a broken bone in your spine with new, bad pain"
         ),
         staff_label="Reports a recent fall or injury to the back or neck, or a spinal fracture with new severe pain",
     ),
@@ -238,8 +238,8 @@ SITUATION = Step(
             hint=N_("Tap all that apply."),
             choices=(
                 Choice("fusion", N_("Spinal fusion surgery"), N_("spinal fusion surgery")),
-                Choice("discectomy", N_("Discectomy (removing part of a disc)"), N_("a discectomy")),
-                Choice("laminectomy", N_("Laminectomy (making more room for nerves)"), N_("a laminectomy")),
+                Choice("discectomy", N_("Discectomy (taking out part of a disc)"), N_("a discectomy")),
+                Choice("laminectomy", N_("Laminectomy (to make more room for nerves)"), N_("a laminectomy")),
                 Choice("other_surgery", N_("Another kind of surgery"), N_("another kind of surgery")),
                 Choice("injections", N_("Shots (injections)"), N_("shots (injections)")),
                 Choice("physical_therapy", N_("Physical therapy"), N_("physical therapy")),
@@ -290,18 +290,18 @@ REASONS = Step(
                 Choice("risks", N_("I am worried about the risks"), N_("I am worried about the risks.")),
                 Choice(
                     "surgeon_experience",
-                    N_("I want to know about the surgeon's experience"),
-                    N_("I want to know about the surgeon's experience."),
+                    N_("I want to know how often the surgeon does this"),
+                    N_("I want to know how often the surgeon does this."),
                 ),
                 Choice(
                     "conflicting_info",
                     N_("I got mixed messages"),
-                    N_("I have heard different things from different people."),
+                    N_("People have told me different things."),
                 ),
                 Choice(
                     "insurance",
                     N_("My insurance asks for one"),
-                    N_("My insurance asks for a second opinion."),
+                    N_("My insurance asks me to get one."),
                 ),
                 Choice("peace_of_mind", N_("For peace of mind"), N_("I want peace of mind.")),
                 Choice("other", N_("Something else"), N_("I have another reason.")),
@@ -389,7 +389,7 @@ QUESTION_BANK = (
         "options",
         N_("My options"),
         (
-            Choice("q_options_all", N_("What are all my choices, including ones without surgery?")),
+            Choice("q_options_all", N_("What are all my choices, even ones with no surgery?")),
             Choice("q_options_why", N_("Why do you think this plan is best for me?")),
             Choice("q_options_same", N_("Do you agree with the first doctor? Why or why not?")),
         ),

@@ -251,12 +251,37 @@ def save_step(visit: Visit, step: qn.Step, form: FormData) -> StepResult:
     if not result.ok:
         return result
     visit.answers = {**(visit.answers or {}), **result.values}
+    visit.draft = None
     if step.id not in (visit.completed_steps or []):
         visit.completed_steps = [*(visit.completed_steps or []), step.id]
     if step.id == qn.SAFETY.id:
         _record_alert(visit, red_flags_reported(result.values))
     db.session.commit()
     return result
+
+
+def change_language(
+    visit: Visit, language: str, step: qn.Step | None = None, form: FormData | None = None
+) -> None:
+    """The patient switched language: the handout follows. What was on the
+    step's screen, not yet saved, is kept as a draft to show again."""
+    if visit.finished_at is not None:
+        return  # its handout is made already, in the language it was made in
+    visit.language = language
+    if step is not None and form is not None:
+        visit.draft = {"step": step.id, "values": validate_step(step, form).values}
+    db.session.commit()
+
+
+def take_draft(visit: Visit, step: qn.Step) -> dict[str, Any] | None:
+    """The unsaved answers kept for this step when the language changed, once."""
+    draft = visit.draft
+    if not isinstance(draft, dict) or draft.get("step") != step.id:
+        return None
+    visit.draft = None
+    db.session.commit()
+    values = draft.get("values")
+    return values if isinstance(values, dict) else None
 
 
 def _record_alert(visit: Visit, signs: list[str]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,15 @@ from kiosk.database import create_tables
 from kiosk.printing import PrintError, ToolResult
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def pytest_sessionstart(session) -> None:
+    """The patient's languages as the app reads them: compiled from the
+    catalogs in git (make test does the same), so a run never tests stale ones."""
+    from babel.messages.frontend import CommandLineInterface
+
+    translations = Path(__file__).resolve().parent.parent / "kiosk" / "translations"
+    CommandLineInterface().run(["pybabel", "-q", "compile", "-d", str(translations)])
 
 
 def app_config(tmp_path, **overrides: Any) -> dict[str, Any]:

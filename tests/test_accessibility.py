@@ -128,7 +128,7 @@ def test_the_enrollment_screens_are_free_of_axe_violations(open_kiosk):  # noqa:
     page.goto(f"{kiosk.url}/enroll/{link}")
     found["enroll"] = violations(page, kiosk.url)
     page.get_by_role("button", name="Set up this kiosk").tap()
-    expect(page.get_by_role("heading", name="Getting ready for a second opinion")).to_be_visible()
+    expect(page.get_by_role("heading", name="Get ready to ask for a second opinion")).to_be_visible()
     page.goto(f"{kiosk.url}/enroll/{link}")
     found["used link"] = violations(page, kiosk.url)
     assert {screen: problems for screen, problems in found.items() if problems} == {}

@@ -56,7 +56,7 @@ MIN_TARGET_GAP_PX = 8
 MIN_BODY_FONT_PX = 20
 CLAIM_CODE = re.compile(f"[{CLAIM_CODE_ALPHABET}]{{{CLAIM_CODE_LENGTH}}}")
 
-WELCOME_HEADING = "Getting ready for a second opinion"
+WELCOME_HEADING = "Get ready to ask for a second opinion"
 URGENT_HEADING = "Please tell the front desk now"
 REVIEW_HEADING = "Check your answers"
 DONE_HEADING = "You are all set"

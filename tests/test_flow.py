@@ -28,13 +28,21 @@ def test_welcome_offers_start_and_asks_for_no_name(client):
         assert setting in page
 
 
+def test_a_page_that_is_not_there_keeps_the_kiosk_layout(client):
+    response = client.get("/no/such/page")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "We could not find that page." in page
+    assert "Text size" in page and 'class="text-100"' in page
+
+
 def test_start_opens_the_safety_check_first(kiosk):
     response = kiosk.start()
     assert response.status_code == 303
     assert response.headers["Location"] == "/visit/safety"
     page = kiosk.get("/visit/safety").get_data(as_text=True)
     assert "First, a safety check" in page
-    assert "does not give a diagnosis or medical advice" in page
+    assert "does not tell you what is wrong or give medical advice" in page
     assert "Step 1 of 6" in page
 
 

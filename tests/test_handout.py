@@ -243,7 +243,7 @@ def test_the_patients_own_words_are_shown_as_theirs(app, sample_answers):
 
 def test_starred_questions_come_first_numbered_and_marked(app, sample_answers):
     text = pdf_text(render(app, sample_answers)[0])
-    assert "1. Most important: What are all my choices, including ones without surgery?" in text
+    assert "1. Most important: What are all my choices, even ones with no surgery?" in text
     assert "3. Most important: How many of these do you do each year?" in text
     assert "4. How long will it take to get better?" in text
     assert "5. Most important" not in text

@@ -14,7 +14,18 @@ from functools import wraps
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from flask import current_app, g, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    g,
+    has_request_context,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -213,8 +224,6 @@ def welcome():
         visit_in_progress=visit is not None and visit.finished_at is None,
         continue_url=url_for("patient.step", step=visits.first_open_step(visit)) if visit else "",
         ended=request.args.get("ended") == "1",
-        languages=_available_languages(),
-        current_language=session.get("lang", "en"),
     )
 
 
@@ -231,9 +240,19 @@ def _available_languages() -> dict[str, str]:
     return cached
 
 
-@bp.context_processor
+@bp.app_context_processor
 def display_settings() -> dict[str, Any]:
-    return {"display": display.Display.from_session(session), "text_sizes": display.TEXT_SIZES, "qn": qn}
+    """For the kiosk's page layout, wherever it is drawn (app-level error
+    pages too). Not for the handout, which the worker renders without a request."""
+    if not has_request_context():
+        return {}
+    return {
+        "display": display.Display.from_session(session),
+        "text_sizes": display.TEXT_SIZES,
+        "languages": _available_languages(),
+        "current_language": str(get_locale()),
+        "qn": qn,
+    }
 
 
 @bp.post("/preferences")
@@ -247,6 +266,10 @@ def preferences():
     lang = request.form.get("lang")
     if lang in _available_languages():
         session["lang"] = lang
+        visit = _current_visit()
+        if visit is not None:
+            # kiosk.js sends the step's fields along: what was tapped stays.
+            visits.change_language(visit, lang, qn.step(request.form.get("draft_step", "")), request.form)
     settings = display.update(session, request.form)
     if request.htmx and not lang:
         response = make_response("", 204)
@@ -297,7 +320,9 @@ def step(visit: Visit, step: qn.Step):
     if asking_which:
         notice = _("The front desk has been told. Which signs do you have? Tap each one, then tap Next.")
         return _step_screen(visit, step, return_to=_return_to(), asking_which=True, notice=notice)
-    return _step_screen(visit, step, return_to=_return_to())
+    draft = visits.take_draft(visit, step)
+    values = {**(visit.answers or {}), **draft} if draft else None
+    return _step_screen(visit, step, values=values, return_to=_return_to())
 
 
 @bp.post("/visit/<step:step>")

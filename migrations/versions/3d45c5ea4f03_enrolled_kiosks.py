@@ -6,9 +6,8 @@ Create Date: 2026-11-28 19:46:46.036649
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "3d45c5ea4f03"

@@ -116,6 +116,28 @@
     body.dataset.readAloud = settings.read_aloud ? "on" : "off";
   });
 
+  // A new language reloads the page: take along what is tapped on the step
+  // but not yet saved, for the server to show again in the new language.
+  document.addEventListener("submit", function (event) {
+    const languageForm = event.target.closest(".language-settings");
+    if (!languageForm) return;
+    // Back to this screen: the address has moved on since the page was drawn.
+    languageForm.elements.next.value = window.location.pathname + window.location.search;
+    const stepForm = document.querySelector("#screen form[data-step]");
+    if (!stepForm) return;
+    languageForm.querySelectorAll(".draft").forEach(function (old) { old.remove(); });
+    const fields = Array.from(new FormData(stepForm)).concat([["draft_step", stepForm.dataset.step]]);
+    fields.forEach(function ([name, value]) {
+      if (name === "csrf_token" || typeof value !== "string") return;
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.className = "draft";
+      input.name = name;
+      input.value = value;
+      languageForm.appendChild(input);
+    });
+  }, true);
+
   // A star picks its question too; a question unpicked loses its star.
   document.addEventListener("change", function (event) {
     const input = event.target;
