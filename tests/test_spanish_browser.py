@@ -163,3 +163,19 @@ def test_read_to_me_speaks_spanish_in_a_spanish_visit(open_kiosk):  # noqa: F811
 
     expect_soon(lambda: any(item["text"] == title for item in said()), "the Spanish title was not read")
     assert all(item["lang"].startswith("es") for item in said())
+
+
+def test_the_idle_prompt_and_an_error_page_in_spanish(open_kiosk):  # noqa: F811
+    kiosk, patient = open_kiosk(IDLE_SECONDS=1, IDLE_WARNING_SECONDS=30)
+    page = patient.page
+    choose_spanish(patient)
+    page.goto(kiosk.url + "/visit/nowhere")
+    expect(page.locator("#screen .notice")).to_be_visible()
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert english_sentences_shown(page) == []
+    assert violations(page, kiosk.url) == []
+    page.goto(kiosk.url + "/")
+    page.locator("#start").tap()
+    expect(page.locator("#idle-dialog")).to_be_visible(timeout=5_000)
+    assert english_sentences_shown(page) == []
+    assert violations(page, kiosk.url) == []
