@@ -108,13 +108,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
 
-    from . import cli, health
+    from . import cli, fhir, health
     from .desk import bp as desk_bp
     from .patient import bp as patient_bp
 
     app.register_blueprint(health.bp)
     app.register_blueprint(patient_bp)
     app.register_blueprint(desk_bp)
+    app.register_blueprint(fhir.bp)
     cli.init_app(app)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
