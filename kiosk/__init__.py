@@ -30,7 +30,16 @@ class IdConverter(IntegerConverter):
 
 
 class StepConverter(BaseConverter):
-    """A step of the questionnaire in a URL: the Step itself, else 404."""
+    """A step of the questionnaire in a URL: the Step itself. Only the steps'
+    ids match, so any other is no page at all (404, whatever the method)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002  (werkzeug's name)
+        import re
+
+        from . import questionnaire as qn
+
+        super().__init__(map, *args, **kwargs)
+        self.regex = "(?:" + "|".join(re.escape(s.id) for s in qn.STEPS) + ")"
 
     def to_python(self, value: str):
         from werkzeug.routing import ValidationError

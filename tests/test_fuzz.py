@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import html
+import json
 import os
 import re
 import string
@@ -23,7 +24,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote_from_bytes, urlsplit
+from urllib.parse import parse_qs, quote_from_bytes, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, currently_in_test_context, event, given, note, settings
@@ -39,7 +40,7 @@ from kiosk import auth, create_app, kiosks, models, visits
 from kiosk import questionnaire as qn
 from kiosk.cli import SAMPLE_ANSWERS
 from kiosk.database import create_tables
-from kiosk.extensions import db
+from kiosk.extensions import babel, db
 from kiosk.models import (
     MAX_ROW_ID,
     Alert,
@@ -209,8 +210,9 @@ class Sent:
         return self.response.status_code
 
     def first(self, name: str, default: Any = None) -> Any:
-        """The value a FlaskForm field reads: files come before form fields."""
-        return (self.files.getlist(name) + self.form.getlist(name) or [default])[0]
+        """The value a desk form's field reads: posted fields only (a file
+        sent in a field's place is ignored, see kiosk/desk/forms.py)."""
+        return (self.form.getlist(name) or [default])[0]
 
 
 def send(session, url: str, pairs: list[tuple[Any, Any]], how: How) -> Sent:
@@ -263,7 +265,9 @@ STEP_IDS = [s.id for s in qn.STEPS]
 BANK = qn.QUESTIONS.questions[0]
 BANK_IDS = [c.id for c in BANK.all_choices()]
 CHOICE_IDS = sorted({c.id for q in qn.all_questions() for c in q.all_choices()})
-RED_FLAG_IDS = {q.id for q in qn.RED_FLAGS}
+SIGNS = qn.SAFETY.questions[0]  # the safety check's one question: the list of warning signs
+SIGN_IDS = [flag.id for flag in qn.RED_FLAGS]  # in the list's order
+NONE, SOME = qn.NO_SIGNS.id, qn.SOME_SIGNS.id
 
 ODD_STRINGS = [
     "",
@@ -308,6 +312,13 @@ ODD_STRINGS = [
     "yes ",
     "YES",
     "no\x00",
+    "none ",
+    "NONE",
+    "some\x00",
+    "none,some",
+    '["none"]',
+    "bladder ",
+    "Bladder",
     "q_options_all ",
     "other\t",
     "review",
@@ -328,6 +339,18 @@ LONG_TEXT = st.builds(
     st.sampled_from([299, 300, 301, 1000, 2500, 10_000]),
 )
 WITH_SURROGATE = st.builds("{}{}{}".format, TEXT, st.characters(categories=["Cs"]), TEXT)
+# Characters typed text may hold that cleaning must drop, or must keep.
+ODD_CHARACTERS = st.sampled_from(
+    [
+        *"\x00\r\n\t\x0b\x1b\x7f\x85",  # controls: dropped, but line breaks and tabs
+        *"\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",  # bidi controls: dropped
+        *"\u200b\u200c\u200d\u200e\u200f\u061c\ufe0f\ufeff\U000e0041\u00ad",  # other format: kept
+        *"\u2028\u2029\u00a0\u3000\u0301\U0001f44d",
+    ]
+) | st.characters(categories=["Cc", "Cf", "Z"])
+# Ordinary text with odd characters among it. (As a `text` alphabet, hypothesis
+# would merge them into one range of code points, and hardly ever draw one.)
+TYPED = st.lists(st.text(st.characters(codec="utf-8"), max_size=6) | ODD_CHARACTERS, max_size=10).map("".join)
 
 
 def _as_one_branch(value: Any) -> Any:
@@ -355,7 +378,14 @@ FIELD_NAME = st.one_of(
             *QUESTION_IDS,
             "return_to",
             "lang",
-            "large_text",
+            "large_text",  # gone: only ever ignored now
+            "text_size",
+            "high_contrast",
+            "read_aloud",
+            "next",
+            "which",
+            "draft_step",
+            "warning_signs[]",
             "visit",
             "answers",
             "completed_steps",
@@ -404,12 +434,31 @@ def one_or_more(values: st.SearchStrategy[Any]) -> st.SearchStrategy[list[Any]]:
     return st.lists(values, min_size=1, max_size=1) | st.lists(values, max_size=3)
 
 
+TICKED = st.lists(st.sampled_from(SIGN_IDS), unique=True, min_size=1, max_size=4)
+
+
 def valid_values(question: qn.Question) -> st.SearchStrategy[list[str]]:
     """Values a patient's tap could send for one question (text of any length)."""
+    if question.kind == "signs":
+        # The ticked signs, then the button tapped.
+        return either(
+            st.just([NONE]),
+            st.just([SOME]),  # not said which
+            TICKED.map(lambda ticked: [*ticked, SOME]),
+            TICKED.map(lambda ticked: [*ticked, SOME]),
+            TICKED.map(lambda ticked: [*ticked, NONE]),  # a sign, then "none of these": asked again
+            TICKED,  # ticked, and Enter rather than a button
+            st.lists(st.sampled_from([*SIGN_IDS, NONE, SOME]), max_size=5),  # any mix, order, repeats
+        )
     if question.kind == "text":
         odd = st.sampled_from([s for s in ODD_STRINGS if _plain(s)])
         return either(
-            st.just([]), TEXT.map(lambda t: [t]), LONG_TEXT.map(lambda t: [t]), odd.map(lambda t: [t])
+            st.just([]),
+            TEXT.map(lambda t: [t]),
+            LONG_TEXT.map(lambda t: [t]),
+            odd.map(lambda t: [t]),
+            TYPED.map(lambda t: [t]),
+            TYPED.map(lambda t: [t]),
         )
     ids = (
         [*BANK_IDS, *qn.OWN_QUESTION_IDS] if question.id == "top_questions" else sorted(question.choice_ids())
@@ -431,6 +480,9 @@ def step_form(draw, step: qn.Step) -> list[tuple[Any, Any]]:
     for question in step.questions:
         values = draw(st.lists(VALUE, max_size=3) if question.id in broken else valid_values(question))
         pairs += [(question.id, value) for value in values]
+    if any(q.kind == "signs" for q in step.questions):
+        # Sent again from the "which signs?" screen.
+        pairs += [("which", value) for value in draw(st.lists(mostly(st.just("1")), max_size=2))]
     extra = draw(EXTRA_FIELDS)
     return extra + pairs if draw(st.booleans()) else pairs + extra
 
@@ -490,11 +542,46 @@ def routed_id(segment: str) -> int | None:
 # --- what may be stored ---------------------------------------------------------------------
 
 
+# Bidi embedding, override and isolate controls: they could reorder the handout's text.
+BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _dropped(ch: str) -> bool:
+    """A character typed text loses: controls (but line breaks and tabs),
+    surrogates and bidi controls. Other format characters (joiners,
+    variation selectors, marks) are kept: emoji and scripts need them."""
+    return ch not in "\n\t" and (unicodedata.category(ch) in ("Cc", "Cs") or ch in BIDI_CONTROLS)
+
+
+def cleaned(raw: str) -> str:
+    """Typed text as it should be stored."""
+    return "".join(ch for ch in raw if not _dropped(ch)).strip()
+
+
 def _is_clean_text(value: str) -> bool:
-    return (
-        value == value.strip()
-        and "\r" not in value
-        and all(ch in "\n\t" or unicodedata.category(ch)[0] != "C" for ch in value)
+    return value == value.strip() and not any(_dropped(ch) for ch in value)
+
+
+def expected_signs(raw: list[Any]) -> tuple[list[str], str]:
+    """The safety list's answer from what was posted, by the clinic's rule:
+    (the answer to store, "") or ([], why it is asked again)."""
+    posted = {value for value in raw if isinstance(value, str)}
+    if posted - {*SIGN_IDS, NONE, SOME}:
+        return [], visits.MSG_NOT_ON_LIST
+    ticked = [sign for sign in SIGN_IDS if sign in posted]
+    if NONE in posted and (ticked or SOME in posted):
+        return [], visits.MSG_SIGNS_CONFLICT
+    if ticked:
+        return ticked, ""
+    if posted:
+        return sorted(posted), ""  # "none" or "some", alone
+    return [], visits.MSG_SIGNS_ANSWER
+
+
+def _is_a_signs_answer(value: Any) -> bool:
+    """["none"], ["some"], or signs from the list in the list's order."""
+    return value in ([NONE], [SOME]) or (
+        isinstance(value, list) and bool(value) and value == [s for s in SIGN_IDS if s in value]
     )
 
 
@@ -518,6 +605,8 @@ def assert_answers_are_valid(answers: Any, completed: Any) -> None:
                 assert isinstance(value, str), (question.id, value)
                 assert len(value) <= question.max_length, (question.id, len(value))
                 assert _is_clean_text(value), (question.id, value)
+            elif question.kind == "signs":
+                assert _is_a_signs_answer(value), (question.id, value)
             elif question.kind in ("yesno", "single", "scale"):
                 assert isinstance(value, str), (question.id, value)
                 assert value in question.choice_ids() or (value == "" and not question.required), value
@@ -542,13 +631,17 @@ def assert_nothing_invalid_is_stored(app, visit_ids: set[str] | None = None) -> 
         query = select(Visit) if visit_ids is None else select(Visit).where(Visit.id.in_(visit_ids))
         for visit in db.session.scalars(query):
             assert_answers_are_valid(visit.answers, visit.completed_steps)
+            assert_draft_is_clean(visit.draft)
             if visit.finished_at is not None:
                 visits.check_complete(visit)
                 assert visit.submission is not None
+        open_alerts: set[str] = set()
         for alert in db.session.scalars(select(Alert)):
-            assert isinstance(alert.signs, list) and alert.signs, alert.signs
-            assert set(alert.signs) <= RED_FLAG_IDS, alert.signs
-            assert len(set(alert.signs)) == len(alert.signs), alert.signs
+            # Which signs, or "some" alone (not said which yet): never both.
+            assert alert.signs != [NONE] and _is_a_signs_answer(alert.signs), alert.signs
+            if alert.visit_id is not None and alert.acknowledged_at is None:
+                assert alert.visit_id not in open_alerts, "two open alerts for one visit"
+                open_alerts.add(alert.visit_id)
 
 
 def visit_state(app, visit_id: str | None) -> tuple[dict, list, Any] | None:
@@ -568,15 +661,79 @@ def sample_answers_for(steps: tuple[qn.Step, ...]) -> dict[str, Any]:
 # --- the patient's forms ----------------------------------------------------------------------
 
 
+def to_fix(status: int, how: How) -> int:
+    """The status of a step shown again to fix (answers to check 422, an
+    earlier step first 409, a stale token 400): 200 to htmx, for which the
+    fragment is the answer."""
+    return 200 if how.htmx else status
+
+
+def reported_signs(values: dict[str, Any]) -> list[str]:
+    """The signs a saved safety check reports: none for "none of these"."""
+    answer = values.get(SIGNS.id) or [NONE]
+    return [] if answer == [NONE] else answer
+
+
+def where_next(step: qn.Step, values: dict[str, Any], which: Any, to_review: bool, all_answered: bool):
+    """Where a saved step sends the patient: (path, query)."""
+    back = {"return_to": ["review"]} if to_review else {}
+    reported = reported_signs(values)
+    if reported == [SOME] and which != "1":  # the desk knows; ask which, once
+        return f"/visit/{step.id}", {"which": ["1"], **back}
+    if reported:
+        return "/visit/urgent", back
+    if to_review and all_answered:
+        return "/visit/review", {}
+    return "/visit/" + qn.FLOW[qn.FLOW.index(step.id) + 1], {}
+
+
+def location(sent: Sent) -> tuple[str, dict[str, list[str]]]:
+    target = urlsplit(sent.response.headers["Location"])
+    return target.path, parse_qs(target.query)
+
+
+def check_validation(step: qn.Step, form: MultiDict, result: visits.StepResult) -> None:
+    """`validate_step` against the fuzz's own reading of the rules it can
+    state plainly: free text cleaned and counted, and the safety list."""
+    assert all(isinstance(problem, visits.Problem) for problem in result.errors.values()), result.errors
+    for question in step.questions:
+        problem = result.errors.get(question.id)
+        if question.kind == "signs":
+            answer, why = expected_signs(form.getlist(question.id))
+            assert (problem.text if problem else "") == why, (form.getlist(question.id), problem)
+            if not why:
+                assert result.values[question.id] == answer
+                assert visits.red_flags_reported(result.values) == reported_signs(result.values)
+        if question.kind != "text":
+            continue
+        typed = next((v for v in form.getlist(question.id) if isinstance(v, str)), "")
+        if question.depends_on and question.depends_value not in result.values[question.depends_on]:
+            assert (result.values[question.id], problem) == ("", None)
+            continue
+        text = cleaned(typed)
+        assert result.values[question.id] == text, (typed, result.values[question.id])
+        too_long = visits.Problem(visits.MSG_TOO_LONG, length=len(text), limit=question.max_length)
+        assert problem == (too_long if len(text) > question.max_length else None), problem
+
+
+def alert_signs(app, visit_id: str) -> list[list[str]]:
+    with app.app_context():
+        query = select(Alert).where(Alert.visit_id == visit_id).order_by(Alert.id)
+        return [list(alert.signs) for alert in db.session.scalars(query)]
+
+
 @pytest.mark.parametrize("app", DATABASES, indirect=True)
 @fuzz_settings(250)
 @given(data=st.data())
 def test_a_step_stores_only_answers_that_pass_validation(app, data):
     """Every step, posted anything at all: the step's answers are saved
-    exactly as validation keeps them, or not at all."""
+    exactly as validation keeps them, or not at all; a saved step goes on
+    to the right screen, and reported signs alert the desk."""
     kiosk = Kiosk(app.test_client())
-    # The steps with free text come up twice as often.
-    step = qn.step(data.draw(st.sampled_from([*STEP_IDS, qn.REASONS.id, qn.QUESTIONS.id]), label="step"))
+    # The safety check and the steps with free text come up twice as often.
+    step = qn.step(
+        data.draw(st.sampled_from([*STEP_IDS, qn.SAFETY.id, qn.REASONS.id, qn.QUESTIONS.id]), label="step")
+    )
     index = STEP_IDS.index(step.id)
     answered = data.draw(
         st.integers(index, len(qn.STEPS)) | st.just(len(qn.STEPS)) | st.integers(0, len(qn.STEPS)),
@@ -596,39 +753,46 @@ def test_a_step_stores_only_answers_that_pass_validation(app, data):
         db.session.commit()
     before = visit_state(app, visit_id)
 
-    url = f"/visit/{step.id}" + (f"?return_to={_q(return_to)}" if return_to else "")
-    sent = send(kiosk, url, pairs, how)
+    query = f"return_to={_q(return_to)}" if return_to else ""
+    sent = send(kiosk, f"/visit/{step.id}" + (f"?{query}" if query else ""), pairs, how)
     after = visit_state(app, visit_id)
     form = sent.form
     note(f"status {sent.status}; the server read {form!r}")
     event(f"{step.id}: {sent.status}")
+    page = sent.response.get_data(as_text=True)
 
+    alerts: list[list[str]] = []
     if sent.too_large:
         assert sent.status == 413
     elif not how.token_ok:
-        assert sent.status == 400
+        assert sent.status == to_fix(400, how)
     elif index > answered:
-        assert sent.status == 409
+        assert sent.status == to_fix(409, how)
     else:
         expected = visits.validate_step(step, form)
-        assert sent.status == (303 if expected.ok else 422), expected.errors
+        check_validation(step, form, expected)
+        assert sent.status == (303 if expected.ok else to_fix(422, how)), expected.errors
         if expected.ok:
             assert after[0] == {**before[0], **expected.values}
-            if step.id == qn.SAFETY.id:
-                with app.app_context():
-                    alerted = {
-                        s
-                        for a in db.session.scalars(select(Alert).where(Alert.visit_id == visit_id))
-                        for s in a.signs
-                    }
-                assert set(visits.red_flags_reported(expected.values)) <= alerted
+            # The query's return_to comes first, then the form's.
+            wanted = read_back(b"", query=query).args.get("return_to") if query else form.get("return_to")
+            all_answered = set(STEP_IDS) <= set(after[1])
+            assert location(sent) == where_next(
+                step, expected.values, form.get("which"), wanted == "review", all_answered
+            )
+            if reported_signs(expected.values):
+                alerts = [reported_signs(expected.values)]
+        for problem in expected.errors.values():
+            if problem.length:  # the message gives the numbers
+                assert f"it has {problem.length} letters, and the limit is {problem.limit}" in page
     if sent.status == 303:
         assert step.id in after[1]
     else:
         assert after == before, "a refused post changed the visit"
+    assert alert_signs(app, visit_id) == alerts, "the desk was not told exactly the signs reported"
     follow(kiosk, sent, how)
-    for page in (f"/visit/{step.id}", "/visit/review"):  # what was stored, shown again
-        assert kiosk.get(page, headers={"HX-Request": "true"} if how.htmx else {}).status_code < 500, page
+    for path in (f"/visit/{step.id}", "/visit/review"):  # what was stored, shown again
+        assert kiosk.get(path, headers={"HX-Request": "true"} if how.htmx else {}).status_code < 500, path
     assert_nothing_invalid_is_stored(app)
     if sent.status == 303:
         stored = after[0]
@@ -637,32 +801,476 @@ def test_a_step_stores_only_answers_that_pass_validation(app, data):
             event("stored free text")
         if any(len(t) >= 250 for t in texts):
             event("stored free text of 250 characters or more")
+        if step.id == qn.SAFETY.id:
+            event(f"safety stored {stored[SIGNS.id] if stored[SIGNS.id] in ([NONE], [SOME]) else 'signs'}")
+
+
+@pytest.mark.parametrize("app", DATABASES, indirect=True)
+@fuzz_settings(150)
+@given(
+    question_id=st.sampled_from(["reasons_other", *qn.OWN_QUESTION_IDS]),
+    typed=either(
+        TYPED,
+        TYPED,
+        LONG_TEXT,
+        st.builds(_repeat, TYPED.map(lambda t: t or "x"), st.sampled_from([300, 301, 400])),
+    ),
+    how=st.builds(How, encoding=st.sampled_from(FORM_ENCODINGS), htmx=st.booleans()),
+)
+def test_typed_text_is_kept_as_typed_but_for_what_cleaning_drops(app, question_id, typed, how):
+    """Free text is stored as typed, less controls (but line breaks and
+    tabs) and bidi controls, trimmed: joiners, variation selectors and other
+    format characters stay. Too long, it is refused with the numbers."""
+    kiosk = Kiosk(app.test_client())
+    kiosk.get("/")
+    assert kiosk.post("/start").status_code == 303
+    step = qn.REASONS if question_id == "reasons_other" else qn.QUESTIONS
+    visit_id = session_value(kiosk, "visit")
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        visit.answers = sample_answers_for(qn.STEPS[: STEP_IDS.index(step.id)])
+        visit.completed_steps = STEP_IDS[: STEP_IDS.index(step.id)]
+        db.session.commit()
+    changes = {question_id: typed, "reasons": [*SAMPLE_ANSWERS["reasons"], "other"]}
+    pairs = [(q, v) for q, values in form_pairs(step, changes) for v in values]
+    sent = send(kiosk, f"/visit/{step.id}", pairs, how)
+    text = cleaned(sent.form.get(question_id, ""))
+    limit = step.question(question_id).max_length
+    stored = visit_state(app, visit_id)[0]
+    event(
+        "too large to send"
+        if sent.too_large
+        else "too long"
+        if len(text) > limit
+        else "kept"
+        if text
+        else "empty"
+    )
+    if sent.too_large:
+        assert sent.status == 413 and question_id not in stored
+    elif len(text) > limit:
+        assert sent.status == to_fix(422, how)
+        assert f"it has {len(text)} letters, and the limit is {limit}" in sent.response.get_data(as_text=True)
+        assert question_id not in stored
+    else:
+        assert sent.status == 303
+        assert stored[question_id] == text, (sent.form.get(question_id), stored[question_id])
 
 
 PATIENT_PAGES = [
     "/",
     "/?ended=1",
     *(f"/visit/{s}" for s in STEP_IDS),
+    "/visit/safety?which=1",
+    "/visit/safety?which=1&return_to=review",
     "/visit/urgent",
     "/visit/urgent?return_to=review",
     "/visit/review",
     "/visit/done",
 ]
-PREFERENCE_FIELDS = st.lists(
-    st.tuples(
-        st.sampled_from(["lang", "lang", "large_text", "large_text"]) | FIELD_NAME,
-        st.sampled_from(["en", "es", "on", "off", "fr", "EN", "es\x00", ""]) | VALUE,
+# Steps are routed by their ids only: anything else under /visit/ is no page.
+NO_PAGES = {
+    "/visit/finish": 405,  # a form's action, never a page
+    "/visit/support": 404,  # a step that went: its questions are on "records" now
+    "/visit/Safety": 404,
+    "/visit/safety%20": 404,
+    "/visit/safety/": 404,
+    "/visit/": 404,
+    "/visit/1": 404,
+}
+
+
+# --- the welcome screen's preferences ---------------------------------------------------------------
+
+TEXT_SIZES = (100, 125, 150)
+# Where a preference may ask to go back to: pages of this site, and paths
+# that would leave it (or the header) if taken as they are.
+LOCAL_PATHS = ["/visit/safety", "/visit/review?return_to=review", "/visit/safety?which=1", "/?ended=1", "/"]
+HOSTILE_PATHS = [
+    "//evil.example",
+    "//evil.example/visit/safety",
+    "///evil.example",
+    "https://evil.example/",
+    "http:evil.example",
+    "javascript:alert(1)",
+    "\\\\evil.example",
+    "/\\evil.example",
+    "\\/evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    " //evil.example",
+    "\r\n//evil.example",
+    "/visit\r\nSet-Cookie: x=1",
+    "/%0d%0aX: y",
+    "evil.example",
+    "//evil.example@localhost",
+    "/\u3002evil.example",
+    "\uff0f\uff0fevil.example",
+    "/..//evil.example",
+    "//\x00evil.example",
+    "http://localhost/",
+    "",
+]
+PREFERENCES = {
+    "lang": st.sampled_from(["en", "es", "fr", "EN", "es\x00", ""]),
+    "text_size": either(
+        st.sampled_from([str(size) for size in TEXT_SIZES]),
+        st.sampled_from(
+            [
+                "200",
+                "75",
+                "0125",
+                "\u0661\u0662\u0665",  # Arabic-Indic digits
+                "\uff11\uff12\uff15",  # fullwidth
+                "125 ",
+                " 125",
+                "1_25",
+                "125.0",
+                "+125",
+                "-125",
+                "1e2",
+                "",
+                "large",
+                "on",
+            ]
+        ),
+        st.integers(0, 400).map(str),
     ),
-    max_size=4,
+    "high_contrast": st.sampled_from(["on", "off", "ON", "On", "true", "1", "", "on ", "yes"]),
+    "read_aloud": st.sampled_from(["on", "off", "OFF", "false", "0", "", "off\x00", "no"]),
+    "draft_step": st.sampled_from([*STEP_IDS, "review", "Safety"]),
+    "next": either(
+        st.sampled_from(LOCAL_PATHS),
+        st.sampled_from(HOSTILE_PATHS),
+        st.sampled_from(HOSTILE_PATHS),
+        st.builds("/{}".format, TEXT),
+        TEXT,
+    ),
+}
+
+
+@st.composite
+def preference_form(draw, always: tuple[str, ...] = ()) -> list[tuple[Any, Any]]:
+    """The welcome screen's settings, each sent mostly as the screen sends it
+    (or not at all, unless named in `always`), sometimes repeated or
+    anything at all, in any order."""
+    pairs = []
+    for name, values in PREFERENCES.items():
+        sent = st.lists(mostly(values), min_size=1 if name in always else 0, max_size=2)
+        pairs += [(name, value) for value in draw(sent, label=name)]
+    pairs += draw(EXTRA_FIELDS, label="extra")
+    return draw(st.permutations(pairs))
+
+
+def installed_languages(app) -> set[str]:
+    """The languages a patient may choose: English (the source) and each
+    translation installed."""
+    with app.app_context():
+        installed = {"en"} | {str(locale.language) for locale in babel.list_translations()}
+    return installed & set(app.config["LANGUAGES"])
+
+
+DISPLAY_KEYS = ("lang", "text_size", "high_contrast", "read_aloud")
+# A path a browser takes as one on this host: printable ASCII (it drops tabs
+# and line breaks), no backslash (it reads one as "/"), not "//" first.
+ON_THIS_SITE = re.compile(r"/(?![/\\])[!-\[\]-~]*")
+PLAINLY_LOCAL = re.compile(r"/(?![/\\])[A-Za-z0-9_\-./?=&]*")
+
+
+def visit_language_and_draft(app, visit_id: str | None) -> tuple[str, Any] | None:
+    if not visit_id:
+        return None
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        return None if visit is None else (visit.language, visit.draft)
+
+
+def assert_draft_is_clean(draft: Any) -> None:
+    """A draft (a step's screen kept over a change of language) holds only
+    that step's questions, with the values validation would show again:
+    cleaned text, and only ids from the lists."""
+    if draft is None:
+        return
+    step = qn.step(draft["step"])
+    assert step is not None, draft
+    assert set(draft["values"]) <= {q.id for q in step.questions}, draft
+    for question in step.questions:
+        value = draft["values"].get(question.id)
+        if question.kind == "text":
+            assert isinstance(value, str) and _is_clean_text(value), (question.id, value)
+        elif question.kind in ("yesno", "single", "scale"):
+            assert value == "" or value in question.choice_ids(), (question.id, value)
+        else:
+            starred = {*BANK_IDS, *qn.OWN_QUESTION_IDS} if question.id == "top_questions" else set()
+            assert isinstance(value, list) and set(value) <= question.choice_ids() | starred, (
+                question.id,
+                value,
+            )
+
+
+def preferences_of(session) -> dict[str, Any]:
+    with session.client.session_transaction() as stored:
+        return {key: stored[key] for key in DISPLAY_KEYS if key in stored}
+
+
+def check_preferences(sent: Sent, how: How, before: dict, after: dict, languages: set[str]) -> None:
+    """Only the settings offered change, each to a value it may have; the
+    answer is an event for htmx or a way back to a page of this site."""
+    assert after.get("lang") in (None, *languages), after
+    assert after.get("text_size") is None or type(after["text_size"]) is int, after
+    assert after.get("text_size") in (None, *TEXT_SIZES), after
+    assert all(after.get(name) in (None, True, False) for name in ("high_contrast", "read_aloud")), after
+    if sent.too_large or not how.token_ok:
+        assert sent.status == (413 if sent.too_large else 400)
+        assert after == before
+        return
+    form = sent.form
+    lang = form.get("lang")
+    assert after.get("lang") == (lang if lang in languages else before.get("lang"))
+    size = form.get("text_size", "")
+    if size in [str(s) for s in TEXT_SIZES]:
+        assert after["text_size"] == int(size)
+    elif size.isdecimal() and int(size) in TEXT_SIZES:  # a size, spelt oddly: kept or not
+        assert after.get("text_size") in (before.get("text_size"), int(size))
+    else:
+        assert after.get("text_size") == before.get("text_size")
+    for name in ("high_contrast", "read_aloud"):
+        value = form.get(name)
+        assert after.get(name) is ((value == "on") if value in ("on", "off") else before.get(name)), name
+    if how.htmx and not lang:  # changed in place: the answers on screen stay
+        assert sent.status == 204 and sent.response.get_data() == b""
+        size = after.get("text_size", TEXT_SIZES[0])
+        contrast, aloud = after.get("high_contrast") is True, after.get("read_aloud") is True
+        assert json.loads(sent.response.headers["HX-Trigger"]) == {
+            "kiosk:display": {
+                "text_size": size,
+                "high_contrast": contrast,
+                "read_aloud": aloud,
+                "html_class": f"text-{size}" + (" high-contrast" if contrast else ""),
+            }
+        }
+        return
+    assert sent.status == 303
+    back_to = sent.response.headers["Location"]
+    next_page = form.get("next", "")
+    assert ON_THIS_SITE.fullmatch(back_to), f"{next_page!r} sent the kiosk to {back_to!r}"
+    if PLAINLY_LOCAL.fullmatch(next_page):
+        assert back_to == next_page
+    elif not next_page.startswith("/") or next_page.startswith("//") or "\\" in next_page:
+        assert back_to == "/", (next_page, back_to)
+
+
+@fuzz_settings(150)
+@given(data=st.data())
+def test_preferences_change_only_the_display_and_stay_on_this_site(app, data):
+    languages = installed_languages(app)
+    kiosk = Kiosk(app.test_client())
+    kiosk.get("/")
+    earlier = data.draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "lang": st.sampled_from(sorted(languages)),
+                "text_size": st.sampled_from(TEXT_SIZES),
+                "high_contrast": st.booleans(),
+                "read_aloud": st.booleans(),
+            },
+        ),
+        label="chosen earlier",
+    )
+    with kiosk.client.session_transaction() as stored:
+        stored.update(earlier)
+    pairs = data.draw(preference_form(always=("next",)), label="fields")
+    how = data.draw(HOW, label="how")
+    sent = send(kiosk, "/preferences", pairs, how)
+    event(f"status {sent.status}")
+    check_preferences(sent, how, earlier, preferences_of(kiosk), languages)
+    follow(kiosk, sent, how)
+
+
+@pytest.mark.parametrize("app", DATABASES, indirect=True)
+@fuzz_settings(100)
+@given(data=st.data())
+def test_a_new_language_mid_visit_keeps_the_screen_and_changes_no_answer(app, data):
+    """A language tapped on a step's screen, with the step's fields sent
+    along (anything at all in them): the visit's language follows, the
+    fields are kept as a draft of what validation would show again, shown
+    once, and no answer changes."""
+    languages = installed_languages(app)
+    kiosk = Kiosk(app.test_client())
+    kiosk.get("/")
+    assert kiosk.post("/start").status_code == 303
+    answered = data.draw(st.integers(0, len(qn.STEPS)), label="steps answered before")
+    visit_id = session_value(kiosk, "visit")
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        visit.answers = sample_answers_for(qn.STEPS[:answered])
+        visit.completed_steps = STEP_IDS[:answered]
+        db.session.commit()
+    step = qn.step(data.draw(st.sampled_from(STEP_IDS), label="step"))
+    lang = data.draw(mostly(st.sampled_from(sorted(languages))), label="lang")
+    pairs = [("lang", lang), ("draft_step", step.id), ("next", f"/visit/{step.id}")]
+    pairs += data.draw(step_form(step), label="fields")
+    how = data.draw(HOW, label="how")
+    state = visit_state(app, visit_id)
+    sent = send(kiosk, "/preferences", pairs, how)
+    assert visit_state(app, visit_id) == state, "a new language changed the answers"
+    language, draft = visit_language_and_draft(app, visit_id)
+    assert_draft_is_clean(draft)
+    if sent.too_large or not how.token_ok or sent.form.get("lang") not in languages:
+        assert (language, draft) == ("en", None)
+        return
+    assert sent.status == 303
+    draft_step = qn.step(sent.form.get("draft_step", ""))
+    assert language == sent.form.get("lang")
+    if draft_step is None:
+        assert draft is None
+        return
+    assert draft == {"step": draft_step.id, "values": visits.validate_step(draft_step, sent.form).values}
+    page = kiosk.get(f"/visit/{draft_step.id}")
+    assert page.status_code in (200, 303)
+    event(f"{language}: a draft, {'shown' if page.status_code == 200 else 'kept'}")
+    if page.status_code == 200:  # shown once
+        assert visit_language_and_draft(app, visit_id)[1] is None
+    else:  # a step not open yet: kept for when it is
+        assert visit_language_and_draft(app, visit_id)[1] == draft
+    assert visit_state(app, visit_id) == state
+
+
+@pytest.mark.parametrize("next_page", [*HOSTILE_PATHS, *LOCAL_PATHS])
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_next_leads_back_only_to_a_page_of_this_site(app, next_page, htmx):
+    """Every path in the list, every run: a new language (htmx or not)
+    reloads the page named by `next` if it is on this site, else Welcome."""
+    kiosk = Kiosk(app.test_client())
+    kiosk.get("/")
+    how = How(htmx=htmx)
+    sent = send(kiosk, "/preferences", [("lang", "en"), ("text_size", "150"), ("next", next_page)], how)
+    assert sent.status == 303
+    check_preferences(sent, how, {}, preferences_of(kiosk), installed_languages(app))
+    follow(kiosk, sent, how)
+
+
+@pytest.mark.parametrize("text_size", ["\u00b2", "\u2460"])
+def test_a_text_size_in_digits_int_cannot_read_is_ignored(app, text_size):
+    """ "²" and "①" are str.isdigit() but int() refuses them: ValueError, 500."""
+    kiosk = Kiosk(app.test_client())
+    kiosk.get("/")
+    sent = send(kiosk, "/preferences", [("text_size", text_size)], How())
+    assert sent.status == 303 and preferences_of(kiosk) == {}
+
+
+@pytest.mark.parametrize("next_page", ["//evil[", "http://[", "/\t/[x", "//[::1"])
+def test_a_next_path_that_is_no_url_goes_to_welcome(app, next_page):
+    """urlsplit raises ValueError ("Invalid IPv6 URL") before the path is checked."""
+    kiosk = Kiosk(app.test_client())
+    kiosk.get("/")
+    sent = send(kiosk, "/preferences", [("next", next_page)], How())
+    assert (sent.status, sent.response.headers.get("Location")) == (303, "/")
+
+
+# --- the patient flow, as a state machine ---------------------------------------------------------
+
+
+def alert_rows(app, visit_id: str | None) -> dict[int, tuple[list[str], bool]]:
+    """This visit's alerts: id: (signs, acknowledged)."""
+    if not visit_id:
+        return {}
+    with app.app_context():
+        query = select(Alert).where(Alert.visit_id == visit_id)
+        return {a.id: (list(a.signs), a.acknowledged_at is not None) for a in db.session.scalars(query)}
+
+
+def expected_alerts(before: dict[int, tuple[list[str], bool]], reported: list[str]) -> dict | None:
+    """The visit's alerts once the safety check reports `reported`: the open
+    alert holds every sign said so far ("some" only while none is said);
+    with none open, signs the desk has not seen yet raise a new one (None:
+    one new alert, with exactly `reported`)."""
+    if not reported:
+        return before
+    open_alerts = [i for i, (_, acknowledged) in before.items() if not acknowledged]
+    if open_alerts:
+        (alert_id,) = open_alerts
+        said = {*before[alert_id][0], *reported}
+        return {**before, alert_id: ([s for s in SIGN_IDS if s in said] or [SOME], False)}
+    seen = {sign for signs, _ in before.values() for sign in signs}
+    return before if set(reported) <= seen else None
+
+
+def tap_the_safety_check(app, kiosk: Kiosk, answer: list[str], which: str, how: How) -> Sent:
+    """Post the safety list as the screen does, on an open visit, and check
+    what is stored, where the patient goes and what the desk is told."""
+    visit_id = session_value(kiosk, "visit")
+    before = visit_state(app, visit_id)
+    assert before is not None and before[2] is None
+    alerts = alert_rows(app, visit_id)
+    pairs = [(SIGNS.id, value) for value in answer] + ([("which", which)] if which else [])
+    sent = send(kiosk, f"/visit/{qn.SAFETY.id}", pairs, how)
+    stored, why = expected_signs(answer)
+    if why:
+        assert sent.status == to_fix(422, how)
+        assert visit_state(app, visit_id) == before
+        assert alert_rows(app, visit_id) == alerts
+        return sent
+    assert sent.status == 303
+    assert visit_state(app, visit_id)[0][SIGNS.id] == stored
+    values = {SIGNS.id: stored}
+    assert location(sent) == where_next(qn.SAFETY, values, which, False, False)
+    expected = expected_alerts(alerts, reported_signs(values))
+    after = alert_rows(app, visit_id)
+    if expected is None:
+        new = {i: a for i, a in after.items() if i not in alerts}
+        assert {i: after[i] for i in alerts} == alerts
+        assert list(new.values()) == [(reported_signs(values), False)], (alerts, after)
+    else:
+        assert after == expected, (alerts, stored, after)
+    return sent
+
+
+def acknowledge_every_alert(app) -> None:
+    """The desk acknowledges every open alert."""
+    with app.app_context():
+        for alert in db.session.scalars(select(Alert).where(Alert.acknowledged_at.is_(None))):
+            alert.acknowledged_at, alert.acknowledged_by = models.utcnow(), "maria"
+        db.session.commit()
+
+
+@pytest.mark.parametrize("app", DATABASES, indirect=True)
+@fuzz_settings(60)
+@given(
+    taps=st.lists(
+        st.tuples(valid_values(SIGNS), st.sampled_from(["", "", "1"]), st.booleans(), st.booleans()),
+        min_size=1,
+        max_size=6,
+    )
 )
+def test_the_desk_hears_every_sign_in_one_open_alert(app, taps):
+    """One patient answers the safety list again and again (Back, the
+    "which signs?" screen), while the desk now and then acknowledges: one
+    open alert a visit, holding every sign said ("some" only until one is),
+    and a new alert only for signs the desk has not seen."""
+    kiosk = Kiosk(app.test_client())
+    kiosk.get("/")
+    assert kiosk.post("/start").status_code == 303
+    for answer, which, htmx, acknowledge in taps:
+        if acknowledge:
+            acknowledge_every_alert(app)
+        sent = tap_the_safety_check(app, kiosk, answer, which, How(htmx=htmx))
+        follow(kiosk, sent, How(htmx=htmx))
+        alerts = alert_rows(app, session_value(kiosk, "visit"))
+        still_open = [signs for signs, acknowledged in alerts.values() if not acknowledged]
+        event(
+            f"{len(alerts)} alerts; open: {'none' if not still_open else 'some' if still_open == [[SOME]] else 'signs'}"
+        )
+    assert_nothing_invalid_is_stored(app, {session_value(kiosk, "visit")})
 
 
 def test_the_patient_flow_under_fuzzed_taps(app):
     """Welcome preferences, Start, every step, Finish and Reset, posted in
     any order with anything in them: answers stay valid at every moment, a
-    finished visit never changes, and Finish makes a handout only from a
-    visit whose answers all validate."""
-    languages = set(app.config["LANGUAGES"])
+    finished visit never changes, the desk hears of every sign reported, and
+    Finish makes a handout only from a visit whose answers all validate."""
+    languages = installed_languages(app)
 
     class PatientFlow(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -691,29 +1299,33 @@ def test_the_patient_flow_under_fuzzed_taps(app):
                 return True
             return False
 
-        @rule(pairs=PREFERENCE_FIELDS, how=HOW)
-        def preferences(self, pairs, how):
-            with self.kiosk.client.session_transaction() as stored:
-                before = dict(stored)
-            sent = self.post("/preferences", pairs, how)
-            with self.kiosk.client.session_transaction() as stored:
-                after = dict(stored)
-            assert after.get("lang") in (None, *languages), after.get("lang")
-            assert after.get("large_text") in (None, True, False), after.get("large_text")
-            if self.refused(sent, how):
-                assert (after.get("lang"), after.get("large_text")) == (
-                    before.get("lang"),
-                    before.get("large_text"),
-                )
-                return
-            assert sent.status == 303
-            form = sent.form
-            if form.get("lang") not in languages:
-                assert after.get("lang") == before.get("lang")
-            if "large_text" in form:
-                assert after["large_text"] is (form.get("large_text") == "on")
+        @rule(data=st.data(), how=HOW)
+        def preferences(self, data, how):
+            """A setting tapped, on Welcome or mid-visit (kiosk.js then sends
+            the step's fields along, to keep them over a new language)."""
+            pairs = data.draw(preference_form(), label="preferences")
+            if data.draw(st.booleans(), label="with a step's fields"):
+                step = qn.step(data.draw(st.sampled_from(STEP_IDS), label="step"))
+                pairs += [("draft_step", step.id), *data.draw(step_form(step), label="fields")]
+            visit_id = self.visit_id()
+            state = visit_state(app, visit_id)
+            language, draft = visit_language_and_draft(app, visit_id) or (None, None)
+            before = preferences_of(self.kiosk)
+            sent = send(self.kiosk, "/preferences", pairs, how)
+            check_preferences(sent, how, before, preferences_of(self.kiosk), languages)
+            assert visit_state(app, visit_id) == state, "a preference changed the answers"
+            lang, draft_step = sent.form.get("lang"), qn.step(sent.form.get("draft_step", ""))
+            if state is None:
+                pass
+            elif lang in languages and state[2] is None and sent.status == 303:
+                # The handout follows the language; the screen's fields are kept.
+                if draft_step:
+                    values = visits.validate_step(draft_step, sent.form).values
+                    draft = {"step": draft_step.id, "values": values}
+                assert visit_language_and_draft(app, visit_id) == (lang, draft)
             else:
-                assert after.get("large_text") == before.get("large_text")
+                assert visit_language_and_draft(app, visit_id) == (language, draft)
+            follow(self.kiosk, sent, how)
 
         @rule(pairs=EXTRA_FIELDS, how=HOW)
         def start(self, pairs, how):
@@ -740,7 +1352,17 @@ def test_the_patient_flow_under_fuzzed_taps(app):
             before = visit_state(app, visit_id)
             sent = self.post(f"/visit/{step.id}", pairs, how)
             after = visit_state(app, visit_id)
-            assert sent.status in (303, 400, 409, 413, 422), sent.status
+            if sent.too_large:
+                assert sent.status == 413
+            elif not how.token_ok:
+                assert sent.status == (400 if before is None else to_fix(400, how))
+            elif before is None or before[2] is not None:
+                assert location(sent) == (("/", {"ended": ["1"]}) if before is None else ("/visit/done", {}))
+            elif not set(STEP_IDS[: STEP_IDS.index(step.id)]) <= set(before[1]):
+                assert sent.status == to_fix(409, how)
+            else:
+                ok = visits.validate_step(step, sent.form).ok
+                assert sent.status == (303 if ok else to_fix(422, how)), sent.status
             if sent.status != 303 or before is None or before[2] is not None:
                 assert after == before
 
@@ -756,6 +1378,19 @@ def test_the_patient_flow_under_fuzzed_taps(app):
             sent = self.post(f"/visit/{step.id}", pairs, How())
             expected = visits.validate_step(step, MultiDict(pairs))
             assert sent.status == (413 if sent.too_large else 303 if expected.ok else 422)
+
+        @rule(answer=valid_values(SIGNS), which=st.sampled_from(["", "1"]), htmx=st.booleans())
+        def tell_the_safety_check(self, answer, which, htmx):
+            state = visit_state(app, self.visit_id())
+            if state is None or state[2] is not None:
+                assert self.post("/start", [], How()).status == 303
+            how = How(htmx=htmx)
+            follow(self.kiosk, tap_the_safety_check(app, self.kiosk, answer, which, how), how)
+            self.visits.add(self.visit_id())
+
+        @rule()
+        def the_desk_acknowledges_the_alerts(self):
+            acknowledge_every_alert(app)
 
         @rule(then_finish=st.booleans())
         def answer_everything_as_the_sample(self, then_finish):
@@ -778,8 +1413,9 @@ def test_the_patient_flow_under_fuzzed_taps(app):
             before = visit_state(app, visit_id)
             if before is None or before[2] is None:
                 return
+            alerts = alert_rows(app, visit_id)
             changed = {
-                "bladder": "yes",
+                SIGNS.id: ["bladder"],
                 "spine_region": "neck",
                 "reasons": ["other"],
                 "reasons_other": "Changed",
@@ -791,6 +1427,7 @@ def test_the_patient_flow_under_fuzzed_taps(app):
             sent = self.post(f"/visit/{step.id}", pairs, How())
             assert (sent.status, sent.response.headers.get("Location")) == (303, "/visit/done")
             assert visit_state(app, visit_id) == before, "a finished visit changed"
+            assert alert_rows(app, visit_id) == alerts, "a finished visit alerted the desk"
 
         @rule(pairs=EXTRA_FIELDS, how=HOW)
         def finish(self, pairs, how):
@@ -834,20 +1471,35 @@ def test_the_patient_flow_under_fuzzed_taps(app):
 
         @rule(path=st.sampled_from(PATIENT_PAGES), htmx=st.booleans())
         def look(self, path, htmx):
+            _, draft = visit_language_and_draft(app, self.visit_id()) or (None, None)
             response = self.kiosk.get(path, headers={"HX-Request": "true"} if htmx else {})
             assert response.status_code < 500, (path, response.status_code)
+            if draft and path == f"/visit/{draft['step']}" and response.status_code == 200:
+                assert visit_language_and_draft(app, self.visit_id())[1] is None, "a draft shown twice"
             follow(self.kiosk, Sent(response, False, MultiDict(), MultiDict()), How(htmx=htmx))
 
+        @rule(path=st.sampled_from(sorted(NO_PAGES)), htmx=st.booleans())
+        def look_for_no_page(self, path, htmx):
+            response = self.kiosk.get(path, headers={"HX-Request": "true"} if htmx else {})
+            assert response.status_code == NO_PAGES[path], (path, response.status_code)
+
         @rule(
-            segment=TEXT | st.sampled_from(["review", "urgent", "done", "", "safety/", "..", "%2e"]), how=HOW
+            segment=TEXT
+            | st.sampled_from(["review", "urgent", "done", "support", "Safety", "", "safety/", "..", "%2e"]),
+            how=HOW,
         )
         def post_to_no_step(self, segment, how):
             if segment in STEP_IDS or segment == "finish":
                 return
             before = visit_state(app, self.visit_id())
-            sent = self.post("/visit/" + _q(segment), [("bladder", "no")], how)
-            assert sent.status in (400, 404, 405, 308, 413), sent.status
+            alerts = alert_rows(app, self.visit_id())
+            sent = self.post("/visit/" + _q(segment), [(SIGNS.id, SOME)], how)
+            # Not routed, so neither the token nor the size is looked at: an
+            # unknown step is no page (404); review, urgent and done take GET only.
+            expected = (405,) if segment in ("review", "urgent", "done") else (404,)
+            assert sent.status in expected, sent.status
             assert visit_state(app, self.visit_id()) == before
+            assert alert_rows(app, self.visit_id()) == alerts
 
         @invariant()
         def nothing_invalid_is_stored(self):
@@ -859,18 +1511,46 @@ def test_the_patient_flow_under_fuzzed_taps(app):
     run_state_machine_as_test(PatientFlow, settings=fuzz_settings(20, stateful_step_count=25))
 
 
+@pytest.mark.parametrize("segment", ["support", "Safety", "0"])
+def test_a_post_to_an_unknown_step_is_not_found(app, segment):
+    """Only known step ids are routed: an unknown one is no page, whatever
+    the method (405 says a GET would do, and a GET is 404)."""
+    kiosk = Kiosk(app.test_client())
+    kiosk.get("/")
+    assert send(kiosk, f"/visit/{segment}", [(SIGNS.id, NONE)], How()).status == 404
+
+
+@pytest.mark.parametrize(
+    "method, url", [("get", "/visit/support"), ("get", "/nowhere"), ("post", "/visit/review")]
+)
+def test_a_url_no_blueprint_answers_gets_the_kiosks_calm_page(app, method, url):
+    """An unrouted URL (a step id that is no step, too) gets the kiosk's own
+    screen from kiosk/errors.py, not its bare fallback: the page layout's
+    settings reach app-level error pages too."""
+    kiosk = Kiosk(app.test_client())
+    kiosk.get("/")
+    response = getattr(kiosk.client, method)(url, data={"csrf_token": kiosk.token})
+    assert response.status_code in (404, 405)
+    assert 'id="screen"' in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     "method, url", [("get", "/visit/%0D"), ("post", "/visit/a%0Ab"), ("get", "/enroll/%0D%0A")]
 )
 def test_an_htmx_request_for_a_path_with_a_line_break_gets_a_calm_answer(app, method, url):
-    """The error page pushes the path it was asked for: quoted, a line break is a valid header."""
+    """An error page pushes the path it was asked for (a step id that is no
+    step is not routed at all now, so its page pushes none): quoted, a line
+    break is a valid header."""
     kiosk = Kiosk(app.test_client())
     kiosk.get("/")
     response = getattr(kiosk.client, method)(
         url, headers={"HX-Request": "true"}, data={"csrf_token": kiosk.token}
     )
-    assert response.status_code == 404
-    assert not set("\r\n") & set(response.headers["HX-Push-Url"])
+    # 405 for a post: a known bug (test_a_post_to_an_unknown_step_is_not_found).
+    assert response.status_code in ((404, 405) if method == "post" else (404,))
+    assert not any(set("\r\n") & set(value) for _, value in response.headers.items())
+    if url.startswith("/enroll/"):
+        assert response.headers["HX-Push-Url"] == "/enroll/%0D%0A"
 
 
 def form_pairs(step: qn.Step, changes: dict[str, Any] | None = None) -> list[tuple[str, list[str]]]:
@@ -1104,7 +1784,8 @@ def test_sign_in_lets_in_only_the_right_password(app, staff, usernames, password
         wanted = read_back(b"", query=query).args.get("next", "")
         if not re.fullmatch(SAFE_DESK_PATH, wanted):
             assert location == "/desk/"
-        assert desk.get(location).status_code == 200
+        admin = auth.normalise_username(username) == "boss"
+        assert desk.get(location).status_code in ((200,) if admin else (200, 403, 404)), location
     elif how.token_ok and not sent.too_large:
         assert not right, f"the right password was refused ({sent.status})"
     with app.app_context():
@@ -1626,7 +2307,8 @@ def test_new_kiosks_have_a_tidy_name_and_an_offered_printer(app, admin_desk, des
         and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 -]{0,19}", name)
         and " ".join(name.split()) not in {k[0] for k in before.values()}
         and all(
-            isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9 -]*", v) for v in sent.form.getlist("location")
+            isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9 -]{0,120}", v)
+            for v in sent.form.getlist("location")
         )
         and sent.first("auto_print_printer", "") in offered
         and not sent.files

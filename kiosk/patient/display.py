@@ -47,9 +47,9 @@ class Display:
 
 def update(session: MutableMapping[str, Any], form: Mapping[str, str]) -> Display:
     """Apply whatever settings the form carries; anything else is ignored."""
-    size = form.get("text_size", "")
-    if size.isdigit() and int(size) in TEXT_SIZES:
-        session["text_size"] = int(size)
+    sizes = {str(size): size for size in TEXT_SIZES}
+    if (size := form.get("text_size", "")) in sizes:
+        session["text_size"] = sizes[size]
     for name in ("high_contrast", "read_aloud"):
         if form.get(name) in (ON, OFF):
             session[name] = form.get(name) == ON

@@ -280,7 +280,10 @@ def preferences():
 
 def _local_path(path: str) -> str:
     """A path on this site to go back to, or Welcome for anything else."""
-    parts = urlsplit(path)
+    try:
+        parts = urlsplit(path)
+    except ValueError:  # "//[": not a URL at all
+        return url_for("patient.welcome")
     if parts.scheme or parts.netloc or not path.startswith("/") or path.startswith("//") or "\\" in path:
         return url_for("patient.welcome")
     return quote(path, safe=URL_SAFE)
