@@ -17,7 +17,15 @@ from playwright.sync_api import Page, expect
 from kiosk import questionnaire as qn
 
 from .test_accessibility import violations
-from .test_browser import DONE_HEADING, REVIEW_HEADING, WELCOME_HEADING, Patient, chromium, open_kiosk  # noqa: F401
+from .test_browser import (  # noqa: F401
+    DONE_HEADING,
+    MIN_BODY_FONT_PX,
+    REVIEW_HEADING,
+    WELCOME_HEADING,
+    Patient,
+    chromium,
+    open_kiosk,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -183,6 +191,23 @@ def hidden_under_the_bar(page: Page) -> list[str]:
     )
 
 
+def screen_problems(patient: Patient, base_url: str, *, text_size: int) -> list[str]:
+    """What keeps this screen from serving every patient at this text size:
+    sideways scrolling, a control stuck under the sticky bar, targets too
+    small or too close, body text too small, axe-core violations."""
+    page = patient.page
+    found = []
+    if (sideways := overflow(page)) > 0:
+        found.append(f"scrolls {sideways} px sideways")
+    found += [f"under the bar: {c}" for c in hidden_under_the_bar(page)]
+    found += [f"small: {t}" for t in patient.small_targets()]
+    found += [f"crowded: {t}" for t in patient.crowded_targets()]
+    if patient.body_font_px() < MIN_BODY_FONT_PX * text_size / 100:
+        found.append(f"body text {patient.body_font_px()} px")
+    found += [f"axe: {v}" for v in violations(page, base_url)]
+    return found
+
+
 def every_screen(patient: Patient, check: Callable[[str], None]) -> None:
     """Welcome to Done, with the urgent screen and a screen of mistakes on the way."""
     page = patient.page
@@ -235,17 +260,7 @@ def test_every_screen_works_at_150_percent_in_high_contrast(open_kiosk, screen):
     problems: dict[str, list[str]] = {}
 
     def check(name: str) -> None:
-        page = patient.page
-        found = []
-        if (sideways := overflow(page)) > 0:
-            found.append(f"scrolls {sideways} px sideways")
-        found += [f"under the bar: {c}" for c in hidden_under_the_bar(page)]
-        found += [f"small: {t}" for t in patient.small_targets()]
-        found += [f"crowded: {t}" for t in patient.crowded_targets()]
-        if patient.body_font_px() < 1.5 * 20:
-            found.append(f"body text {patient.body_font_px()} px")
-        found += [f"axe: {v}" for v in violations(page, kiosk.url)]
-        if found:
+        if found := screen_problems(patient, kiosk.url, text_size=150):
             problems[name] = found
 
     every_screen(patient, check)
@@ -259,9 +274,9 @@ def test_every_screen_is_free_of_axe_violations_at_125_percent(open_kiosk):  # n
     found: dict[str, list[str]] = {}
 
     def check(name: str) -> None:
-        if problems := violations(patient.page, kiosk.url) + [f"scrolls sideways {overflow(patient.page)} px"] * (
-            overflow(patient.page) > 0
-        ):
+        if problems := violations(patient.page, kiosk.url) + [
+            f"scrolls sideways {overflow(patient.page)} px"
+        ] * (overflow(patient.page) > 0):
             found[name] = problems
 
     every_screen(patient, check)
@@ -355,7 +370,9 @@ def test_a_long_paste_is_kept_counted_and_explained(open_kiosk):  # noqa: F811
     patient.expect_step(qn.REASONS)
     patient.taps_choice("reasons", "other")
     box = page.locator("#reasons_other")
-    expect(page.locator("#reasons_other-count")).to_have_text(f"You can type up to {qn.TEXT_MAX_LENGTH} letters.")
+    expect(page.locator("#reasons_other-count")).to_have_text(
+        f"You can type up to {qn.TEXT_MAX_LENGTH} letters."
+    )
     box.fill("a" * 5000)
     expect(box).to_have_value("a" * 5000)  # nothing cut off without a word
     expect(page.locator("#reasons_other-count")).to_have_text(
@@ -393,7 +410,9 @@ def test_unpicking_a_question_takes_its_star_away(open_kiosk):  # noqa: F811
 
 
 def test_the_claim_code_can_stay_up_longer_but_not_for_the_next_patient(open_kiosk):  # noqa: F811
-    kiosk, patient = open_kiosk(walk_up=False, DONE_RESET_SECONDS=30, DONE_MORE_TIME_SECONDS=60, DONE_MAX_SECONDS=120)
+    kiosk, patient = open_kiosk(
+        walk_up=False, DONE_RESET_SECONDS=30, DONE_MORE_TIME_SECONDS=60, DONE_MAX_SECONDS=120
+    )
     page = patient.page
     page.clock.install()
     patient.walks_up()

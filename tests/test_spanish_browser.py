@@ -16,8 +16,8 @@ from playwright.sync_api import Page, expect
 from kiosk import questionnaire as qn
 
 from .test_accessibility import violations
-from .test_browser import MIN_BODY_FONT_PX, Patient, chromium, open_kiosk  # noqa: F401
-from .test_every_patient import FAKE_SPEECH, LANDSCAPE, PORTRAIT, expect_soon, overflow, set_display
+from .test_browser import Patient, chromium, open_kiosk  # noqa: F401
+from .test_every_patient import FAKE_SPEECH, LANDSCAPE, PORTRAIT, expect_soon, screen_problems, set_display
 from .test_spanish import SPANISH, msgids, read_catalog
 
 pytestmark = pytest.mark.browser
@@ -106,13 +106,7 @@ def test_every_screen_in_spanish(open_kiosk, screen, size):  # noqa: F811
         if page.locator("html").get_attribute("lang") != "es":
             found.append("the page does not say it is Spanish")
         found += [f"English: {t}" for t in english_sentences_shown(page)]
-        if (sideways := overflow(page)) > 0:
-            found.append(f"scrolls {sideways} px sideways")
-        found += [f"small: {t}" for t in patient.small_targets()]
-        found += [f"crowded: {t}" for t in patient.crowded_targets()]
-        if patient.body_font_px() < MIN_BODY_FONT_PX * size / 100:
-            found.append(f"body text {patient.body_font_px()} px")
-        found += [f"axe: {v}" for v in violations(page, kiosk.url)]
+        found += screen_problems(patient, kiosk.url, text_size=size)
         if found:
             problems[name] = found
 
