@@ -41,7 +41,8 @@ system-deps:
 	fi
 
 # The patient's languages: the catalogs in kiosk/translations are compiled
-# here (the compiled files are not kept in git).
+# here (the compiled files are not kept in git); the test session compiles
+# them itself (tests/conftest.py).
 translations: $(VENV)/.installed-run
 	@$(BIN)/flask --app wsgi kiosk translate compile
 
@@ -59,7 +60,7 @@ run: system-deps $(VENV)/.installed-run translations init-db
 	@# The web server and the worker (handouts, printing) together; Ctrl-C stops both.
 	KIOSK_ENROLLMENT=$(KIOSK_ENROLLMENT) $(BIN)/flask --app wsgi kiosk serve --host $(HOST) --port $(PORT) --web-workers $(WORKERS)
 
-test: system-deps $(VENV)/.installed-test translations
+test: system-deps $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, IntegerConverter
 
 from . import config
+from . import questionnaire as qn
 from .clock import load_time_zone
 from .extensions import babel, csrf, db, htmx, login_manager, migrate
 from .models import MAX_ROW_ID
@@ -33,23 +35,10 @@ class StepConverter(BaseConverter):
     """A step of the questionnaire in a URL: the Step itself. Only the steps'
     ids match, so any other is no page at all (404, whatever the method)."""
 
-    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002  (werkzeug's name)
-        import re
+    regex = "(?:" + "|".join(re.escape(s.id) for s in qn.STEPS) + ")"
 
-        from . import questionnaire as qn
-
-        super().__init__(map, *args, **kwargs)
-        self.regex = "(?:" + "|".join(re.escape(s.id) for s in qn.STEPS) + ")"
-
-    def to_python(self, value: str):
-        from werkzeug.routing import ValidationError
-
-        from . import questionnaire as qn
-
-        step = qn.step(value)
-        if step is None:
-            raise ValidationError()
-        return step
+    def to_python(self, value: str) -> qn.Step | None:
+        return qn.step(value)
 
     def to_url(self, value) -> str:
         return super().to_url(getattr(value, "id", value))

@@ -85,14 +85,6 @@ def _text(field: str, text: str) -> dict[str, Any]:
     return {field: text, **({f"_{field}": translated} if translated else {})}
 
 
-def _choices(question: qn.Question) -> list[qn.Choice]:
-    if question.id == "top_questions":  # the stars: any picked question, bank or own
-        bank = qn.QUESTIONS.questions[0].all_choices()
-        own = [qn.Choice(q.id, q.label) for q in qn.QUESTIONS.questions if q.id in qn.OWN_QUESTION_IDS]
-        return [*bank, *own]
-    return list(question.all_choices())
-
-
 def _question_item(question: qn.Question) -> dict[str, Any]:
     kind = ITEM_TYPES[question.kind]
     item: dict[str, Any] = {
@@ -101,7 +93,7 @@ def _question_item(question: qn.Question) -> dict[str, Any]:
         "type": kind,
         "required": question.required,
     }
-    if question.kind in REPEATS or question.id == "top_questions":
+    if question.kind in REPEATS:
         item["repeats"] = True
     if question.id == "top_questions":
         item["extension"] = [{"url": MAX_OCCURS, "valueInteger": qn.MAX_TOP_QUESTIONS}]
@@ -111,7 +103,7 @@ def _question_item(question: qn.Question) -> dict[str, Any]:
         system = answer_system(question)
         item["answerOption"] = [
             {"valueCoding": {"system": system, "code": choice.id, **_text("display", choice.label)}}
-            for choice in _choices(question)
+            for choice in question.all_choices()
         ]
     if question.depends_on:
         depends_on = qn.question(question.depends_on)
@@ -143,11 +135,15 @@ def _items() -> list[dict[str, Any]]:
     return groups
 
 
+def _version(items: list[dict[str, Any]]) -> str:
+    digest = hashlib.sha256(json.dumps(items, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return digest[:12]
+
+
 def definition_version() -> str:
     """A digest of the definition as the Questionnaire carries it: a new
     question, choice or wording is a new version."""
-    digest = hashlib.sha256(json.dumps(_items(), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    return digest[:12]
+    return _version(_items())
 
 
 def questionnaire() -> dict[str, Any]:
@@ -156,7 +152,7 @@ def questionnaire() -> dict[str, Any]:
         "resourceType": "Questionnaire",
         "id": QUESTIONNAIRE_ID,
         "url": canonical_url(),
-        "version": definition_version(),
+        "version": _version(items),
         "name": "SecondOpinionPrep",
         "title": "Getting ready for a second opinion (spine)",
         "status": "active",
@@ -179,7 +175,7 @@ def _answers(question: qn.Question, value: Any) -> list[dict[str, Any]]:
         return [{"valueBoolean": value == "yes"}]
     if kind == "text":
         return [{"valueString": value}]
-    labels = {choice.id: choice.label for choice in _choices(question)}
+    labels = {choice.id: choice.label for choice in question.all_choices()}
     return [
         {"valueCoding": {"system": answer_system(question), "code": code, "display": gettext(labels[code])}}
         for code in (value if isinstance(value, list) else [value])

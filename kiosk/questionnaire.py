@@ -438,6 +438,18 @@ QUESTION_BANK = (
     ),
 )
 
+BANK = Question("questions", "bank", N_("Questions to ask"), topics=QUESTION_BANK, required=False)
+OWN_QUESTIONS = (
+    Question(
+        OWN_QUESTION_IDS[0],
+        "text",
+        N_("Your own question"),
+        hint=N_("You do not have to type anything."),
+        required=False,
+    ),
+    Question(OWN_QUESTION_IDS[1], "text", N_("Another question of your own"), required=False),
+)
+
 QUESTIONS = Step(
     id="questions",
     title=N_("Questions to ask"),
@@ -445,32 +457,16 @@ QUESTIONS = Step(
         "Tap the questions you want to ask the new doctor. Then tap the star on up to three that matter most."
     ),
     questions=(
-        Question(
-            "questions",
-            "bank",
-            N_("Questions to ask"),
-            topics=QUESTION_BANK,
-            required=False,
-        ),
+        BANK,
+        # The stars: any question picked from the bank, or one of the patient's own.
         Question(
             "top_questions",
             "multi",
             N_("Most important"),
+            choices=(*BANK.all_choices(), *(Choice(q.id, q.label) for q in OWN_QUESTIONS)),
             required=False,
         ),
-        Question(
-            OWN_QUESTION_IDS[0],
-            "text",
-            N_("Your own question"),
-            hint=N_("You do not have to type anything."),
-            required=False,
-        ),
-        Question(
-            OWN_QUESTION_IDS[1],
-            "text",
-            N_("Another question of your own"),
-            required=False,
-        ),
+        *OWN_QUESTIONS,
     ),
 )
 
@@ -498,8 +494,12 @@ def question(question_id: str) -> Question | None:
     return next((q for q in all_questions() if q.id == question_id), None)
 
 
+REPORTABLE_SIGNS: tuple[RedFlag, ...] = (*RED_FLAGS, SOME_SIGNS)
+"""What an alert can say: each red flag, or "one or more, not said which"."""
+
+
 def red_flag(flag_id: str) -> RedFlag | None:
-    return next((f for f in (*RED_FLAGS, SOME_SIGNS) if f.id == flag_id), None)
+    return next((f for f in REPORTABLE_SIGNS if f.id == flag_id), None)
 
 
 def bank_question(question_id: str) -> Choice | None:

@@ -126,7 +126,7 @@ def validate_step(step: qn.Step, form: FormData) -> StepResult:
             elif not chosen and question.required:
                 errors[question.id] = Problem(MSG_CHOOSE_ONE)
         else:
-            allowed = _allowed_ids(question)
+            allowed = question.choice_ids()
             chosen_ids = list(dict.fromkeys(raw))
             values[question.id] = [c for c in chosen_ids if c in allowed]
             if any(c not in allowed for c in chosen_ids):
@@ -166,12 +166,6 @@ def _signs(question: qn.Question, raw: list[str]) -> tuple[list[str], str]:
     return [], MSG_SIGNS_ANSWER
 
 
-def _allowed_ids(question: qn.Question) -> set[str]:
-    if question.id == "top_questions":
-        return qn.QUESTIONS.questions[0].choice_ids() | set(qn.OWN_QUESTION_IDS)
-    return question.choice_ids()
-
-
 def _check_question_picks(values: dict[str, Any], errors: dict[str, str]) -> None:
     """Starring a question picks it; at most three stars; at least one question."""
     own = [qid for qid in qn.OWN_QUESTION_IDS if values.get(qid)]
@@ -182,7 +176,7 @@ def _check_question_picks(values: dict[str, Any], errors: dict[str, str]) -> Non
     for t in top:
         if t not in qn.OWN_QUESTION_IDS and t not in picked:
             picked.append(t)
-    values["questions"] = [c.id for c in qn.QUESTIONS.questions[0].all_choices() if c.id in picked]
+    values["questions"] = [c.id for c in qn.BANK.all_choices() if c.id in picked]
     values["top_questions"] = top
     if len(top) > qn.MAX_TOP_QUESTIONS:
         errors["top_questions"] = Problem(MSG_TOO_MANY_TOP)
@@ -199,7 +193,7 @@ def red_flags_reported(answers: Mapping[str, Any]) -> list[str]:
     reported = answers.get(SIGNS_QUESTION_ID)
     if not isinstance(reported, list):
         return []
-    return [flag.id for flag in (*qn.RED_FLAGS, qn.SOME_SIGNS) if flag.id in reported]
+    return [flag.id for flag in qn.REPORTABLE_SIGNS if flag.id in reported]
 
 
 def signs_not_said(answers: Mapping[str, Any]) -> bool:
@@ -312,7 +306,7 @@ def _record_alert(visit: Visit, signs: list[str]) -> None:
 
 
 def _red_flag_order(sign: str) -> int:
-    ids = [q.id for q in (*qn.RED_FLAGS, qn.SOME_SIGNS)]
+    ids = [q.id for q in qn.REPORTABLE_SIGNS]
     return ids.index(sign) if sign in ids else len(ids)
 
 

@@ -18,13 +18,13 @@ from .. import print_jobs
 from ..clock import clinic_now, clinic_time
 from ..extensions import db
 from ..models import utcnow
-from ..questionnaire import RED_FLAGS, SOME_SIGNS
+from ..questionnaire import REPORTABLE_SIGNS
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 log = logging.getLogger(__name__)
 
 # Each red flag as staff read it on an urgent alert (the patient's wording is for the patient).
-SIGN_LABELS = {flag.id: flag.staff_label for flag in (*RED_FLAGS, SOME_SIGNS)}
+SIGN_LABELS = {flag.id: flag.staff_label for flag in REPORTABLE_SIGNS}
 
 
 @bp.context_processor

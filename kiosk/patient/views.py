@@ -378,7 +378,7 @@ def urgent(visit: Visit):
         "patient/_urgent.html",
         _("Please tell the front desk now"),
         push_url=url_for("patient.urgent", return_to=return_to or None),
-        signs=[flag for flag in (*qn.RED_FLAGS, qn.SOME_SIGNS) if flag.id in signs],
+        signs=[flag for flag in qn.REPORTABLE_SIGNS if flag.id in signs],
         back_url=url_for("patient.step", step=qn.SAFETY.id),
         continue_url=continue_url,
     )
