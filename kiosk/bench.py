@@ -124,7 +124,7 @@ def _desk_poll(app: Any, pdf: bytes) -> dict[str, Any]:
     from .auth import create_staff, start_session
     from .database import create_tables
     from .extensions import db
-    from .models import Alert, HandoutState, Submission, Visit
+    from .models import Alert, Handout, HandoutState, Visit
 
     create_tables()
     staff = create_staff("bench", "bench password")
@@ -132,7 +132,7 @@ def _desk_poll(app: Any, pdf: bytes) -> dict[str, Any]:
         visit = Visit(id=f"bench{n:027d}", kiosk="Bench kiosk", language="en", answers={}, completed_steps=[])
         db.session.add(visit)
         db.session.add(
-            Submission(
+            Handout(
                 visit=visit,
                 claim_code=f"B{n:03d}",
                 kiosk="Bench kiosk",
@@ -181,9 +181,9 @@ def _worker(app: Any, instance: str, pdf: bytes) -> dict[str, Any]:
     from sqlalchemy import select
 
     from .extensions import db
-    from .models import PrintJob, PrintState, Submission
+    from .models import Handout, PrintJob, PrintState
 
-    submission_id = db.session.scalar(select(Submission.id).limit(1))
+    handout_id = db.session.scalar(select(Handout.id).limit(1))
     env = {
         **os.environ,
         "KIOSK_INSTANCE_PATH": instance,
@@ -202,7 +202,7 @@ def _worker(app: Any, instance: str, pdf: bytes) -> dict[str, Any]:
         pickup_ms = []
         for _ in range(PICKUPS + 1):
             time.sleep(random.uniform(0.6, 1.5))  # idle long enough to be at its slowest poll
-            job = PrintJob(submission_id=submission_id, printer="directory", requested_by="bench")
+            job = PrintJob(handout_id=handout_id, printer="directory", requested_by="bench")
             db.session.add(job)
             db.session.commit()
             stored = time.perf_counter()

@@ -25,7 +25,7 @@ from flask_login import current_user
 from . import auth
 from . import questionnaire as qn
 from .extensions import db
-from .models import Submission
+from .models import Handout
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 
@@ -183,11 +183,11 @@ def _answers(question: qn.Question, value: Any) -> list[dict[str, Any]]:
     ]
 
 
-def questionnaire_response(submission: Submission) -> dict[str, Any]:
+def questionnaire_response(handout: Handout) -> dict[str, Any]:
     """The handout's answers, by linkId, in the language the patient used."""
-    answers = submission.visit.answers or {}
+    answers = handout.visit.answers or {}
     groups = []
-    with force_locale(submission.language):
+    with force_locale(handout.language):
         for step in qn.STEPS:
             items = []
             for question in step.questions:
@@ -195,15 +195,15 @@ def questionnaire_response(submission: Submission) -> dict[str, Any]:
                     items.append({"linkId": question.id, "text": gettext(question.label), "answer": found})
             if items:
                 groups.append({"linkId": group_link_id(step), "text": gettext(step.title), "item": items})
-    authored = submission.created_at.replace(tzinfo=UTC).isoformat(timespec="seconds")
+    authored = handout.created_at.replace(tzinfo=UTC).isoformat(timespec="seconds")
     return {
         "resourceType": "QuestionnaireResponse",
-        "id": str(submission.id),
-        "identifier": {"system": f"{canonical_url()}/claim-code", "value": submission.claim_code},
+        "id": str(handout.id),
+        "identifier": {"system": f"{canonical_url()}/claim-code", "value": handout.claim_code},
         "questionnaire": f"{canonical_url()}|{definition_version()}",
         "status": "completed",
         "authored": authored,
-        "language": submission.language,
+        "language": handout.language,
         "item": groups,
     }
 
@@ -233,15 +233,15 @@ def questionnaire_view():
     return _fhir(questionnaire())
 
 
-@bp.get("/QuestionnaireResponse/<id:submission_id>")
-def questionnaire_response_view(submission_id: int):
+@bp.get("/QuestionnaireResponse/<id:handout_id>")
+def questionnaire_response_view(handout_id: int):
     """A handout's answers, for signed-in staff (the desk's own session)."""
     if not current_user.is_authenticated:
         return _outcome(401, "login", "Sign in to the front desk first.")
     auth.touch(g.desk_session.row)
-    submission = db.session.get(Submission, submission_id) or abort(404)
-    resource = questionnaire_response(submission)
-    auth.audit(current_user.username, "fhir-export", f"handout {submission.claim_code}")
+    handout = db.session.get(Handout, handout_id) or abort(404)
+    resource = questionnaire_response(handout)
+    auth.audit(current_user.username, "fhir-export", f"handout {handout.claim_code}")
     db.session.commit()
     return _fhir(resource)
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from . import printing
 from .auth import audit
 from .extensions import db
-from .models import Alert, Printer, PrintJob, Submission, WorkerBeat, utcnow
+from .models import Alert, Handout, Printer, PrintJob, WorkerBeat, utcnow
 from .print_jobs import remove_saved_copies
 from .visits import CLAIM_CODE_ALPHABET, CLAIM_CODE_LENGTH
 
@@ -31,19 +31,19 @@ WORKER_SILENT_AFTER = timedelta(seconds=30)
 @dataclass(frozen=True)
 class Queue:
     alerts: list[Alert]
-    submissions: list[Submission]
+    handouts: list[Handout]
     worker_running: bool
 
 
 def _latest(*columns):
     """The handouts the queue shows: the newest QUEUE_LENGTH."""
-    return select(*columns).order_by(Submission.created_at.desc(), Submission.id.desc()).limit(QUEUE_LENGTH)
+    return select(*columns).order_by(Handout.created_at.desc(), Handout.id.desc()).limit(QUEUE_LENGTH)
 
 
 def queue() -> Queue:
     alerts = db.session.scalars(select(Alert).where(OPEN_ALERT).order_by(Alert.created_at.desc())).all()
-    submissions = db.session.scalars(_latest(Submission).options(selectinload(Submission.print_jobs))).all()
-    return Queue(list(alerts), list(submissions), worker_running())
+    handouts = db.session.scalars(_latest(Handout).options(selectinload(Handout.print_jobs))).all()
+    return Queue(list(alerts), list(handouts), worker_running())
 
 
 def queue_fingerprint(today: object) -> str:
@@ -55,13 +55,13 @@ def queue_fingerprint(today: object) -> str:
     Every row shown is in it, not just the latest change, so two changes
     committed out of order (by two app processes) are both seen."""
     alerts = db.session.execute(select(Alert.id, Alert.updated_at).where(OPEN_ALERT).order_by(Alert.id)).all()
-    submissions = db.session.execute(_latest(Submission.id, Submission.updated_at)).all()
+    handouts = db.session.execute(_latest(Handout.id, Handout.updated_at)).all()
     jobs = db.session.execute(
         select(PrintJob.id, PrintJob.updated_at)
-        .where(PrintJob.submission_id.in_([row.id for row in submissions]))
+        .where(PrintJob.handout_id.in_([row.id for row in handouts]))
         .order_by(PrintJob.id)
     ).all()
-    fingerprint = repr((alerts, submissions, jobs, worker_running(), today)).encode()
+    fingerprint = repr((alerts, handouts, jobs, worker_running(), today)).encode()
     return hashlib.sha256(fingerprint).hexdigest()[:32]
 
 
@@ -79,16 +79,16 @@ def normalise_code(typed: str) -> str | None:
     return None
 
 
-def find_by_code(code: str, *, staff: str) -> Submission | None:
+def find_by_code(code: str, *, staff: str) -> Handout | None:
     """The handout with this claim code; the look-up is audited, found or not."""
-    submission = db.session.scalar(select(Submission).where(Submission.claim_code == code))
-    audit(staff, "look-up", f"code {code} {'found' if submission else 'not found'}")
+    handout = db.session.scalar(select(Handout).where(Handout.claim_code == code))
+    audit(staff, "look-up", f"code {code} {'found' if handout else 'not found'}")
     db.session.commit()
-    return submission
+    return handout
 
 
-def record_view(submission: Submission, *, staff: str) -> None:
-    audit(staff, "view", f"handout {submission.claim_code}")
+def record_view(handout: Handout, *, staff: str) -> None:
+    audit(staff, "view", f"handout {handout.claim_code}")
     db.session.commit()
 
 
@@ -100,25 +100,25 @@ def acknowledge(alert: Alert, *, staff: str) -> None:
         db.session.commit()
 
 
-def hand_over(submission: Submission, *, staff: str) -> None:
-    if submission.handed_over_at is None:
-        submission.handed_over_at = utcnow()
-        submission.handed_over_by = staff
-        audit(staff, "hand-over", f"handout {submission.claim_code}")
+def hand_over(handout: Handout, *, staff: str) -> None:
+    if handout.handed_over_at is None:
+        handout.handed_over_at = utcnow()
+        handout.handed_over_by = staff
+        audit(staff, "hand-over", f"handout {handout.claim_code}")
         db.session.commit()
 
 
-def record_preview(submission: Submission, *, staff: str) -> None:
-    audit(staff, "preview", f"handout {submission.claim_code}")
+def record_preview(handout: Handout, *, staff: str) -> None:
+    audit(staff, "preview", f"handout {handout.claim_code}")
     db.session.commit()
 
 
-def delete_handout(submission: Submission, *, staff: str) -> str:
+def delete_handout(handout: Handout, *, staff: str) -> str:
     """Delete a handout, the answers it was made from and the directory
     printer's copies. Returns its claim code."""
-    code = submission.claim_code
-    remove_saved_copies(submission)
-    db.session.delete(submission.visit)
+    code = handout.claim_code
+    remove_saved_copies(handout)
+    db.session.delete(handout.visit)
     audit(staff, "delete", f"handout {code}")
     db.session.commit()
     return code

@@ -20,7 +20,7 @@ from . import leases, print_jobs
 from .auth import audit
 from .extensions import db
 from .handout import render_handout
-from .models import HandoutState, Submission, utcnow
+from .models import Handout, HandoutState, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -35,35 +35,35 @@ RENDER_FAILED = (
 
 def render_next(owner: str) -> bool:
     """Claim the oldest handout still preparing and render it. Returns whether there was one."""
-    submission = leases.claim(
-        Submission,
-        Submission.state == HandoutState.PREPARING,
+    handout = leases.claim(
+        Handout,
+        Handout.state == HandoutState.PREPARING,
         owner=owner,
         seconds=current_app.config["JOB_LEASE_SECONDS"],
-        order_by=Submission.id,
+        order_by=Handout.id,
     )
-    if submission is None:
+    if handout is None:
         return False
-    render(submission, owner)
+    render(handout, owner)
     return True
 
 
-def render(submission: Submission, owner: str) -> None:
+def render(handout: Handout, owner: str) -> None:
     """Render a claimed handout and store it; auto-print it if the clinic does."""
-    visit = submission.visit
+    visit = handout.visit
     try:
         pdf, pages = render_handout(
             visit.answers or {},
-            language=submission.language,
-            claim_code=submission.claim_code,
-            created_at=submission.created_at,
+            language=handout.language,
+            claim_code=handout.claim_code,
+            created_at=handout.created_at,
         )
     except Exception as error:  # any failure: retry, then tell the desk; never lose the row
-        _failed(submission, owner, error)
+        _failed(handout, owner, error)
         return
     ready = leases.while_held(
-        Submission,
-        submission.id,
+        Handout,
+        handout.id,
         owner,
         pdf=pdf,
         page_count=pages,
@@ -72,44 +72,42 @@ def render(submission: Submission, owner: str) -> None:
         error="",
     )
     if ready:
-        print_jobs.auto_print_job(submission)
+        print_jobs.auto_print_job(handout)
     db.session.commit()
-    log.info("handout %s ready: %d pages", submission.id, pages)
+    log.info("handout %s ready: %d pages", handout.id, pages)
 
 
-def _failed(submission: Submission, owner: str, error: Exception) -> None:
+def _failed(handout: Handout, owner: str, error: Exception) -> None:
     # The message of an error inside rendering may quote the patient's words:
     # log where it happened, not what it says.
     where = "".join(traceback.format_tb(error.__traceback__, limit=-3))
     log.error(
         "rendering handout %s failed (%s), attempt %d:\n%s",
-        submission.id,
+        handout.id,
         type(error).__name__,
-        submission.attempts,
+        handout.attempts,
         where,
     )
     db.session.rollback()
-    if submission.attempts < MAX_ATTEMPTS:
+    if handout.attempts < MAX_ATTEMPTS:
         # Released with a lease that runs out a little later: tried again then.
-        later = utcnow() + timedelta(seconds=RETRY_AFTER * submission.attempts)
-        leases.while_held(
-            Submission, submission.id, owner, release=False, lease_owner=None, lease_until=later
-        )
+        later = utcnow() + timedelta(seconds=RETRY_AFTER * handout.attempts)
+        leases.while_held(Handout, handout.id, owner, release=False, lease_owner=None, lease_until=later)
     else:
-        leases.while_held(Submission, submission.id, owner, state=HandoutState.FAILED, error=RENDER_FAILED)
+        leases.while_held(Handout, handout.id, owner, state=HandoutState.FAILED, error=RENDER_FAILED)
     db.session.commit()
 
 
-def retry(submission: Submission, *, staff: str) -> bool:
+def retry(handout: Handout, *, staff: str) -> bool:
     """Make a handout that failed to render again (the desk's Retry)."""
     retried = db.session.execute(
-        update(Submission)
-        .where(Submission.id == submission.id, Submission.state == HandoutState.FAILED)
+        update(Handout)
+        .where(Handout.id == handout.id, Handout.state == HandoutState.FAILED)
         .values(state=HandoutState.PREPARING, error="", attempts=0, lease_owner=None, lease_until=None)
         .execution_options(synchronize_session=False)
     ).rowcount
     if retried:
-        audit(staff, "retry-handout", f"handout {submission.claim_code}")
+        audit(staff, "retry-handout", f"handout {handout.claim_code}")
     db.session.commit()
-    db.session.refresh(submission)
+    db.session.refresh(handout)
     return retried == 1

@@ -86,7 +86,7 @@ class Visit(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None]
 
-    submission: Mapped[Submission | None] = relationship(
+    handout: Mapped[Handout | None] = relationship(
         back_populates="visit", cascade="all, delete-orphan", passive_deletes=True
     )
 
@@ -97,7 +97,7 @@ class HandoutState(StrEnum):
     FAILED = "failed"  # rendering failed; ``error`` says why, the desk can retry
 
 
-class Submission(Leased, db.Model):
+class Handout(Leased, db.Model):
     """A finished visit: the claim code the desk looks up and the handout PDF.
 
     Finishing stores the row at once (state preparing); a worker renders the
@@ -121,9 +121,9 @@ class Submission(Leased, db.Model):
     handed_over_at: Mapped[datetime | None]
     handed_over_by: Mapped[str | None] = mapped_column(String(80))
 
-    visit: Mapped[Visit] = relationship(back_populates="submission")
+    visit: Mapped[Visit] = relationship(back_populates="handout")
     print_jobs: Mapped[list[PrintJob]] = relationship(
-        back_populates="submission",
+        back_populates="handout",
         cascade="all, delete-orphan",
         passive_deletes=True,
         order_by="PrintJob.id",
@@ -174,7 +174,7 @@ class PrintJob(Leased, db.Model):
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"), index=True)
+    handout_id: Mapped[int] = mapped_column(ForeignKey("handout.id", ondelete="CASCADE"), index=True)
     printer: Mapped[str] = mapped_column(String(127))
     state: Mapped[PrintState] = _state_column(PrintState, PrintState.QUEUED)
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -196,7 +196,7 @@ class PrintJob(Leased, db.Model):
     # check whether the print server is back for a waiting one.
     check_after: Mapped[datetime | None] = mapped_column(index=True)
 
-    submission: Mapped[Submission] = relationship(back_populates="print_jobs")
+    handout: Mapped[Handout] = relationship(back_populates="print_jobs")
 
     # Handed to CUPS and not finished: CUPS is asked how they are doing.
     AT_PRINTER = (PrintState.SENT, PrintState.PRINTING, PrintState.HELD)

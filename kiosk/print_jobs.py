@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 from . import kiosks, leases, printing
 from .auth import audit
 from .extensions import db
-from .models import HandoutState, Printer, PrintJob, PrintState, Submission, utcnow
+from .models import Handout, HandoutState, Printer, PrintJob, PrintState, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ FOLLOW_BACKOFF = 10.0
 
 def label(job: PrintJob) -> str:
     """A job's state as the desk shows it."""
-    if job.state == PrintState.QUEUED and job.submission.state != HandoutState.READY:
+    if job.state == PrintState.QUEUED and job.handout.state != HandoutState.READY:
         return "Waiting for the handout"
     return STATE_LABELS[job.state]
 
@@ -72,13 +72,13 @@ def label(job: PrintJob) -> str:
 # --- asked for on the desk (web requests: rows only) ----------------------------
 
 
-def request_print(submission: Submission, printer: str, *, staff: str) -> PrintJob:
+def request_print(handout: Handout, printer: str, *, staff: str) -> PrintJob:
     """Store a print job for the worker to send, with its audit entry, in one
     transaction."""
-    reprint = bool(submission.print_jobs)
-    job = PrintJob(submission=submission, printer=printer, requested_by=staff, requested_at=utcnow())
+    reprint = bool(handout.print_jobs)
+    job = PrintJob(handout=handout, printer=printer, requested_by=staff, requested_at=utcnow())
     db.session.add(job)
-    audit(staff, "reprint" if reprint else "print", f"handout {submission.claim_code} to {printer}")
+    audit(staff, "reprint" if reprint else "print", f"handout {handout.claim_code} to {printer}")
     db.session.commit()
     return job
 
@@ -94,30 +94,28 @@ def retry(job: PrintJob, *, staff: str) -> bool:
         .execution_options(synchronize_session=False)
     ).rowcount
     if retried:
-        audit(staff, "retry-print", f"handout {job.submission.claim_code} to {job.printer}")
+        audit(staff, "retry-print", f"handout {job.handout.claim_code} to {job.printer}")
     db.session.commit()
     db.session.refresh(job)
     return retried == 1
 
 
-def auto_print_job(submission: Submission) -> PrintJob | None:
+def auto_print_job(handout: Handout) -> PrintJob | None:
     """The print job auto-print asks for once a handout is ready, if its
     kiosk (or else the clinic, AUTO_PRINT_PRINTER) prints every handout.
     Added, not committed: it commits with the handout becoming ready."""
-    printer = kiosks.auto_print_printer(submission.kiosk) or current_app.config["AUTO_PRINT_PRINTER"]
-    already = db.session.scalar(select(exists().where(PrintJob.submission_id == submission.id)))
+    printer = kiosks.auto_print_printer(handout.kiosk) or current_app.config["AUTO_PRINT_PRINTER"]
+    already = db.session.scalar(select(exists().where(PrintJob.handout_id == handout.id)))
     if not printer or already:
         return None
-    job = PrintJob(
-        submission_id=submission.id, printer=printer, requested_by=submission.kiosk, requested_at=utcnow()
-    )
+    job = PrintJob(handout_id=handout.id, printer=printer, requested_by=handout.kiosk, requested_at=utcnow())
     db.session.add(job)
     return job
 
 
-def remove_saved_copies(submission: Submission) -> None:
+def remove_saved_copies(handout: Handout) -> None:
     """Delete the PDFs the directory printer saved for this handout."""
-    for job in submission.print_jobs:
+    for job in handout.print_jobs:
         if job.saved_path:
             Path(job.saved_path).unlink(missing_ok=True)
 
@@ -131,7 +129,7 @@ def send_next(owner: str) -> bool:
     job = leases.claim(
         PrintJob,
         PrintJob.state == PrintState.QUEUED,
-        PrintJob.submission_id.in_(select(Submission.id).where(Submission.state == HandoutState.READY)),
+        PrintJob.handout_id.in_(select(Handout.id).where(Handout.state == HandoutState.READY)),
         owner=owner,
         seconds=current_app.config["JOB_LEASE_SECONDS"],
         order_by=PrintJob.id,
@@ -171,7 +169,7 @@ def send(job: PrintJob, owner: str) -> None:
             _note(job, owner, sent_title=job.sent_title)
         submitted = printing.submit(
             job.printer,
-            job.submission.pdf,
+            job.handout.pdf,
             job.sent_title,
             directory=Path(current_app.config["PRINT_DIRECTORY"]),
         )
@@ -213,7 +211,7 @@ def _title(job: PrintJob) -> str:
     """The job's title at the printer: the claim code staff know, the job, and
     a random part, so that no two sends share a title, even across databases
     sharing one print server, and a cut-off send is never mistaken for another."""
-    return f"{job.submission.claim_code}-{job.id}-{secrets.token_hex(2)}"
+    return f"{job.handout.claim_code}-{job.id}-{secrets.token_hex(2)}"
 
 
 def _record(job: PrintJob, owner: str, **values) -> None:
@@ -292,11 +290,11 @@ def wake_waiting() -> int:
     later = aliased(PrintJob)
     superseded = (
         select(PrintJob.id)
-        .join(Submission, Submission.id == PrintJob.submission_id)
+        .join(Handout, Handout.id == PrintJob.handout_id)
         .where(
             PrintJob.state == waiting,
-            Submission.handed_over_at.is_not(None)
-            | exists().where(later.submission_id == PrintJob.submission_id, later.id > PrintJob.id),
+            Handout.handed_over_at.is_not(None)
+            | exists().where(later.handout_id == PrintJob.handout_id, later.id > PrintJob.id),
         )
     )
     _give_up(PrintJob.id.in_(superseded), NOT_SENT_AGAIN)

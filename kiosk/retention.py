@@ -35,7 +35,7 @@ from sqlalchemy import delete, or_, select, text, update
 
 from .auth import FAILURE_WINDOW
 from .extensions import db
-from .models import Alert, AuditEvent, SignInFailure, StaffSession, Submission, Visit, utcnow
+from .models import Alert, AuditEvent, Handout, SignInFailure, StaffSession, Visit, utcnow
 from .print_jobs import remove_saved_copies
 
 log = logging.getLogger(__name__)
@@ -77,15 +77,13 @@ def purge() -> Purged:
     )
     purged.abandoned_visits = _delete_visits(stale)
 
-    due = [Submission.created_at < now - timedelta(hours=config["RETENTION_HOURS"])]
+    due = [Handout.created_at < now - timedelta(hours=config["RETENTION_HOURS"])]
     if minutes := config["HANDED_OVER_RETENTION_MINUTES"]:
-        due.append(Submission.handed_over_at < now - timedelta(minutes=minutes))
-    finished = db.session.scalars(select(Submission).where(or_(*due))).all()
-    for submission in finished:
-        remove_saved_copies(submission)
-    purged.handouts = _delete_visits(
-        select(Submission.visit_id).where(Submission.id.in_([s.id for s in finished]))
-    )
+        due.append(Handout.handed_over_at < now - timedelta(minutes=minutes))
+    finished = db.session.scalars(select(Handout).where(or_(*due))).all()
+    for handout in finished:
+        remove_saved_copies(handout)
+    purged.handouts = _delete_visits(select(Handout.visit_id).where(Handout.id.in_([s.id for s in finished])))
 
     kept = timedelta(hours=config["RETENTION_HOURS"])
     purged.alerts = _delete(delete(Alert).where(Alert.acknowledged_at < now - kept))

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import questionnaire as qn
 from .extensions import db
-from .models import Alert, Submission, Visit, utcnow
+from .models import Alert, Handout, Visit, utcnow
 from .questionnaire import N_
 
 log = logging.getLogger(__name__)
@@ -337,7 +337,7 @@ def new_claim_code() -> str:
     return "".join(secrets.choice(CLAIM_CODE_ALPHABET) for _ in range(CLAIM_CODE_LENGTH))
 
 
-def finish_visit(visit: Visit, attempts: int = 20) -> Submission:
+def finish_visit(visit: Visit, attempts: int = 20) -> Handout:
     """Turn a complete visit into a handout with a claim code, to be rendered
     by the worker (``handout_jobs``): the patient is not kept waiting for it.
 
@@ -345,16 +345,16 @@ def finish_visit(visit: Visit, attempts: int = 20) -> Submission:
     requests racing to finish the same visit still make one row (the unique
     ``visit_id`` decides).
     """
-    existing = db.session.scalar(select(Submission).where(Submission.visit_id == visit.id))
+    existing = db.session.scalar(select(Handout).where(Handout.visit_id == visit.id))
     if existing is not None:
         return existing
     check_complete(visit)
     for _ in range(attempts):
         code = new_claim_code()
-        if db.session.scalar(select(Submission.id).where(Submission.claim_code == code)):
+        if db.session.scalar(select(Handout.id).where(Handout.claim_code == code)):
             continue
         created_at = utcnow()
-        submission = Submission(
+        handout = Handout(
             visit_id=visit.id,
             claim_code=code,
             kiosk=visit.kiosk,
@@ -362,17 +362,17 @@ def finish_visit(visit: Visit, attempts: int = 20) -> Submission:
             created_at=created_at,
         )
         visit.finished_at = created_at
-        db.session.add(submission)
+        db.session.add(handout)
         try:
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
-            existing = db.session.scalar(select(Submission).where(Submission.visit_id == visit.id))
+            existing = db.session.scalar(select(Handout).where(Handout.visit_id == visit.id))
             if existing is not None:
                 return existing
             continue  # the code was taken between our check and our insert
-        log.info("visit finished at kiosk %r; handout %s to prepare", visit.kiosk, submission.id)
-        return submission
+        log.info("visit finished at kiosk %r; handout %s to prepare", visit.kiosk, handout.id)
+        return handout
     raise RuntimeError("no free claim code after several attempts")
 
 

@@ -13,12 +13,12 @@ from kiosk import create_app
 from kiosk.clock import clinic_time, load_time_zone
 from kiosk.database import create_tables
 from kiosk.extensions import db
-from kiosk.models import Alert, AuditEvent, PrintJob, Submission, Visit, utcnow
+from kiosk.models import Alert, AuditEvent, Handout, PrintJob, Visit, utcnow
 
 from .conftest import STAFF_PASSWORD, Desk, Kiosk, app_config, run_worker
 
 
-def finished_visit(app, *, ready: bool = True, **answers) -> Submission:
+def finished_visit(app, *, ready: bool = True, **answers) -> Handout:
     """A patient's finished visit; `ready`: the worker has made its handout."""
     kiosk = Kiosk(app.test_client())
     kiosk.answer_all(answers or None)
@@ -26,7 +26,7 @@ def finished_visit(app, *, ready: bool = True, **answers) -> Submission:
     if ready:
         run_worker(app)
     with app.app_context():
-        return db.session.scalars(select(Submission).order_by(Submission.id.desc())).first()
+        return db.session.scalars(select(Handout).order_by(Handout.id.desc())).first()
 
 
 # --- who may see the desk ---------------------------------------------------------
@@ -175,13 +175,11 @@ def test_a_new_alert_changes_the_poll(app, desk):
 
 
 def test_a_change_committed_late_by_another_process_still_changes_the_poll(app, desk):
-    submission = finished_visit(app)
+    handout = finished_visit(app)
     with app.app_context():
         for number in (7, 8):
             db.session.add(
-                PrintJob(
-                    submission_id=submission.id, printer="front", state="sent", cups_job_id=f"front-{number}"
-                )
+                PrintJob(handout_id=handout.id, printer="front", state="sent", cups_job_id=f"front-{number}")
             )
         db.session.commit()
         latest = db.session.scalar(select(func.max(PrintJob.updated_at)))
@@ -204,11 +202,11 @@ def test_the_desk_chimes_for_alerts_by_default(desk):
 
 @pytest.mark.parametrize("typed", ["{code}", "{lower}", " {spaced} "])
 def test_look_up_a_handout_by_claim_code(app, desk, typed):
-    submission = finished_visit(app)
-    code = submission.claim_code
+    handout = finished_visit(app)
+    code = handout.claim_code
     text = typed.format(code=code, lower=code.lower(), spaced=" ".join(code))
     response = desk.get("/desk/lookup", query_string={"code": text})
-    assert response.headers["Location"] == f"/desk/handouts/{submission.id}"
+    assert response.headers["Location"] == f"/desk/handouts/{handout.id}"
 
 
 def test_an_unknown_claim_code_says_so(desk):
@@ -222,18 +220,18 @@ def test_an_unknown_claim_code_says_so(desk):
 
 
 def test_preview_the_pdf_inline(app, desk):
-    submission = finished_visit(app)
-    page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
-    assert f'src="/desk/handouts/{submission.id}/pdf"' in page
-    response = desk.get(f"/desk/handouts/{submission.id}/pdf")
+    handout = finished_visit(app)
+    page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
+    assert f'src="/desk/handouts/{handout.id}/pdf"' in page
+    response = desk.get(f"/desk/handouts/{handout.id}/pdf")
     assert response.mimetype == "application/pdf"
     assert response.headers["Content-Disposition"].startswith("inline")
     assert response.get_data().startswith(b"%PDF")
 
 
 def test_print_to_the_directory_printer(app, desk):
-    submission = finished_visit(app)
-    response = desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
+    handout = finished_visit(app)
+    response = desk.post(f"/desk/handouts/{handout.id}/print", {"printer": "directory"})
     assert response.status_code == 302
     with app.app_context():
         assert db.session.scalar(select(PrintJob.state)) == "queued"
@@ -246,18 +244,18 @@ def test_print_to_the_directory_printer(app, desk):
     printed = list(Path(app.config["PRINT_DIRECTORY"]).glob("*.pdf"))
     assert len(printed) == 1
     assert printed[0].read_bytes().startswith(b"%PDF")
-    assert submission.claim_code in printed[0].name
+    assert handout.claim_code in printed[0].name
     assert "Printed" in desk.get("/desk/queue").get_data(as_text=True)
     # The receptionist is told where the file went.
-    assert f"Saved as <code>{printed[0]}</code>" in desk.get(f"/desk/handouts/{submission.id}").get_data(
+    assert f"Saved as <code>{printed[0]}</code>" in desk.get(f"/desk/handouts/{handout.id}").get_data(
         as_text=True
     )
 
 
 def test_reprint_makes_a_second_job(app, desk):
-    submission = finished_visit(app)
-    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
-    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
+    handout = finished_visit(app)
+    desk.post(f"/desk/handouts/{handout.id}/print", {"printer": "directory"})
+    desk.post(f"/desk/handouts/{handout.id}/print", {"printer": "directory"})
     run_worker(app)
     with app.app_context():
         assert db.session.scalar(select(func.count(PrintJob.id))) == 2
@@ -267,39 +265,39 @@ def test_reprint_makes_a_second_job(app, desk):
 
 
 def test_an_unknown_printer_is_refused(app, desk):
-    submission = finished_visit(app)
-    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "../../etc"})
+    handout = finished_visit(app)
+    desk.post(f"/desk/handouts/{handout.id}/print", {"printer": "../../etc"})
     with app.app_context():
         assert db.session.scalar(select(func.count(PrintJob.id))) == 0
-    assert "Please choose one of the printers" in desk.get(f"/desk/handouts/{submission.id}").get_data(
+    assert "Please choose one of the printers" in desk.get(f"/desk/handouts/{handout.id}").get_data(
         as_text=True
     )
 
 
 def test_mark_handed_over(app, desk):
-    submission = finished_visit(app)
-    desk.post(f"/desk/handouts/{submission.id}/handed-over")
+    handout = finished_visit(app)
+    desk.post(f"/desk/handouts/{handout.id}/handed-over")
     with app.app_context():
-        stored = db.session.get(Submission, submission.id)
+        stored = db.session.get(Handout, handout.id)
         assert stored.handed_over_by == "maria"
         assert stored.handed_over_at is not None
 
 
 def test_delete_removes_the_handout_and_the_answers(app, desk):
-    submission = finished_visit(app)
-    assert "cannot be undone" in desk.get(f"/desk/handouts/{submission.id}/delete").get_data(as_text=True)
-    desk.post(f"/desk/handouts/{submission.id}/delete")
+    handout = finished_visit(app)
+    assert "cannot be undone" in desk.get(f"/desk/handouts/{handout.id}/delete").get_data(as_text=True)
+    desk.post(f"/desk/handouts/{handout.id}/delete")
     with app.app_context():
-        assert db.session.get(Submission, submission.id) is None
+        assert db.session.get(Handout, handout.id) is None
         assert db.session.scalar(select(func.count(Visit.id))) == 0
-    assert desk.get(f"/desk/handouts/{submission.id}").status_code == 404
+    assert desk.get(f"/desk/handouts/{handout.id}").status_code == 404
 
 
 def test_the_audit_log_records_who_did_what_without_patient_text(app, desk):
-    submission = finished_visit(app, own_question_1="Is my knitting circle safe?", top_questions=[])
-    desk.get(f"/desk/handouts/{submission.id}/pdf")
-    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
-    desk.post(f"/desk/handouts/{submission.id}/handed-over")
+    handout = finished_visit(app, own_question_1="Is my knitting circle safe?", top_questions=[])
+    desk.get(f"/desk/handouts/{handout.id}/pdf")
+    desk.post(f"/desk/handouts/{handout.id}/print", {"printer": "directory"})
+    desk.post(f"/desk/handouts/{handout.id}/handed-over")
     with app.app_context():
         events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
     actions = [e.action for e in events]
@@ -382,53 +380,51 @@ def test_no_desk_page_and_no_patient_tap_talks_to_cups(app, desk, kiosk, monkeyp
     assert kiosk.finish().headers["Location"] == "/visit/done"
     assert "claim-code" in kiosk.get("/visit/done").get_data(as_text=True)
     with app.app_context():
-        submission_id = db.session.scalar(select(Submission.id))
+        handout_id = db.session.scalar(select(Handout.id))
         alert_id = db.session.scalar(select(Alert.id))
-        db.session.execute(update(Submission).values(state="ready", pdf=b"%PDF-1.4 stand-in"))
-        db.session.add(
-            PrintJob(submission_id=submission_id, printer="front", state="sent", cups_job_id="front-7")
-        )
+        db.session.execute(update(Handout).values(state="ready", pdf=b"%PDF-1.4 stand-in"))
+        db.session.add(PrintJob(handout_id=handout_id, printer="front", state="sent", cups_job_id="front-7"))
         db.session.commit()
     pages = [
         "/desk/",
         "/desk/queue",
-        f"/desk/handouts/{submission_id}",
-        f"/desk/handouts/{submission_id}/panel",
-        f"/desk/handouts/{submission_id}/jobs",
-        f"/desk/handouts/{submission_id}/pdf",
+        f"/desk/handouts/{handout_id}",
+        f"/desk/handouts/{handout_id}/panel",
+        f"/desk/handouts/{handout_id}/jobs",
+        f"/desk/handouts/{handout_id}/pdf",
     ]
     for page in pages:
         assert desk.get(page).status_code == 200, page
-    assert desk.post(f"/desk/handouts/{submission_id}/print", {"printer": "front"}).status_code == 302
+    assert desk.post(f"/desk/handouts/{handout_id}/print", {"printer": "front"}).status_code == 302
     assert desk.post(f"/desk/alerts/{alert_id}/acknowledge").status_code == 302
-    assert desk.post(f"/desk/handouts/{submission_id}/handed-over").status_code == 302
+    assert desk.post(f"/desk/handouts/{handout_id}/handed-over").status_code == 302
     with app.app_context():
         assert db.session.scalar(select(func.count(PrintJob.id)).where(PrintJob.state == "queued")) == 1
 
 
 def test_a_handout_shows_preparing_until_the_worker_has_made_it(app, desk):
-    submission = finished_visit(app, ready=False)
+    handout = finished_visit(app, ready=False)
     with app.app_context():
-        stored = db.session.get(Submission, submission.id)
+        stored = db.session.get(Handout, handout.id)
         assert stored.state == "preparing" and stored.pdf is None
     assert "Preparing…" in desk.get("/desk/queue").get_data(as_text=True)
-    page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+    page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
     assert "Preparing the handout" in page
     assert "/pdf" not in page
-    assert desk.get(f"/desk/handouts/{submission.id}/pdf").status_code == 404
+    assert desk.get(f"/desk/handouts/{handout.id}/pdf").status_code == 404
     run_worker(app)
-    panel = desk.get(f"/desk/handouts/{submission.id}/panel").get_data(as_text=True)
-    assert f'src="/desk/handouts/{submission.id}/pdf"' in panel
+    panel = desk.get(f"/desk/handouts/{handout.id}/panel").get_data(as_text=True)
+    assert f'src="/desk/handouts/{handout.id}/pdf"' in panel
     assert "every 1s" not in panel  # the panel's poll stops once it is ready
-    assert desk.get(f"/desk/handouts/{submission.id}/pdf").get_data().startswith(b"%PDF")
+    assert desk.get(f"/desk/handouts/{handout.id}/pdf").get_data().startswith(b"%PDF")
 
 
 def test_a_print_asked_for_before_the_handout_is_ready_is_refused_calmly(app, desk):
-    submission = finished_visit(app, ready=False)
-    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
+    handout = finished_visit(app, ready=False)
+    desk.post(f"/desk/handouts/{handout.id}/print", {"printer": "directory"})
     with app.app_context():
         assert db.session.scalar(select(func.count(PrintJob.id))) == 0
-    assert "still being prepared" in desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+    assert "still being prepared" in desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
 
 
 def test_the_desk_says_when_no_worker_is_running(app, desk):
@@ -465,16 +461,16 @@ def clinic_now_in(app) -> datetime:
 def test_an_audit_entry_is_stored_with_its_action_or_not_at_all(app, desk, monkeypatch):
     from kiosk import front_desk
 
-    submission = finished_visit(app)
+    handout = finished_visit(app)
 
     def broken_commit():
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(front_desk.db.session, "commit", broken_commit)
-    assert desk.post(f"/desk/handouts/{submission.id}/handed-over").status_code == 500
+    assert desk.post(f"/desk/handouts/{handout.id}/handed-over").status_code == 500
     monkeypatch.undo()
     with app.app_context():
-        assert db.session.get(Submission, submission.id).handed_over_at is None
+        assert db.session.get(Handout, handout.id).handed_over_at is None
         assert "hand-over" not in db.session.scalars(select(AuditEvent.action)).all()
 
 
@@ -499,11 +495,11 @@ def test_a_password_reset_ends_sessions_signed_in_with_the_old_one(app, desk, ad
 
 
 def test_deleting_a_handout_deletes_the_directory_printers_copy(app, desk):
-    submission = finished_visit(app)
-    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
+    handout = finished_visit(app)
+    desk.post(f"/desk/handouts/{handout.id}/print", {"printer": "directory"})
     run_worker(app)
     assert list(Path(app.config["PRINT_DIRECTORY"]).glob("*.pdf"))
-    desk.post(f"/desk/handouts/{submission.id}/delete")
+    desk.post(f"/desk/handouts/{handout.id}/delete")
     assert list(Path(app.config["PRINT_DIRECTORY"]).glob("*.pdf")) == []
 
 
@@ -549,9 +545,9 @@ def test_a_session_with_odd_values_is_treated_as_empty(app, staff, forged):
 
 
 def test_the_desk_shows_times_in_the_clinics_time_zone(app, desk):
-    submission = finished_visit(app)
+    handout = finished_visit(app)
     with app.app_context():
-        db.session.get(Submission, submission.id).created_at = datetime(2026, 1, 5, 12, 0)
+        db.session.get(Handout, handout.id).created_at = datetime(2026, 1, 5, 12, 0)
         db.session.commit()
     app.config["CLINIC_TZ"] = load_time_zone("Asia/Kolkata")  # UTC+5:30
     assert "Jan 05 17:30" in desk.get("/desk/queue").get_data(as_text=True)
@@ -561,6 +557,6 @@ def test_the_desk_shows_times_in_the_clinics_time_zone(app, desk):
             return clinic_time(utcnow()).strftime("%H:%M")
 
     before = now()
-    desk.post(f"/desk/handouts/{submission.id}/handed-over")
-    page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+    desk.post(f"/desk/handouts/{handout.id}/handed-over")
+    page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
     assert any(f"Handed over by maria at {time}" in page for time in {before, now()})

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from kiosk.extensions import db
-from kiosk.models import PrintJob, Submission
+from kiosk.models import Handout, PrintJob
 
 from . import cups_support as cups
 from .test_desk import finished_visit
@@ -31,7 +31,7 @@ def queue(running_worker):
         yield name
 
 
-def job_on_desk(app, desk, submission_id: int, *states: str, timeout: float = 30.0) -> PrintJob:
+def job_on_desk(app, desk, handout_id: int, *states: str, timeout: float = 30.0) -> PrintJob:
     """Poll the handout's job list as the desk page does, until the job is in
     `states` and the page says so. The worker may change the job at any
     moment, so the row is read first and the page after it."""
@@ -40,7 +40,7 @@ def job_on_desk(app, desk, submission_id: int, *states: str, timeout: float = 30
         with app.app_context():
             job = db.session.scalars(select(PrintJob).order_by(PrintJob.id.desc())).first()
             db.session.expunge(job)
-        page = desk.get(f"/desk/handouts/{submission_id}/jobs").get_data(as_text=True)
+        page = desk.get(f"/desk/handouts/{handout_id}/jobs").get_data(as_text=True)
         if job.state in states and f'data-state="{job.state}"' in page:
             return job
         assert time.monotonic() < deadline, f"job still {job.state} ({job.reason}) after {timeout:g} s"
@@ -48,24 +48,24 @@ def job_on_desk(app, desk, submission_id: int, *states: str, timeout: float = 30
 
 
 def test_the_desk_prints_a_handout_and_cups_pdf_writes_it(app, desk, queue):
-    submission = finished_visit(app)
-    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": queue})
-    job = job_on_desk(app, desk, submission.id, "completed")
+    handout = finished_visit(app)
+    desk.post(f"/desk/handouts/{handout.id}/print", {"printer": queue})
+    job = job_on_desk(app, desk, handout.id, "completed")
     assert job.cups_job_id.startswith(f"{queue}-")
     written = cups.wait_for_output(job.cups_job_id)
-    assert len(PdfReader(written).pages) == submission.page_count
+    assert len(PdfReader(written).pages) == handout.page_count
     assert "Printed" in desk.get("/desk/queue").get_data(as_text=True)
 
 
 def test_a_paused_printer_holds_the_job_until_it_is_resumed(app, desk, queue):
-    submission = finished_visit(app)
+    handout = finished_visit(app)
     cups.run("cupsdisable", queue)
-    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": queue})
-    held = job_on_desk(app, desk, submission.id, "held")
+    desk.post(f"/desk/handouts/{handout.id}/print", {"printer": queue})
+    held = job_on_desk(app, desk, handout.id, "held")
     assert "paused" in held.reason
     assert "Held" in desk.get("/desk/queue").get_data(as_text=True)
     cups.run("cupsenable", queue)
-    job_on_desk(app, desk, submission.id, "completed")
+    job_on_desk(app, desk, handout.id, "completed")
 
 
 @pytest.fixture
@@ -74,47 +74,47 @@ def print_while_cups_is_down(app, desk, queue):
     # The clinic's usual printer stays selectable while CUPS cannot list it.
     app.config["DEFAULT_PRINTER"] = queue
 
-    def ask(check_while_down: Callable[[Submission], None]) -> tuple[Submission, PrintJob]:
-        submission = finished_visit(app)
+    def ask(check_while_down: Callable[[Handout], None]) -> tuple[Handout, PrintJob]:
+        handout = finished_visit(app)
         with cups.stopped():
-            desk.post(f"/desk/handouts/{submission.id}/print", {"printer": queue})
-            job = job_on_desk(app, desk, submission.id, "waiting")
-            check_while_down(submission)
+            desk.post(f"/desk/handouts/{handout.id}/print", {"printer": queue})
+            job = job_on_desk(app, desk, handout.id, "waiting")
+            check_while_down(handout)
         assert "print server" in job.reason
-        return submission, job
+        return handout, job
 
     return ask
 
 
 def test_cups_down_says_so_and_a_retry_once_it_is_back_prints_one_copy(app, desk, print_while_cups_is_down):
-    def says_why_and_offers_retry(submission):
-        page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+    def says_why_and_offers_retry(handout):
+        page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
         assert "Retry" in page
         assert "The print server is not running or cannot be reached." in page
 
-    submission, job = print_while_cups_is_down(says_why_and_offers_retry)
+    handout, job = print_while_cups_is_down(says_why_and_offers_retry)
     # Staff tap Retry as the worker, too, finds the server back: one copy.
     desk.post(f"/desk/jobs/{job.id}/retry")
-    retried = job_on_desk(app, desk, submission.id, "completed")
+    retried = job_on_desk(app, desk, handout.id, "completed")
     assert retried.id == job.id
     cups.wait_for_output(retried.cups_job_id)
     time.sleep(1)
-    copies = sorted(cups.cups_pdf_folder().glob(f"{submission.claim_code}-*.pdf"))
+    copies = sorted(cups.cups_pdf_folder().glob(f"{handout.claim_code}-*.pdf"))
     assert len(copies) == 1, copies
 
 
 def test_a_job_asked_for_while_cups_is_down_prints_by_itself_once_it_is_back(
     app, desk, print_while_cups_is_down
 ):
-    def waits_for_the_server(submission):
+    def waits_for_the_server(handout):
         assert "Waiting for print server" in desk.get("/desk/queue").get_data(as_text=True)
 
-    submission, job = print_while_cups_is_down(waits_for_the_server)
+    handout, job = print_while_cups_is_down(waits_for_the_server)
     assert job.cups_job_id is None, "nothing was sent while CUPS was down"
     # Nobody taps anything: the worker sends it once the server answers.
-    printed = job_on_desk(app, desk, submission.id, "completed")
+    printed = job_on_desk(app, desk, handout.id, "completed")
     assert printed.id == job.id
-    assert len(PdfReader(cups.wait_for_output(printed.cups_job_id)).pages) == submission.page_count
+    assert len(PdfReader(cups.wait_for_output(printed.cups_job_id)).pages) == handout.page_count
 
 
 def test_with_the_desk_closed_a_finished_visit_is_rendered_and_auto_printed(app, kiosk, queue):
@@ -126,11 +126,11 @@ def test_with_the_desk_closed_a_finished_visit_is_rendered_and_auto_printed(app,
     deadline = time.monotonic() + 30
     while True:
         with app.app_context():
-            submission = db.session.scalar(select(Submission))
-            job = submission.latest_print_job
+            handout = db.session.scalar(select(Handout))
+            job = handout.latest_print_job
             if job is not None and job.state == "completed":
                 break
         assert time.monotonic() < deadline, f"auto-print not completed: {job and (job.state, job.reason)}"
         time.sleep(0.3)
     assert job.requested_by == "Test kiosk"
-    assert len(PdfReader(cups.wait_for_output(job.cups_job_id)).pages) == submission.page_count
+    assert len(PdfReader(cups.wait_for_output(job.cups_job_id)).pages) == handout.page_count

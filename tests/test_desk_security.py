@@ -198,16 +198,16 @@ def test_failed_and_refused_sign_ins_look_ups_and_views_are_audited(app, staff, 
     guesser = desk_from(app, "203.0.113.9")
     for _ in range(auth.ACCOUNT_FAILURES + 1):
         guesser.sign_in("boss", WRONG)
-    submission = finished_visit(app, own_question_1="Canary-9X: is my pool safe?")
-    found = desk.get("/desk/lookup", query_string={"code": submission.claim_code})
+    handout = finished_visit(app, own_question_1="Canary-9X: is my pool safe?")
+    found = desk.get("/desk/lookup", query_string={"code": handout.claim_code})
     desk.get(found.headers["Location"])
     desk.get("/desk/lookup", query_string={"code": "ZZZZ"})
     events = audit_actions(app)
     assert ("boss", "sign-in-failed", "from 203.0.113.9") in events
     assert ("boss", "sign-in-refused", "too many failures from 203.0.113.9") in events
-    assert ("maria", "look-up", f"code {submission.claim_code} found") in events
+    assert ("maria", "look-up", f"code {handout.claim_code} found") in events
     assert ("maria", "look-up", "code ZZZZ not found") in events
-    assert ("maria", "view", f"handout {submission.claim_code}") in events
+    assert ("maria", "view", f"handout {handout.claim_code}") in events
     assert not any("Canary" in subject for _, _, subject in events)
 
 

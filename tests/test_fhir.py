@@ -17,7 +17,7 @@ from sqlalchemy import select
 from kiosk import fhir
 from kiosk import questionnaire as qn
 from kiosk.extensions import db
-from kiosk.models import AuditEvent, Submission
+from kiosk.models import AuditEvent, Handout
 
 QUESTIONNAIRE_URL = "/fhir/Questionnaire/second-opinion-prep"
 VALUE_FOR_TYPE = {"boolean": "valueBoolean", "choice": "valueCoding", "text": "valueString"}
@@ -54,7 +54,7 @@ def finished(app, kiosk):
     )
     kiosk.finish()
     with app.app_context():
-        return db.session.scalar(select(Submission.id))
+        return db.session.scalar(select(Handout.id))
 
 
 def test_the_questionnaire_is_valid_fhir(questionnaire):
@@ -134,7 +134,7 @@ def test_a_handout_exports_as_a_valid_response_for_signed_in_staff(app, desk, fi
     assert answered["advocate_help"]["answer"] == [{"valueBoolean": True}]
     with app.app_context():
         audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "fhir-export")).all()
-        assert [a.subject for a in audit] == [f"handout {db.session.get(Submission, finished).claim_code}"]
+        assert [a.subject for a in audit] == [f"handout {db.session.get(Handout, finished).claim_code}"]
 
 
 def test_every_answer_names_an_item_of_the_questionnaire_with_a_compatible_type(
@@ -174,8 +174,8 @@ def test_a_spanish_visit_exports_in_spanish(app, kiosk, desk):
         kiosk.answer(step.id)
     kiosk.finish()
     with app.app_context():
-        submission_id = db.session.scalar(select(Submission.id))
-    data = desk.get(f"/fhir/QuestionnaireResponse/{submission_id}").get_json()
+        handout_id = db.session.scalar(select(Handout.id))
+    data = desk.get(f"/fhir/QuestionnaireResponse/{handout_id}").get_json()
     QuestionnaireResponse.model_validate(data)
     assert data["language"] == "es"
     assert data["item"][0]["text"] != qn.SAFETY.title

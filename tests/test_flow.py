@@ -12,7 +12,7 @@ from kiosk import create_app
 from kiosk import questionnaire as qn
 from kiosk.cli import SAMPLE_ANSWERS
 from kiosk.extensions import db
-from kiosk.models import Alert, Submission, Visit
+from kiosk.models import Alert, Handout, Visit
 from kiosk.visits import CLAIM_CODE_ALPHABET
 
 from .conftest import app_config, form_for, run_worker
@@ -71,18 +71,18 @@ def test_whole_visit_ends_with_a_claim_code_and_a_handout(app, kiosk):
     code = CLAIM_CODE.search(page).group(1)
     assert all(ch in CLAIM_CODE_ALPHABET for ch in code)
     with app.app_context():
-        submission = db.session.scalar(select(Submission))
-        assert submission.claim_code == code
-        assert submission.kiosk == "Test kiosk"
+        handout = db.session.scalar(select(Handout))
+        assert handout.claim_code == code
+        assert handout.kiosk == "Test kiosk"
         # Finish answers at once: the worker makes the handout.
-        assert (submission.state, submission.pdf) == ("preparing", None)
+        assert (handout.state, handout.pdf) == ("preparing", None)
     run_worker(app)
     with app.app_context():
-        submission = db.session.scalar(select(Submission))
-        assert submission.state == "ready"
-        assert submission.pdf.startswith(b"%PDF")
-        assert submission.page_count >= 1
-        assert submission.ready_at >= submission.created_at
+        handout = db.session.scalar(select(Handout))
+        assert handout.state == "ready"
+        assert handout.pdf.startswith(b"%PDF")
+        assert handout.page_count >= 1
+        assert handout.ready_at >= handout.created_at
 
 
 def test_a_step_reached_by_tapping_is_a_fragment_with_its_url(kiosk):
@@ -123,13 +123,13 @@ def test_answers_survive_a_server_restart(tmp_path, app, kiosk):
     assert client.get("/visit/reasons").status_code == 200
 
 
-def test_finishing_twice_makes_one_submission(app, kiosk):
+def test_finishing_twice_makes_one_handout(app, kiosk):
     kiosk.answer_all()
     first = kiosk.finish()
     second = kiosk.post("/visit/finish")
     assert first.headers["Location"] == second.headers["Location"] == "/visit/done"
     with app.app_context():
-        assert db.session.scalar(select(func.count(Submission.id))) == 1
+        assert db.session.scalar(select(func.count(Handout.id))) == 1
 
 
 def test_a_finished_visit_cannot_be_edited(kiosk):

@@ -44,13 +44,13 @@ from kiosk.extensions import babel, db
 from kiosk.models import (
     MAX_ROW_ID,
     Alert,
+    Handout,
     HandoutState,
     Printer,
     PrintJob,
     PrintState,
     SignInFailure,
     Staff,
-    Submission,
     Visit,
 )
 
@@ -634,7 +634,7 @@ def assert_nothing_invalid_is_stored(app, visit_ids: set[str] | None = None) -> 
             assert_draft_is_clean(visit.draft)
             if visit.finished_at is not None:
                 visits.check_complete(visit)
-                assert visit.submission is not None
+                assert visit.handout is not None
         open_alerts: set[str] = set()
         for alert in db.session.scalars(select(Alert)):
             # Which signs, or "some" alone (not said which yet): never both.
@@ -1447,7 +1447,7 @@ def test_the_patient_flow_under_fuzzed_taps(app):
                 for s in qn.STEPS
             )
             with app.app_context():
-                handout = db.session.scalar(select(Submission).where(Submission.visit_id == visit_id))
+                handout = db.session.scalar(select(Handout).where(Handout.visit_id == visit_id))
             if complete:
                 assert location == "/visit/done"
                 assert handout is not None
@@ -1651,7 +1651,7 @@ def world(app, staff) -> World:
             PrintState.HELD,
         ]
         jobs = [
-            PrintJob(submission_id=ready, printer="front-desk", state=s, requested_by="maria") for s in states
+            PrintJob(handout_id=ready, printer="front-desk", state=s, requested_by="maria") for s in states
         ]
         alerts = [
             Alert(visit_id=None, kiosk="Test kiosk", signs=["bladder"]),
@@ -1672,13 +1672,13 @@ HANDED_OVER_AT = datetime(2026, 1, 2, 9, 30)
 def restore(app, world: World) -> None:
     """Put the world back as it was before the last example."""
     with app.app_context():
-        for submission_id, state in world.handouts.items():
-            submission = db.session.get(Submission, submission_id)
-            submission.state = state
-            submission.error = "made to fail for the test" if state == HandoutState.FAILED else ""
-            submission.handed_over_at = submission.handed_over_by = None
-            if submission_id == world.preparing:  # handed over already, by someone else
-                submission.handed_over_at, submission.handed_over_by = HANDED_OVER_AT, "boss"
+        for handout_id, state in world.handouts.items():
+            handout = db.session.get(Handout, handout_id)
+            handout.state = state
+            handout.error = "made to fail for the test" if state == HandoutState.FAILED else ""
+            handout.handed_over_at = handout.handed_over_by = None
+            if handout_id == world.preparing:  # handed over already, by someone else
+                handout.handed_over_at, handout.handed_over_by = HANDED_OVER_AT, "boss"
         for job_id, state in world.jobs.items():
             job = db.session.get(PrintJob, job_id)
             job.state, job.reason = state, "Printer on fire" if state == PrintState.FAILED else ""
@@ -1694,18 +1694,18 @@ def desk_state(app) -> dict[str, Any]:
         return {
             "handouts": {
                 s.id: (s.state, s.handed_over_by, s.handed_over_at)
-                for s in db.session.scalars(select(Submission)).all()
+                for s in db.session.scalars(select(Handout)).all()
             },
             "jobs": {
-                j.id: (j.submission_id, j.printer, j.state, j.requested_by)
+                j.id: (j.handout_id, j.printer, j.state, j.requested_by)
                 for j in db.session.scalars(select(PrintJob))
             },
             "alerts": {a.id: a.acknowledged_by for a in db.session.scalars(select(Alert))},
         }
 
 
-def offered_printers(desk: Desk, submission_id: int) -> set[str]:
-    page = desk.get(f"/desk/handouts/{submission_id}").get_data(as_text=True)
+def offered_printers(desk: Desk, handout_id: int) -> set[str]:
+    page = desk.get(f"/desk/handouts/{handout_id}").get_data(as_text=True)
     select_box = re.search(r'<select[^>]*name="printer".*?</select>', page, re.S)
     assert select_box, "no printer list on a ready handout"
     return {html.unescape(v) for v in re.findall(r'<option[^>]*value="([^"]*)"', select_box.group(0))}
@@ -1799,7 +1799,7 @@ def test_sign_in_lets_in_only_the_right_password(app, staff, usernames, password
 @given(data=st.data())
 def test_look_up_finds_only_the_code_asked_for(app, desk, world, data):
     with app.app_context():
-        codes = {s.claim_code: s.id for s in db.session.scalars(select(Submission))}
+        codes = {s.claim_code: s.id for s in db.session.scalars(select(Handout))}
     code = st.sampled_from(sorted(codes))
     spelt = st.one_of(
         code,
@@ -1871,9 +1871,9 @@ def test_print_goes_only_to_a_printer_offered(app, desk, world, data):
     new_jobs = {i: j for i, j in after["jobs"].items() if i not in before["jobs"]}
     assert {i: after["jobs"][i] for i in before["jobs"]} == before["jobs"]
     assert len(new_jobs) <= 1
-    for submission_id, printer, state, requested_by in new_jobs.values():
+    for handout_id, printer, state, requested_by in new_jobs.values():
         assert printer in offered, f"a job for {printer!r}, which was not offered"
-        assert (submission_id, state, requested_by) == (world.ready, PrintState.QUEUED, "maria")
+        assert (handout_id, state, requested_by) == (world.ready, PrintState.QUEUED, "maria")
     if outcome == "done":
         assert sent.status == (200 if how.htmx else 302)
         wanted = sent.first("printer")
@@ -1949,17 +1949,17 @@ def test_desk_actions_change_only_the_row_they_name(app, desk, world, data):
 @given(data=st.data())
 def test_delete_removes_only_the_handout_named(app, desk, data):
     with app.app_context():
-        existing = list(db.session.scalars(select(Submission.id)))
+        existing = list(db.session.scalars(select(Handout.id)))
     for _ in range(3 - len(existing)):
         existing.append(make_handout(app))
     segment = data.draw(row_id(existing), label="id")
     how = data.draw(HOW, label="how")
     pairs = data.draw(EXTRA_FIELDS, label="fields")
     with app.app_context():
-        before = {s.id: s.visit_id for s in db.session.scalars(select(Submission))}
+        before = {s.id: s.visit_id for s in db.session.scalars(select(Handout))}
     sent = send(desk, f"/desk/handouts/{_q(segment)}/delete", pairs, how)
     with app.app_context():
-        after = {s.id: s.visit_id for s in db.session.scalars(select(Submission))}
+        after = {s.id: s.visit_id for s in db.session.scalars(select(Handout))}
         visits_left = set(db.session.scalars(select(Visit.id)))
     target = routed_id(segment)
     outcome = desk_outcome(sent, how, segment, target in before)

@@ -16,7 +16,7 @@ from kiosk import questionnaire as qn
 from kiosk.clock import load_time_zone
 from kiosk.extensions import db
 from kiosk.handout import StaticFilesOnly, handout_html, render_handout
-from kiosk.models import Submission
+from kiosk.models import Handout
 from kiosk.visits import SIGNS_QUESTION_ID, red_flags_reported
 
 from .conftest import run_worker
@@ -214,9 +214,9 @@ def test_a_finished_visit_stores_a_handout_with_its_claim_code(app, kiosk):
     kiosk.finish()
     run_worker(app)
     with app.app_context():
-        submission = db.session.scalar(select(Submission))
-        text = pdf_text(submission.pdf)
-    assert f"Code {submission.claim_code}" in text
+        made = db.session.scalar(select(Handout))
+        text = pdf_text(made.pdf)
+    assert f"Code {made.claim_code}" in text
     assert "How many of these do you do each year?" in text
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from kiosk import create_app
 from kiosk.database import create_tables
 from kiosk.extensions import db
-from kiosk.models import Alert, Kiosk, PrintJob, Submission, Visit, utcnow
+from kiosk.models import Alert, Handout, Kiosk, PrintJob, Visit, utcnow
 
 from .conftest import STAFF_PASSWORD, Desk, app_config, run_worker
 from .conftest import Kiosk as Touchscreen
@@ -70,7 +70,7 @@ def test_an_enrolled_kiosk_runs_visits_under_its_own_name(app, admin_desk):
     screen.finish()
     with app.app_context():
         assert db.session.scalar(select(Alert.kiosk)) == "Waiting room 2"
-        assert db.session.scalar(select(Submission.kiosk)) == "Waiting room 2"
+        assert db.session.scalar(select(Handout.kiosk)) == "Waiting room 2"
     assert "Waiting room 2" in admin_desk.get("/desk/queue").get_data(as_text=True)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from kiosk import create_app
 from kiosk.auth import create_staff
 from kiosk.extensions import db
-from kiosk.models import Alert, PrintJob, Submission
+from kiosk.models import Alert, Handout, PrintJob
 
 from .conftest import (
     POSTGRES_MISSING,
@@ -47,14 +47,14 @@ def test_a_visit_an_alert_and_a_print_on_postgresql(pg_app):
     run_worker(pg_app)
     with pg_app.app_context():
         create_staff("maria", STAFF_PASSWORD)
-        submission = db.session.scalar(select(Submission))
-        assert submission.pdf.startswith(b"%PDF")
+        handout = db.session.scalar(select(Handout))
+        assert handout.pdf.startswith(b"%PDF")
         assert db.session.scalar(select(Alert.signs)) == ["fever"]
-        assert submission.visit.answers["own_question_1"] == "¿Puedo nadar? 🏊"
+        assert handout.visit.answers["own_question_1"] == "¿Puedo nadar? 🏊"
     desk = Desk(pg_app.test_client())
     assert desk.sign_in().status_code == 302
     assert "Urgent" in desk.get("/desk/queue").get_data(as_text=True)
-    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
+    desk.post(f"/desk/handouts/{handout.id}/print", {"printer": "directory"})
     run_worker(pg_app)
     with pg_app.app_context():
         assert db.session.scalar(select(PrintJob.state)) == "completed"
@@ -70,7 +70,7 @@ def test_a_visit_resumes_in_another_app_process(tmp_path, pg_app):
     assert other.get("/visit/situation").status_code == 200
 
 
-def test_a_finish_raced_from_several_processes_makes_one_submission(pg_app):
+def test_a_finish_raced_from_several_processes_makes_one_handout(pg_app):
     kiosk = Kiosk(pg_app.test_client())
     kiosk.answer_all()
     kiosk.get("/visit/review")
@@ -85,4 +85,16 @@ def test_a_finish_raced_from_several_processes_makes_one_submission(pg_app):
         statuses = list(pool.map(finish, range(8)))
     assert set(statuses) == {303}
     with pg_app.app_context():
-        assert db.session.scalar(select(func.count(Submission.id))) == 1
+        assert db.session.scalar(select(func.count(Handout.id))) == 1
+
+
+def test_handouts_keep_their_rows_through_the_rename_on_postgresql(pg_app):
+    from flask_migrate import downgrade
+
+    from .test_migrations import check_handouts_keep_their_rows_through_the_rename
+
+    with pg_app.app_context():
+        downgrade(revision="ae502a60cb97")
+    check_handouts_keep_their_rows_through_the_rename(pg_app)
+    with pg_app.app_context(), db.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []

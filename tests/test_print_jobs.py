@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from kiosk import leases, print_jobs, printing
 from kiosk.extensions import db
-from kiosk.models import PrintJob, PrintState, Submission, utcnow
+from kiosk.models import Handout, PrintJob, PrintState, utcnow
 
 from .conftest import error, ok, run_worker
 from .test_desk import finished_visit
@@ -47,19 +47,19 @@ def ipp_jobs(*titles: str) -> list:
 
 
 @pytest.fixture
-def submission(app) -> Submission:
+def handout(app) -> Handout:
     return finished_visit(app)
 
 
-def ask_to_print(app, submission: Submission, printer: str = QUEUE) -> int:
+def ask_to_print(app, handout: Handout, printer: str = QUEUE) -> int:
     with app.app_context():
-        job = print_jobs.request_print(db.session.get(Submission, submission.id), printer, staff="maria")
+        job = print_jobs.request_print(db.session.get(Handout, handout.id), printer, staff="maria")
         return job.id
 
 
-def print_now(app, submission: Submission) -> int:
+def print_now(app, handout: Handout) -> int:
     """Ask for a print, and let the worker send it."""
-    job_id = ask_to_print(app, submission)
+    job_id = ask_to_print(app, handout)
     run_worker(app)
     return job_id
 
@@ -91,27 +91,27 @@ def lp_calls(tools) -> int:
 # --- states are data ----------------------------------------------------------------
 
 
-def test_a_print_is_only_stored_by_the_desk_and_sent_by_the_worker(app, submission, cups):
+def test_a_print_is_only_stored_by_the_desk_and_sent_by_the_worker(app, handout, cups):
     tools = cups(SERVER_BACK)
-    ask_to_print(app, submission)
+    ask_to_print(app, handout)
     assert stored_job(app).state == PrintState.QUEUED
     assert tools.commands == [], "asking for a print talks to no print server"
 
     run_worker(app)
     job = stored_job(app)
     assert (job.state, job.cups_job_id) == ("sent", "kiosk-test-pdf-19")
-    assert re.fullmatch(rf"{submission.claim_code}-{job.id}-[0-9a-f]{{4}}", job.sent_title)
-    assert tools.calls[-1] == (f"lp -d {QUEUE} -t {job.sent_title}", submission_pdf(app, submission))
+    assert re.fullmatch(rf"{handout.claim_code}-{job.id}-[0-9a-f]{{4}}", job.sent_title)
+    assert tools.calls[-1] == (f"lp -d {QUEUE} -t {job.sent_title}", handout_pdf(app, handout))
 
 
-def submission_pdf(app, submission: Submission) -> bytes:
+def handout_pdf(app, handout: Handout) -> bytes:
     with app.app_context():
-        return db.session.get(Submission, submission.id).pdf
+        return db.session.get(Handout, handout.id).pdf
 
 
-def test_a_print_while_the_server_is_down_waits_for_it_and_says_so(app, submission, cups):
+def test_a_print_while_the_server_is_down_waits_for_it_and_says_so(app, handout, cups):
     cups(SERVER_DOWN)
-    print_now(app, submission)
+    print_now(app, handout)
 
     job = stored_job(app)
     assert job.state == PrintState.WAITING
@@ -121,9 +121,9 @@ def test_a_print_while_the_server_is_down_waits_for_it_and_says_so(app, submissi
         assert print_jobs.label(db.session.get(PrintJob, job.id)) == "Waiting for print server"
 
 
-def test_a_waiting_job_is_sent_once_the_server_is_back(app, submission, cups):
+def test_a_waiting_job_is_sent_once_the_server_is_back(app, handout, cups):
     cups(SERVER_DOWN)
-    print_now(app, submission)
+    print_now(app, handout)
     still_down = cups(SERVER_DOWN)
     due_now(app)
     run_worker(app)
@@ -146,10 +146,10 @@ def test_a_waiting_job_is_sent_once_the_server_is_back(app, submission, cups):
     assert lp_calls(back) == 1, "a job sent again is sent once"
 
 
-def test_a_job_waiting_longer_than_the_window_is_left_for_staff(app, submission, cups):
+def test_a_job_waiting_longer_than_the_window_is_left_for_staff(app, handout, cups):
     app.config["PRINT_RESEND_MINUTES"] = WINDOW.total_seconds() / 60
     cups(SERVER_DOWN)
-    job_id = print_now(app, submission)
+    job_id = print_now(app, handout)
     with app.app_context():
         db.session.get(PrintJob, job_id).requested_at = utcnow() - WINDOW - timedelta(minutes=1)
         db.session.commit()
@@ -162,10 +162,10 @@ def test_a_job_waiting_longer_than_the_window_is_left_for_staff(app, submission,
     assert (job.state, job.reason) == ("failed", printing.SERVER_DOWN)
 
 
-def test_a_waiting_job_is_not_sent_again_once_the_handout_was_printed_again(app, submission, cups):
+def test_a_waiting_job_is_not_sent_again_once_the_handout_was_printed_again(app, handout, cups):
     cups(SERVER_DOWN)
-    print_now(app, submission)
-    print_now(app, submission)  # staff tap Print again, or choose another printer
+    print_now(app, handout)
+    print_now(app, handout)  # staff tap Print again, or choose another printer
 
     back = cups(
         {**SERVER_BACK, "lpstat -W not-completed": ok(LPSTAT_L_O_WAITING), "lpstat -p": ok(LPSTAT_P_IDLE)}
@@ -179,11 +179,11 @@ def test_a_waiting_job_is_not_sent_again_once_the_handout_was_printed_again(app,
     assert lp_calls(back) == 1, "one copy"
 
 
-def test_a_waiting_job_is_not_sent_again_once_the_handout_was_handed_over(app, submission, cups):
+def test_a_waiting_job_is_not_sent_again_once_the_handout_was_handed_over(app, handout, cups):
     cups(SERVER_DOWN)
-    print_now(app, submission)
+    print_now(app, handout)
     with app.app_context():
-        db.session.get(Submission, submission.id).handed_over_at = utcnow()
+        db.session.get(Handout, handout.id).handed_over_at = utcnow()
         db.session.commit()
 
     back = cups(SERVER_BACK)
@@ -194,9 +194,9 @@ def test_a_waiting_job_is_not_sent_again_once_the_handout_was_handed_over(app, s
     assert lp_calls(back) == 0
 
 
-def test_other_failures_are_not_sent_again_by_themselves(app, submission, cups):
+def test_other_failures_are_not_sent_again_by_themselves(app, handout, cups):
     cups(NO_SUCH_PRINTER)
-    print_now(app, submission)
+    print_now(app, handout)
     back = cups(SERVER_BACK)
 
     due_now(app)
@@ -206,9 +206,9 @@ def test_other_failures_are_not_sent_again_by_themselves(app, submission, cups):
     assert lp_calls(back) == 0
 
 
-def test_two_retries_of_one_failed_job_send_it_once(app, submission, cups):
+def test_two_retries_of_one_failed_job_send_it_once(app, handout, cups):
     cups(NO_SUCH_PRINTER)
-    job_id = print_now(app, submission)
+    job_id = print_now(app, handout)
     tools = cups(SERVER_BACK)
 
     # Two desks (two sessions) both see the job failed and both tap Retry.
@@ -228,9 +228,9 @@ def test_two_retries_of_one_failed_job_send_it_once(app, submission, cups):
 
 def test_a_job_for_a_handout_still_being_prepared_waits_for_it(app, cups):
     tools = cups(SERVER_BACK)
-    submission = finished_visit(app, ready=False)
+    handout = finished_visit(app, ready=False)
     with app.app_context():
-        db.session.add(PrintJob(submission_id=submission.id, printer=QUEUE, requested_by="maria"))
+        db.session.add(PrintJob(handout_id=handout.id, printer=QUEUE, requested_by="maria"))
         db.session.commit()
         assert print_jobs.send_next("worker-a") is False
         assert print_jobs.label(db.session.scalar(select(PrintJob))) == "Waiting for the handout"
@@ -242,9 +242,9 @@ def test_a_job_for_a_handout_still_being_prepared_waits_for_it(app, cups):
 # --- following jobs at the printer -----------------------------------------------------
 
 
-def test_a_sent_job_is_followed_until_it_has_printed(app, submission, cups):
+def test_a_sent_job_is_followed_until_it_has_printed(app, handout, cups):
     cups(SERVER_BACK)
-    print_now(app, submission)
+    print_now(app, handout)
     follow = cups({"lpstat -W not-completed": ok(LPSTAT_L_O_WAITING), "lpstat -p": ok(LPSTAT_P_IDLE)})
     run_worker(app)
     assert follow.commands == [], "a job is asked about only when due"
@@ -270,9 +270,9 @@ def test_a_sent_job_is_followed_until_it_has_printed(app, submission, cups):
     assert not [c for c in printed.commands if c.startswith("lpstat -W")][2:], "a finished job is left alone"
 
 
-def test_a_server_that_stops_answering_keeps_the_last_state_and_backs_off(app, submission, cups):
+def test_a_server_that_stops_answering_keeps_the_last_state_and_backs_off(app, handout, cups):
     cups(SERVER_BACK)
-    print_now(app, submission)
+    print_now(app, handout)
     cups({"lpstat -W": error(LPSTAT_SCHEDULER_DOWN), "lpstat -r": ok(LPSTAT_NOT_RUNNING)})
     due_now(app)
     run_worker(app)
@@ -284,12 +284,12 @@ def test_a_server_that_stops_answering_keeps_the_last_state_and_backs_off(app, s
 # --- a send cut off midway is picked up, and prints once ------------------------------------
 
 
-def leave_cut_off(app, submission: Submission, *, title: str) -> int:
+def leave_cut_off(app, handout: Handout, *, title: str) -> int:
     """A job as a worker killed while `lp` ran leaves it: claimed, titled, no
     CUPS job id, its lease run out."""
     with app.app_context():
         job = PrintJob(
-            submission_id=submission.id,
+            handout_id=handout.id,
             printer=QUEUE,
             requested_by="maria",
             sent_title=title,
@@ -302,8 +302,8 @@ def leave_cut_off(app, submission: Submission, *, title: str) -> int:
         return job.id
 
 
-def test_a_cut_off_send_that_reached_cups_is_followed_not_sent_again(app, submission, cups):
-    job_id = leave_cut_off(app, submission, title="K7P2-1")
+def test_a_cut_off_send_that_reached_cups_is_followed_not_sent_again(app, handout, cups):
+    job_id = leave_cut_off(app, handout, title="K7P2-1")
     tools = cups({**SERVER_BACK, **LPSTAT_H, "ipptool": ipp_jobs("OTHER-9", "K7P2-1")})
     with app.app_context():
         assert print_jobs.send_next("worker-b") is True
@@ -313,8 +313,8 @@ def test_a_cut_off_send_that_reached_cups_is_followed_not_sent_again(app, submis
     assert lp_calls(tools) == 0
 
 
-def test_a_cut_off_send_that_never_reached_cups_is_sent_once(app, submission, cups):
-    job_id = leave_cut_off(app, submission, title="K7P2-1")
+def test_a_cut_off_send_that_never_reached_cups_is_sent_once(app, handout, cups):
+    job_id = leave_cut_off(app, handout, title="K7P2-1")
     tools = cups({**SERVER_BACK, **LPSTAT_H, "ipptool": ipp_jobs("OTHER-9")})
     with app.app_context():
         assert print_jobs.send_next("worker-b") is True
@@ -324,8 +324,8 @@ def test_a_cut_off_send_that_never_reached_cups_is_sent_once(app, submission, cu
     assert tools.commands.count(f"lp -d {QUEUE} -t K7P2-1") == 1
 
 
-def test_when_cups_cannot_say_whether_a_cut_off_send_arrived_staff_decide(app, submission, cups):
-    job_id = leave_cut_off(app, submission, title="K7P2-1")
+def test_when_cups_cannot_say_whether_a_cut_off_send_arrived_staff_decide(app, handout, cups):
+    job_id = leave_cut_off(app, handout, title="K7P2-1")
     tools = cups({**SERVER_BACK, **LPSTAT_H, "ipptool": printing.PrintError(printing.TOOLS_MISSING)})
     run_worker(app)
     job = stored_job(app, job_id)
@@ -339,9 +339,9 @@ def test_when_cups_cannot_say_whether_a_cut_off_send_arrived_staff_decide(app, s
     assert lp_calls(tools) == 1, "staff's Retry sends it afresh"
 
 
-def test_an_lp_that_timed_out_is_looked_for_before_it_is_sent_again(app, submission, cups):
+def test_an_lp_that_timed_out_is_looked_for_before_it_is_sent_again(app, handout, cups):
     cups({"lp": printing.PrintServerTimeout("lp gave no answer within 30 s")})
-    job_id = print_now(app, submission)
+    job_id = print_now(app, handout)
     job = stored_job(app, job_id)
     assert job.state == PrintState.WAITING and job.sent_title, "it may have arrived: the title is kept"
 
@@ -352,9 +352,9 @@ def test_an_lp_that_timed_out_is_looked_for_before_it_is_sent_again(app, submiss
     assert stored_job(app, job_id).cups_job_id == f"{QUEUE}-17"
 
 
-def test_a_retry_of_a_job_cups_still_has_cancels_it_first_and_sends_a_new_title(app, submission, cups):
+def test_a_retry_of_a_job_cups_still_has_cancels_it_first_and_sends_a_new_title(app, handout, cups):
     cups(SERVER_BACK)
-    job_id = print_now(app, submission)
+    job_id = print_now(app, handout)
     first_title = stored_job(app, job_id).sent_title
     with app.app_context():
         db.session.execute(
@@ -366,15 +366,15 @@ def test_a_retry_of_a_job_cups_still_has_cancels_it_first_and_sends_a_new_title(
     run_worker(app)
     job = stored_job(app, job_id)
     assert tools.commands[0] == "cancel kiosk-test-pdf-19"
-    assert job.sent_title.startswith(f"{submission.claim_code}-{job_id}-") and job.sent_title != first_title
+    assert job.sent_title.startswith(f"{handout.claim_code}-{job_id}-") and job.sent_title != first_title
     assert lp_calls(tools) == 1
 
 
 # --- claims ------------------------------------------------------------------------------
 
 
-def test_a_job_is_claimed_by_one_worker_until_its_lease_runs_out(app, submission):
-    ask_to_print(app, submission)
+def test_a_job_is_claimed_by_one_worker_until_its_lease_runs_out(app, handout):
+    ask_to_print(app, handout)
     with app.app_context():
         ready = (PrintJob.state == PrintState.QUEUED,)
         first = leases.claim(PrintJob, *ready, owner="worker-a", seconds=60, order_by=PrintJob.id)
@@ -391,15 +391,15 @@ def test_a_job_is_claimed_by_one_worker_until_its_lease_runs_out(app, submission
         assert db.session.get(PrintJob, first.id, populate_existing=True).state == PrintState.QUEUED
 
 
-def test_the_desk_shows_what_the_worker_learns(app, desk, submission, cups):
+def test_the_desk_shows_what_the_worker_learns(app, desk, handout, cups):
     app.config["DEFAULT_PRINTER"] = QUEUE  # still offered while CUPS lists nothing
     cups({**SERVER_DOWN, "lpstat -l -p": error(LPSTAT_SCHEDULER_DOWN)})
-    printed = desk.post(f"/desk/handouts/{submission.id}/print", {"printer": QUEUE})
+    printed = desk.post(f"/desk/handouts/{handout.id}/print", {"printer": QUEUE})
     assert printed.status_code == 302
     assert "Waiting to send" in desk.get("/desk/queue").get_data(as_text=True)
     run_worker(app)
     assert "Waiting for print server" in desk.get("/desk/queue").get_data(as_text=True)
-    page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+    page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
     assert "sent by itself" in page and "Retry" in page
 
     back = cups(
@@ -411,19 +411,19 @@ def test_the_desk_shows_what_the_worker_learns(app, desk, submission, cups):
     assert "Queued at printer" in desk.get("/desk/queue").get_data(as_text=True)
 
 
-def test_the_printers_the_desk_offers_are_the_ones_the_worker_found(app, desk, submission, cups):
+def test_the_printers_the_desk_offers_are_the_ones_the_worker_found(app, desk, handout, cups):
     from .test_printing import LPSTAT_L_P_TWO_PRINTERS
 
     cups({"lpstat -l -p": ok(LPSTAT_L_P_TWO_PRINTERS)})
-    page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+    page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
     assert "front-desk" not in page
     with app.app_context():
         print_jobs.refresh_printers()
-    page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+    page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
     assert 'value="front-desk"' in page
 
     cups({"lpstat -l -p": error(LPSTAT_SCHEDULER_DOWN)})
     with app.app_context():
         print_jobs.refresh_printers()
-    page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+    page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
     assert 'value="front-desk"' in page and "not listed by CUPS now" in page

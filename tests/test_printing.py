@@ -230,7 +230,7 @@ def test_the_job_id_comes_from_lps_request_id_line(output, job_id):
         ),
     ],
 )
-def test_a_failed_submission_tells_staff_what_failed_and_what_to_do(cups, tmp_path, answers, reason):
+def test_a_failed_handout_tells_staff_what_failed_and_what_to_do(cups, tmp_path, answers, reason):
     cups(answers)
 
     with pytest.raises(PrintError) as failure:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from kiosk import auth, retention
 from kiosk.extensions import db
-from kiosk.models import Alert, AuditEvent, PrintJob, SignInFailure, StaffSession, Submission, Visit, utcnow
+from kiosk.models import Alert, AuditEvent, Handout, PrintJob, SignInFailure, StaffSession, Visit, utcnow
 
 from .conftest import run_worker
 from .test_desk import finished_visit
@@ -46,8 +46,8 @@ def printed_copies(app) -> list[Path]:
     return sorted(Path(app.config["PRINT_DIRECTORY"]).glob("*.pdf"))
 
 
-def print_to_folder(app, desk, submission) -> None:
-    desk.post(f"/desk/handouts/{submission.id}/print", {"printer": "directory"})
+def print_to_folder(app, desk, handout) -> None:
+    desk.post(f"/desk/handouts/{handout.id}/print", {"printer": "directory"})
     run_worker(app)
 
 
@@ -65,24 +65,24 @@ def test_an_abandoned_visit_goes_whether_or_not_its_browser_comes_back(app, kios
 
 
 def test_a_finished_visit_goes_with_its_handout_print_jobs_and_copies_after_a_day(app, desk):
-    submission = finished_visit(app, own_question_1=CANARY)
-    print_to_folder(app, desk, submission)
+    handout = finished_visit(app, own_question_1=CANARY)
+    print_to_folder(app, desk, handout)
     assert printed_copies(app)
-    age(app, Submission, timedelta(hours=23), "created_at")
+    age(app, Handout, timedelta(hours=23), "created_at")
     assert purge(app).handouts == 0, "not before its time"
 
-    age(app, Submission, timedelta(hours=1, minutes=1), "created_at")
+    age(app, Handout, timedelta(hours=1, minutes=1), "created_at")
     purged = purge(app)
     assert (purged.handouts, purged.saved_copies) == (1, 0)  # the copy went with its row
-    assert count(app, Visit) == count(app, Submission) == count(app, PrintJob) == 0
+    assert count(app, Visit) == count(app, Handout) == count(app, PrintJob) == 0
     assert printed_copies(app) == []
-    assert desk.get(f"/desk/handouts/{submission.id}").status_code == 404
+    assert desk.get(f"/desk/handouts/{handout.id}").status_code == 404
 
 
 def test_a_handout_handed_over_goes_sooner_when_the_clinic_says_so(app, desk):
-    submission = finished_visit(app)
-    desk.post(f"/desk/handouts/{submission.id}/handed-over")
-    age(app, Submission, timedelta(minutes=31), "handed_over_at")
+    handout = finished_visit(app)
+    desk.post(f"/desk/handouts/{handout.id}/handed-over")
+    age(app, Handout, timedelta(minutes=31), "handed_over_at")
     assert purge(app).handouts == 0, "off by default"
     app.config["HANDED_OVER_RETENTION_MINUTES"] = 30
     assert purge(app).handouts == 1
@@ -148,10 +148,10 @@ def files_holding(root: Path, needle: bytes) -> list[Path]:
 
 def test_a_purged_visit_leaves_no_trace_of_its_words_in_any_file(app, desk):
     instance = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent
-    submission = finished_visit(app, own_question_1=CANARY, reasons=["other"], reasons_other=CANARY)
-    print_to_folder(app, desk, submission)
+    handout = finished_visit(app, own_question_1=CANARY, reasons=["other"], reasons_other=CANARY)
+    print_to_folder(app, desk, handout)
     with app.app_context():
-        db.session.execute(update(Submission).values(created_at=utcnow() - timedelta(hours=25)))
+        db.session.execute(update(Handout).values(created_at=utcnow() - timedelta(hours=25)))
         db.session.commit()
     assert files_holding(instance, CANARY.encode()), "the check can see the words before the purge"
 
@@ -171,9 +171,9 @@ def test_the_database_handouts_and_instance_folder_are_for_the_service_user_only
     )
     with app.app_context():
         create_tables()
-    submission = finished_visit(app)
+    handout = finished_visit(app)
     with app.app_context():
-        db.session.add(PrintJob(submission_id=submission.id, printer="directory", requested_by="maria"))
+        db.session.add(PrintJob(handout_id=handout.id, printer="directory", requested_by="maria"))
         db.session.commit()
     run_worker(app)
     instance = tmp_path / "instance"

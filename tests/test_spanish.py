@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from kiosk.extensions import db
 from kiosk.handout import render_handout
-from kiosk.models import Submission, Visit
+from kiosk.models import Handout, Visit
 
 from .conftest import run_worker
 from .test_handout_pdf import structure_types
@@ -160,9 +160,9 @@ def test_the_handout_follows_the_visit_in_spanish(app, kiosk):
     kiosk.finish()
     run_worker(app)
     with app.app_context():
-        submission = db.session.scalar(select(Submission))
-        assert submission.language == "es"
-        reader = PdfReader(io.BytesIO(submission.pdf))
+        handout = db.session.scalar(select(Handout))
+        assert handout.language == "es"
+        reader = PdfReader(io.BytesIO(handout.pdf))
     assert reader.trailer["/Root"]["/Lang"] == "es"
     assert "/StructTreeRoot" in reader.trailer["/Root"], "tagged like the English one"
     assert len(reader.pages) == 2
@@ -196,6 +196,8 @@ def test_a_spanish_handout_has_no_english_sentence(app, sample_answers, answers_
             claim_code="K7P2",
             created_at=datetime(2026, 11, 28, 15, tzinfo=UTC),
         )
-    text = " ".join(" ".join(p.extract_text().replace("\xa0", " ").split()) for p in PdfReader(io.BytesIO(pdf)).pages)
+    text = " ".join(
+        " ".join(p.extract_text().replace("\xa0", " ").split()) for p in PdfReader(io.BytesIO(pdf)).pages
+    )
     shown = [t for t in english if t in text and spanish.get(t) != t]
     assert shown == []

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from kiosk import handout_jobs, leases
 from kiosk.extensions import db
-from kiosk.models import AuditEvent, HandoutState, Submission, utcnow
+from kiosk.models import AuditEvent, Handout, HandoutState, utcnow
 from kiosk.worker import render_due
 
 from .conftest import run_worker
@@ -27,11 +27,11 @@ def wait_for(condition, what: str, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-def stored(app, submission_id: int) -> Submission:
+def stored(app, handout_id: int) -> Handout:
     with app.app_context():
-        submission = db.session.get(Submission, submission_id)
-        db.session.expunge(submission)
-        return submission
+        handout = db.session.get(Handout, handout_id)
+        db.session.expunge(handout)
+        return handout
 
 
 def test_a_running_worker_makes_the_handout_after_the_patient_finishes(app, kiosk, running_worker):
@@ -40,16 +40,16 @@ def test_a_running_worker_makes_the_handout_after_the_patient_finishes(app, kios
 
     def ready() -> bool:
         with app.app_context():
-            return db.session.scalar(select(Submission.state)) == HandoutState.READY
+            return db.session.scalar(select(Handout.state)) == HandoutState.READY
 
     wait_for(ready, "the handout to be made")
     with app.app_context():
-        submission = db.session.scalar(select(Submission))
-        assert submission.pdf.startswith(b"%PDF") and submission.lease_owner is None
+        handout = db.session.scalar(select(Handout))
+        assert handout.pdf.startswith(b"%PDF") and handout.lease_owner is None
 
 
 def test_a_handout_that_fails_to_render_is_tried_again_then_shown_to_the_desk(app, desk, monkeypatch, caplog):
-    submission = finished_visit(app, ready=False, own_question_1=CANARY)
+    handout = finished_visit(app, ready=False, own_question_1=CANARY)
 
     def broken(answers, **_):
         raise RuntimeError(f"layout failed near {answers['own_question_1']!r}")
@@ -58,47 +58,47 @@ def test_a_handout_that_fails_to_render_is_tried_again_then_shown_to_the_desk(ap
     caplog.set_level(logging.INFO)
     for attempt in range(1, handout_jobs.MAX_ATTEMPTS + 1):
         run_worker(app)
-        after = stored(app, submission.id)
+        after = stored(app, handout.id)
         assert after.attempts == attempt
         if attempt < handout_jobs.MAX_ATTEMPTS:
             assert after.state == HandoutState.PREPARING, "tried again a little later"
             assert after.lease_until > utcnow()
             with app.app_context():  # as if that little while had passed
-                db.session.execute(update(Submission).values(lease_until=utcnow()))
+                db.session.execute(update(Handout).values(lease_until=utcnow()))
                 db.session.commit()
     assert (after.state, after.error) == (HandoutState.FAILED, handout_jobs.RENDER_FAILED)
     assert "RuntimeError" in caplog.text
     assert "Canary-7Q" not in caplog.text, "the log says where rendering failed, not what the patient wrote"
 
-    page = desk.get(f"/desk/handouts/{submission.id}").get_data(as_text=True)
+    page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
     assert "The handout could not be made" in page and "Retry" in page
     assert "Could not be made" in desk.get("/desk/queue").get_data(as_text=True)
 
     monkeypatch.undo()
-    desk.post(f"/desk/handouts/{submission.id}/retry")
-    assert stored(app, submission.id).state == HandoutState.PREPARING
+    desk.post(f"/desk/handouts/{handout.id}/retry")
+    assert stored(app, handout.id).state == HandoutState.PREPARING
     run_worker(app)
-    assert stored(app, submission.id).state == HandoutState.READY
+    assert stored(app, handout.id).state == HandoutState.READY
     with app.app_context():
         assert "retry-handout" in db.session.scalars(select(AuditEvent.action)).all()
 
 
 def test_a_render_whose_worker_died_is_taken_over_once_its_lease_runs_out(app):
-    submission = finished_visit(app, ready=False)
+    handout = finished_visit(app, ready=False)
     with app.app_context():
         dead = leases.claim(
-            Submission,
-            Submission.state == HandoutState.PREPARING,
+            Handout,
+            Handout.state == HandoutState.PREPARING,
             owner="killed-mid-render",
             seconds=60,
-            order_by=Submission.id,
+            order_by=Handout.id,
         )
         assert dead is not None
         assert render_due("worker-b") == 0, "a live lease is left alone"
-        db.session.execute(update(Submission).values(lease_until=utcnow() - timedelta(seconds=1)))
+        db.session.execute(update(Handout).values(lease_until=utcnow() - timedelta(seconds=1)))
         db.session.commit()
         assert render_due("worker-b") == 1
-    after = stored(app, submission.id)
+    after = stored(app, handout.id)
     assert (after.state, after.attempts, after.lease_owner) == (HandoutState.READY, 2, None)
 
 
@@ -113,8 +113,8 @@ def test_the_worker_stops_when_told_and_says_goodbye(app, running_worker):
 
 
 def test_the_worker_command_once_does_what_is_due(app, runner):
-    submission = finished_visit(app, ready=False)
+    handout = finished_visit(app, ready=False)
     result = runner.invoke(args=["kiosk", "worker", "--once"])
     assert result.exit_code == 0, result.output
     assert "Done: 1 piece(s) of work." in result.output
-    assert stored(app, submission.id).state == HandoutState.READY
+    assert stored(app, handout.id).state == HandoutState.READY

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import select
 
 from kiosk.extensions import db
-from kiosk.models import HandoutState, PrintJob, PrintState, Submission, Visit
+from kiosk.models import Handout, HandoutState, PrintJob, PrintState, Visit
 
 from . import cups_support as cups
 
@@ -130,7 +130,7 @@ def ready_handouts_to_print(app, printer: str, count: int) -> list[int]:
         for n in range(count):
             visit = Visit(id=f"visit{n:027d}", kiosk="Test kiosk", answers={}, completed_steps=[])
             code = "".join("23456789ABCDEFGHJKMNPQRSTUVWXYZ"[(n * 7 + k) % 31] for k in range(4))
-            submission = Submission(
+            handout = Handout(
                 visit=visit,
                 claim_code=code,
                 kiosk="Test kiosk",
@@ -139,7 +139,7 @@ def ready_handouts_to_print(app, printer: str, count: int) -> list[int]:
                 pdf=cups.minimal_pdf(f"Handout {code}"),
                 page_count=1,
             )
-            jobs.append(PrintJob(submission=submission, printer=printer, requested_by="maria"))
+            jobs.append(PrintJob(handout=handout, printer=printer, requested_by="maria"))
         db.session.add_all(jobs)
         db.session.commit()
         return [job.id for job in jobs]

@@ -8,14 +8,14 @@ from flask import abort, current_app, flash, make_response, redirect, render_tem
 
 from .. import front_desk, handout_jobs, print_jobs
 from ..extensions import db
-from ..models import PrintJob, Submission
+from ..models import Handout, PrintJob
 from . import bp
 from .forms import PrintForm
 from .session import staff_name
 
 
-def _submission(submission_id: int) -> Submission:
-    return db.session.get(Submission, submission_id) or abort(404)
+def _handout(handout_id: int) -> Handout:
+    return db.session.get(Handout, handout_id) or abort(404)
 
 
 def _print_form() -> PrintForm:
@@ -30,65 +30,65 @@ def _print_form() -> PrintForm:
     return form
 
 
-def _handout_panel(submission: Submission):
+def _handout_panel(handout: Handout):
     """The preview and Print, or "Preparing…" (polling) until the worker has made the PDF."""
-    return render_template("desk/_handout_panel.html", submission=submission, form=_print_form())
+    return render_template("desk/_handout_panel.html", handout=handout, form=_print_form())
 
 
-def _jobs(submission: Submission):
-    return render_template("desk/_jobs.html", submission=submission)
+def _jobs(handout: Handout):
+    return render_template("desk/_jobs.html", handout=handout)
 
 
-@bp.get("/handouts/<id:submission_id>")
-def handout(submission_id: int):
-    submission = _submission(submission_id)
-    front_desk.record_view(submission, staff=staff_name())
+@bp.get("/handouts/<id:handout_id>")
+def handout(handout_id: int):
+    handout = _handout(handout_id)
+    front_desk.record_view(handout, staff=staff_name())
     return render_template(
         "desk/handout.html",
-        title=f"Handout {submission.claim_code}",
-        submission=submission,
+        title=f"Handout {handout.claim_code}",
+        handout=handout,
         form=_print_form(),
     )
 
 
-@bp.get("/handouts/<id:submission_id>/panel")
-def handout_panel(submission_id: int):
-    return _handout_panel(_submission(submission_id))
+@bp.get("/handouts/<id:handout_id>/panel")
+def handout_panel(handout_id: int):
+    return _handout_panel(_handout(handout_id))
 
 
-@bp.get("/handouts/<id:submission_id>/jobs")
-def jobs_fragment(submission_id: int):
-    return _jobs(_submission(submission_id))
+@bp.get("/handouts/<id:handout_id>/jobs")
+def jobs_fragment(handout_id: int):
+    return _jobs(_handout(handout_id))
 
 
-@bp.get("/handouts/<id:submission_id>/pdf")
-def handout_pdf(submission_id: int):
-    submission = _submission(submission_id)
-    if not submission.ready:
+@bp.get("/handouts/<id:handout_id>/pdf")
+def handout_pdf(handout_id: int):
+    handout = _handout(handout_id)
+    if not handout.ready:
         abort(404)
-    front_desk.record_preview(submission, staff=staff_name())
-    response = make_response(submission.pdf)
+    front_desk.record_preview(handout, staff=staff_name())
+    response = make_response(handout.pdf)
     response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="handout-{submission.claim_code}.pdf"'
+    response.headers["Content-Disposition"] = f'inline; filename="handout-{handout.claim_code}.pdf"'
     # The desk page shows the PDF in a frame of its own origin.
     response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'self'"
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response
 
 
-@bp.post("/handouts/<id:submission_id>/print")
-def print_handout(submission_id: int):
-    submission = _submission(submission_id)
+@bp.post("/handouts/<id:handout_id>/print")
+def print_handout(handout_id: int):
+    handout = _handout(handout_id)
     form = _print_form()
-    if not submission.ready:
+    if not handout.ready:
         flash("This handout is still being prepared. Print it once its preview shows.")
     elif form.validate_on_submit():
-        print_jobs.request_print(submission, form.printer.data, staff=staff_name())
+        print_jobs.request_print(handout, form.printer.data, staff=staff_name())
     else:
         flash("Please choose one of the printers listed.")
     if request.htmx:
-        return _jobs(submission)
-    return redirect(url_for("desk.handout", submission_id=submission.id))
+        return _jobs(handout)
+    return redirect(url_for("desk.handout", handout_id=handout.id))
 
 
 @bp.post("/jobs/<id:job_id>/retry")
@@ -96,35 +96,35 @@ def retry_job(job_id: int):
     job = db.session.get(PrintJob, job_id) or abort(404)
     print_jobs.retry(job, staff=staff_name())
     if request.htmx:
-        return _jobs(job.submission)
-    return redirect(url_for("desk.handout", submission_id=job.submission_id))
+        return _jobs(job.handout)
+    return redirect(url_for("desk.handout", handout_id=job.handout_id))
 
 
-@bp.post("/handouts/<id:submission_id>/retry")
-def retry_handout(submission_id: int):
-    submission = _submission(submission_id)
-    handout_jobs.retry(submission, staff=staff_name())
+@bp.post("/handouts/<id:handout_id>/retry")
+def retry_handout(handout_id: int):
+    handout = _handout(handout_id)
+    handout_jobs.retry(handout, staff=staff_name())
     if request.htmx:
-        return _handout_panel(submission)
-    return redirect(url_for("desk.handout", submission_id=submission.id))
+        return _handout_panel(handout)
+    return redirect(url_for("desk.handout", handout_id=handout.id))
 
 
-@bp.post("/handouts/<id:submission_id>/handed-over")
-def hand_over(submission_id: int):
-    submission = _submission(submission_id)
-    front_desk.hand_over(submission, staff=staff_name())
-    return redirect(url_for("desk.handout", submission_id=submission.id))
+@bp.post("/handouts/<id:handout_id>/handed-over")
+def hand_over(handout_id: int):
+    handout = _handout(handout_id)
+    front_desk.hand_over(handout, staff=staff_name())
+    return redirect(url_for("desk.handout", handout_id=handout.id))
 
 
-@bp.get("/handouts/<id:submission_id>/delete")
-def confirm_delete(submission_id: int):
-    submission = _submission(submission_id)
-    return render_template("desk/confirm_delete.html", title="Delete handout", submission=submission)
+@bp.get("/handouts/<id:handout_id>/delete")
+def confirm_delete(handout_id: int):
+    handout = _handout(handout_id)
+    return render_template("desk/confirm_delete.html", title="Delete handout", handout=handout)
 
 
-@bp.post("/handouts/<id:submission_id>/delete")
-def delete_handout(submission_id: int):
+@bp.post("/handouts/<id:handout_id>/delete")
+def delete_handout(handout_id: int):
     """Delete the handout and the answers it was made from."""
-    code = front_desk.delete_handout(_submission(submission_id), staff=staff_name())
+    code = front_desk.delete_handout(_handout(handout_id), staff=staff_name())
     flash(f"Handout {code}, its answers and any copy saved by the directory printer were deleted.")
     return redirect(url_for("desk.queue"))

@@ -52,8 +52,8 @@ def lookup():
     code = front_desk.normalise_code(form.code.data or "") if form.validate() else None
     if code is None:
         flash("A claim code is 4 letters and digits, like K7P2.")
-    elif (submission := front_desk.find_by_code(code, staff=staff_name())) is not None:
-        return redirect(url_for("desk.handout", submission_id=submission.id))
+    elif (handout := front_desk.find_by_code(code, staff=staff_name())) is not None:
+        return redirect(url_for("desk.handout", handout_id=handout.id))
     else:
         flash(f"No handout has the code {code}. Check the code with the patient.")
     return redirect(url_for("desk.queue"))

@@ -443,13 +443,13 @@ def finish(visit: Visit):
 @bp.get("/visit/done")
 @with_visit()
 def done(visit: Visit):
-    if visit.submission is None:
+    if visit.handout is None:
         return _go("patient.step", step=visits.first_open_step(visit))
     return render_screen(
         "patient/_done.html",
         _("You are all set"),
         push_url=url_for("patient.done"),
-        claim_code=visit.submission.claim_code,
+        claim_code=visit.handout.claim_code,
     )
 
 

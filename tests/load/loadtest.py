@@ -61,7 +61,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk import config as kiosk_config
-from kiosk.models import PrintJob, Submission
+from kiosk.models import Handout, PrintJob
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILE = Path(__file__).resolve().with_name("locustfile.py")
@@ -191,7 +191,7 @@ def refuse_if_in_use(url: str) -> None:
     try:
         with engine.connect() as connection:
             existing = set(inspect(connection).get_table_names())
-            for table in ("visit", "submission"):
+            for table in ("visit", "handout"):
                 if table in existing and connection.scalar(text(f"SELECT COUNT(*) FROM {table}")):
                     raise StartError(
                         f"the database in DATABASE_URL already holds {table} rows; the load test "
@@ -378,7 +378,7 @@ def unfinished(engine: Engine, printer: str) -> int:
     """Handouts still being made, prints still on their way, ready handouts not yet sent."""
     with engine.connect() as connection:
         preparing = connection.scalar(
-            select(func.count()).select_from(Submission).where(Submission.state == "preparing")
+            select(func.count()).select_from(Handout).where(Handout.state == "preparing")
         )
         printing = connection.scalar(
             select(func.count()).select_from(PrintJob).where(PrintJob.state.in_(UNFINISHED_PRINT_STATES))
@@ -387,8 +387,8 @@ def unfinished(engine: Engine, printer: str) -> int:
         if printer:
             not_sent = connection.scalar(
                 select(func.count())
-                .select_from(Submission)
-                .where(Submission.state == "ready", ~Submission.print_jobs.any())
+                .select_from(Handout)
+                .where(Handout.state == "ready", ~Handout.print_jobs.any())
             )
     return preparing + printing + not_sent
 
@@ -433,24 +433,24 @@ def check_database(engine: Engine, claim_codes: list[str], printer: str, printed
     with engine.connect() as connection:
         handouts = connection.execute(
             select(
-                Submission.id,
-                Submission.claim_code,
-                Submission.visit_id,
-                Submission.state,
-                Submission.created_at,
-                Submission.ready_at,
-                func.substr(Submission.pdf, 1, 4).label("head"),
+                Handout.id,
+                Handout.claim_code,
+                Handout.visit_id,
+                Handout.state,
+                Handout.created_at,
+                Handout.ready_at,
+                func.substr(Handout.pdf, 1, 4).label("head"),
             )
         ).all()
         jobs = connection.execute(
-            select(PrintJob.id, PrintJob.submission_id, PrintJob.state, PrintJob.printer, PrintJob.saved_path)
+            select(PrintJob.id, PrintJob.handout_id, PrintJob.state, PrintJob.printer, PrintJob.saved_path)
         ).all()
 
     codes_in_db = Counter(h.claim_code for h in handouts)
     codes_seen = Counter(claim_codes)
     jobs_by_handout: dict[int, list[Any]] = {}
     for job in jobs:
-        jobs_by_handout.setdefault(job.submission_id, []).append(job)
+        jobs_by_handout.setdefault(job.handout_id, []).append(job)
 
     def printed_ok(job: Any) -> bool:
         if job.state != "completed":
@@ -474,7 +474,7 @@ def check_database(engine: Engine, claim_codes: list[str], printer: str, printed
 
     completed = [j for j in jobs if j.state == "completed"]
     printed = [j for j in completed if printed_ok(j)]
-    completed_by_handout = Counter(j.submission_id for j in completed)
+    completed_by_handout = Counter(j.handout_id for j in completed)
     visits = Counter(h.visit_id for h in handouts)
     pdf_files = sorted(printed_dir.glob("*.pdf")) if printed_dir.is_dir() else []
     directory_completed = sum(1 for j in completed if j.printer == DIRECTORY_PRINTER)
