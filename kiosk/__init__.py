@@ -38,7 +38,9 @@ class StepConverter(BaseConverter):
     regex = "(?:" + "|".join(re.escape(s.id) for s in qn.STEPS) + ")"
 
     def to_python(self, value: str) -> qn.Step | None:
-        return qn.step(value)
+        from .content import definition
+
+        return definition().step(value)
 
     def to_url(self, value) -> str:
         return super().to_url(getattr(value, "id", value))
@@ -99,6 +101,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["STAFF_SESSION_HOURS"])
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
+    from . import content
+
+    content.init_app(app)
 
     from . import database, errors, security
 

@@ -26,6 +26,7 @@ SAMPLE_ANSWERS = {
     "reasons_other": "",
     "records_exist": ["mri", "xray", "office_notes"],
     "records_requested": "not_yet",
+    "records_letter": "no",
     "questions": ["q_options_all", "q_risks_main", "q_exp_count", "q_recovery_time", "q_wait_what"],
     "top_questions": ["q_options_all", "q_risks_main", "q_exp_count"],
     "own_question_1": "",

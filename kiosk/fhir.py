@@ -19,11 +19,12 @@ from datetime import UTC
 from typing import Any
 
 from flask import Blueprint, abort, current_app, g, jsonify, url_for
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 from flask_login import current_user
 
-from . import auth
+from . import auth, content
 from . import questionnaire as qn
+from .content import gettext
 from .extensions import db
 from .models import Handout
 
@@ -42,9 +43,10 @@ ITEM_TYPES: dict[str, str] = {
     "multi": "choice",
     "signs": "choice",
     "bank": "choice",
+    "stars": "choice",
     "text": "text",
 }
-REPEATS = {"multi", "signs", "bank"}
+REPEATS = {"multi", "signs", "bank", "stars"}
 
 
 # --- the Questionnaire ------------------------------------------------------------------------------
@@ -95,8 +97,8 @@ def _question_item(question: qn.Question) -> dict[str, Any]:
     }
     if question.kind in REPEATS:
         item["repeats"] = True
-    if question.id == "top_questions":
-        item["extension"] = [{"url": MAX_OCCURS, "valueInteger": qn.MAX_TOP_QUESTIONS}]
+    if question.kind == "stars":
+        item["extension"] = [{"url": MAX_OCCURS, "valueInteger": question.stars}]
     if kind == "text":
         item["maxLength"] = question.max_length
     if kind == "choice":
@@ -106,7 +108,7 @@ def _question_item(question: qn.Question) -> dict[str, Any]:
             for choice in question.all_choices()
         ]
     if question.depends_on:
-        depends_on = qn.question(question.depends_on)
+        depends_on = content.definition().question(question.depends_on)
         assert depends_on is not None
         item["enableWhen"] = [
             {
@@ -128,9 +130,9 @@ def group_link_id(step: qn.Step) -> str:
 
 def _items() -> list[dict[str, Any]]:
     groups = []
-    for step in qn.STEPS:
+    for step in content.definition().steps:
         group: dict[str, Any] = {"linkId": group_link_id(step), **_text("text", step.title), "type": "group"}
-        group["item"] = [_question_item(q) for q in step.questions]
+        group["item"] = [_question_item(q) for q in step.fields()]
         groups.append(group)
     return groups
 
@@ -158,7 +160,7 @@ def questionnaire() -> dict[str, Any]:
         "status": "active",
         "language": SOURCE_LANGUAGE,
         "subjectType": ["Patient"],
-        "publisher": current_app.config["CLINIC_NAME"],
+        "publisher": content.clinic().name,
         "description": "What a patient tells the waiting-room kiosk while preparing for a second opinion.",
         "item": items,
     }
@@ -188,9 +190,9 @@ def questionnaire_response(handout: Handout) -> dict[str, Any]:
     answers = handout.visit.answers or {}
     groups = []
     with force_locale(handout.language):
-        for step in qn.STEPS:
+        for step in content.definition().steps:
             items = []
-            for question in step.questions:
+            for question in step.fields():
                 if found := _answers(question, answers.get(question.id)):
                     items.append({"linkId": question.id, "text": gettext(question.label), "answer": found})
             if items:

@@ -29,14 +29,16 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from flask import current_app, render_template
-from flask_babel import force_locale, format_date, gettext
+from flask_babel import force_locale, format_date
 from weasyprint import CSS, HTML
 from weasyprint.document import Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from . import content
 from . import questionnaire as qn
 from .clock import clinic_time
+from .content import Clinic, gettext
 from .visits import red_flags_reported
 
 log = logging.getLogger(__name__)
@@ -72,31 +74,23 @@ class StaticFilesOnly(URLFetcher):
     a file from the server or call out to the network.
     """
 
-    def __init__(self, static_root: str | Path) -> None:
+    def __init__(self, static_root: str | Path, also: tuple[Path, ...] = ()) -> None:
         super().__init__(allowed_protocols=("file",))
         self.root = Path(static_root).resolve()
+        # Files outside it that may be read too: the clinic's logo.
+        self.also = {path.resolve() for path in also}
 
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
         parts = urlsplit(url)
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
             raise ValueError(f"handout may not fetch {parts.scheme or 'relative'}: URLs")
         path = Path(url2pathname(parts.path)).resolve()
-        if not path.is_relative_to(self.root) or not path.is_file():
+        if not (path.is_relative_to(self.root) or path in self.also) or not path.is_file():
             raise ValueError("handout may only fetch the app's static files")
         mime, _ = mimetypes.guess_type(path.name)
         return URLFetcherResponse(
             url, body=path.read_bytes(), headers={"Content-Type": mime or "application/octet-stream"}
         )
-
-
-@dataclass(frozen=True)
-class Clinic:
-    name: str
-    phone: str = ""
-
-    @classmethod
-    def from_config(cls) -> Clinic:
-        return cls(name=current_app.config["CLINIC_NAME"], phone=current_app.config["CLINIC_PHONE"])
 
 
 SHORT_OWN_QUESTION = 120
@@ -118,30 +112,115 @@ class HandoutQuestion:
         return self.own and len(self.text) > SHORT_OWN_QUESTION
 
 
-def _labels(question_id: str, ids: list[str], attribute: str = "label") -> list[str]:
-    question = qn.question(question_id)
-    assert question is not None
-    chosen = []
-    for choice_id in ids:
-        choice = question.choice(choice_id)
-        if choice is not None:
-            chosen.append(gettext(getattr(choice, attribute) or choice.label))
-    return chosen
+@dataclass(frozen=True)
+class Block:
+    """One answer as the handout prints it (``qn.Reads``), already translated."""
+
+    style: str
+    lead_in: str = ""
+    items: tuple[str, ...] = ()
+    words: str = ""
+    questions: tuple[HandoutQuestion, ...] = ()
+    blanks: tuple[str, ...] = ()
 
 
-def _questions(answers: dict[str, Any]) -> list[HandoutQuestion]:
-    """The patient's questions, starred ones first, in the order they starred them."""
-    top = list(answers.get("top_questions") or [])
-    picked = list(answers.get("questions") or [])
-    own = [qid for qid in qn.OWN_QUESTION_IDS if answers.get(qid)]
-    ordered = top + [q for q in picked if q not in top] + [q for q in own if q not in top]
-    result = []
-    for qid in ordered:
-        if qid in qn.OWN_QUESTION_IDS:
-            result.append(HandoutQuestion(answers[qid], own=True, top=qid in top))
-        elif (bank := qn.bank_question(qid)) is not None:
-            result.append(HandoutQuestion(gettext(bank.label), own=False, top=qid in top))
-    return result
+@dataclass(frozen=True)
+class HandoutSection:
+    id: str
+    heading: str
+    intro: str
+    blocks: tuple[Block, ...]
+
+
+def _chosen(question: qn.Question, answers: dict[str, Any]) -> list[qn.Choice]:
+    value = answers.get(question.id)
+    ids = value if isinstance(value, list) else [value] if value else []
+    return [c for c in (question.choice(i) for i in ids if isinstance(i, str)) if c is not None]
+
+
+def _block(definition: qn.Definition, question: qn.Question, answers: dict[str, Any]) -> Block | None:
+    """How one question's answer reads on the handout, or None for nothing."""
+    reads = question.handout
+    style = reads.style or (
+        "words" if question.kind == "text" else "list" if question.kind == "multi" else "answer"
+    )
+    lead_in = gettext(reads.lead_in) if reads.lead_in else ""
+    blanks = tuple(gettext(b) for b in reads.blanks)
+    if style == "words":
+        text = answers.get(question.id)
+        if not text or not isinstance(text, str):
+            return None
+        return Block(style, lead_in or gettext(question.label), words=text)
+    if style == "questions":
+        picked = tuple(
+            HandoutQuestion(q.text if q.own else gettext(q.text), own=q.own, top=q.top)
+            for q in question.picked(answers)
+        )
+        return Block(style, questions=picked) if picked else None
+    chosen = _chosen(question, answers)
+    if not chosen and (fallback := question.choice(reads.unanswered)) is not None:
+        chosen = [fallback]
+    shown = [c for c in chosen if c.id not in reads.skip]
+    if style == "ticks":
+        if not shown and reads.every_if_none:
+            shown = [c for c in question.all_choices() if c.id not in reads.skip]
+        return Block(style, lead_in, tuple(gettext(c.label) for c in shown), blanks=blanks)
+    if style == "phrase":
+        phrases = tuple(gettext(c.phrase) for c in shown if c.phrase)
+        return Block(style, items=phrases, blanks=blanks) if phrases or blanks else None
+    if not chosen:
+        return None
+    if style == "sentence":
+        sentence = ", ".join(gettext(c.phrase or c.label) for c in shown)
+        then = definition.question(reads.then) if reads.then else None
+        ending = [gettext(c.phrase or c.label) for c in _chosen(then, answers)] if then else []
+        if ending:
+            sentence += f" {gettext(reads.joiner)} {ending[0]}" if reads.joiner else f" {ending[0]}"
+        return Block(style, lead_in, (sentence,))
+    if style == "list":
+        # A list with only its skipped choices ("Something else") still leads
+        # in to the follow-up that answers it ("In my words: …").
+        followed = any(q.depends_on == question.id and answers.get(q.id) for q in definition.fields())
+        if not shown and not followed:
+            return None
+        return Block(
+            style, lead_in or gettext(question.label), tuple(gettext(c.phrase or c.label) for c in shown)
+        )
+    return Block("answer", lead_in or gettext(question.label), tuple(gettext(c.label) for c in shown))
+
+
+def letter_records(answers: dict[str, Any]) -> list[str] | None:
+    """The records the patient's letter asks for, or None if they did not ask
+    for a letter (a question read as ``letter``, answered yes)."""
+    definition = content.definition()
+    for question in definition.fields():
+        if question.handout.style == "letter" and answers.get(question.id) == "yes":
+            listed = definition.question(question.handout.then)
+            block = _block(definition, listed, answers) if listed else None
+            return list(block.items) if block else []
+    return None
+
+
+def _sections(definition: qn.Definition, answers: dict[str, Any]) -> list[HandoutSection]:
+    """The answers' sections in the definition's order, each with its blocks
+    in its questions' order; a section with nothing to show is left out."""
+    found: dict[str, list[tuple[int, Block]]] = {s.id: [] for s in definition.sections}
+    for step in definition.steps:
+        for question in step.questions:
+            if question.handout.style in ("none", "letter"):
+                continue
+            if (block := _block(definition, question, answers)) is not None:
+                found[question.handout.section or step.section].append((question.handout.order, block))
+    return [
+        HandoutSection(
+            s.id,
+            gettext(s.heading),
+            gettext(s.intro) if s.intro else "",
+            tuple(block for _, block in sorted(found[s.id], key=lambda pair: pair[0])),
+        )
+        for s in definition.sections
+        if found[s.id]
+    ]
 
 
 def _two_columns(items: list[str]) -> tuple[list[str], list[str]]:
@@ -171,16 +250,8 @@ def handout_context(
     answers: dict[str, Any], *, claim_code: str, created_at: datetime, clinic: Clinic
 ) -> dict[str, Any]:
     """Everything the handout template shows, from the stored answers."""
-    confidence = _labels("confidence", [answers["confidence"]], "phrase") if answers.get("confidence") else []
-    region = (
-        _labels("spine_region", [answers["spine_region"]], "phrase") if answers.get("spine_region") else []
-    )
-    records_question = qn.question("records_exist")
-    assert records_question is not None
-    have = [r for r in answers.get("records_exist") or [] if r != "unsure"]
-    # Unsure, or nothing ticked: list every kind, so the patient can ask for all.
-    record_ids = have or [c.id for c in records_question.choices if c.id != "unsure"]
-    companion = answers.get("companion")
+    definition = content.definition()
+    signs = next(q for q in definition.fields() if q.kind == "signs")
     # rebase=False: Flask-Babel would otherwise turn it back into UTC.
     date = format_date(clinic_time(created_at), format="long", rebase=False)
     return {
@@ -188,24 +259,16 @@ def handout_context(
         "clinic": clinic,
         "date": date,
         "footer": _footer(clinic, date, claim_code),
-        "warning_columns": _two_columns([gettext(q.warning) for q in qn.RED_FLAGS]),
+        "warning_columns": _two_columns([gettext(flag.warning) for flag in signs.choices]),
         "reported_red_flags": bool(red_flags_reported(answers)),
-        "region": region[0] if region else "",
-        "recommendations": _labels(
-            "first_recommendation", answers.get("first_recommendation") or [], "phrase"
-        ),
-        "confidence": confidence[0] if confidence else "",
-        "reasons": _labels("reasons", [r for r in answers.get("reasons") or [] if r != "other"], "phrase"),
-        "reason_in_own_words": answers.get("reasons_other") or "",
-        "records": _labels("records_exist", record_ids),
-        "records_requested": answers.get("records_requested") or "",
-        "questions": _questions(answers),
-        "companion": _labels("companion", [companion], "phrase")[0] if companion else "",
-        "wants_advocate_help": answers.get("advocate_help") == "yes",
+        "sections": _sections(definition, answers),
+        "letter": letter_records(answers),
     }
 
 
-def render_handout_html(context: dict[str, Any], language: str, *, paper: str = "letter") -> str:
+def render_handout_html(
+    context: dict[str, Any], language: str, *, paper: str = "letter", letter_only: bool = False
+) -> str:
     """The handout as one HTML string; the paper size is a class on ``<html>``.
 
     The stylesheet is not linked from it but given to WeasyPrint ready parsed
@@ -215,7 +278,9 @@ def render_handout_html(context: dict[str, Any], language: str, *, paper: str = 
     if paper not in PAPER_SIZES:
         raise ValueError(f"unknown paper size {paper!r}; use one of {', '.join(PAPER_SIZES)}")
     with force_locale(language):
-        return render_template("handout/handout.html", language=language, paper=paper, **context)
+        return render_template(
+            "handout/handout.html", language=language, paper=paper, letter_only=letter_only, **context
+        )
 
 
 @cache
@@ -261,7 +326,9 @@ def _parsed_stylesheet(path: Path, mtime_ns: int) -> CSS:
 def html_document(html: str) -> HTML:
     """WeasyPrint's view of the handout HTML, reading only our static files."""
     root = static_root()
-    return HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=StaticFilesOnly(root))
+    logo = content.clinic().logo
+    fetcher = StaticFilesOnly(root, also=(logo,) if logo else ())
+    return HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=fetcher)
 
 
 def render_options() -> dict[str, Any]:
@@ -281,23 +348,43 @@ def render_pdf(html: str) -> tuple[bytes, int]:
 
 
 def handout_html(
-    answers: dict[str, Any], *, language: str, claim_code: str, created_at: datetime, paper: str | None = None
+    answers: dict[str, Any],
+    *,
+    language: str,
+    claim_code: str,
+    created_at: datetime,
+    paper: str | None = None,
+    letter_only: bool = False,
 ) -> str:
-    """The final HTML for one set of answers: what WeasyPrint is given."""
+    """The final HTML for one set of answers: what WeasyPrint is given.
+    ``letter_only``: just the records-request letter, to print it alone."""
     with force_locale(language):
         context = handout_context(
-            answers, claim_code=claim_code, created_at=created_at, clinic=Clinic.from_config()
+            answers, claim_code=claim_code, created_at=created_at, clinic=content.clinic()
         )
-    return render_handout_html(context, language, paper=paper or current_app.config["HANDOUT_PAPER"])
+    paper = paper or current_app.config["HANDOUT_PAPER"]
+    return render_handout_html(context, language, paper=paper, letter_only=letter_only)
 
 
 def render_handout(
-    answers: dict[str, Any], *, language: str, claim_code: str, created_at: datetime, paper: str | None = None
+    answers: dict[str, Any],
+    *,
+    language: str,
+    claim_code: str,
+    created_at: datetime,
+    paper: str | None = None,
+    letter_only: bool = False,
 ) -> tuple[bytes, int]:
-    """The handout PDF for one set of answers, and its page count."""
-    return render_pdf(
-        handout_html(answers, language=language, claim_code=claim_code, created_at=created_at, paper=paper)
+    """The handout PDF for one set of answers (or its letter alone), and its page count."""
+    html = handout_html(
+        answers,
+        language=language,
+        claim_code=claim_code,
+        created_at=created_at,
+        paper=paper,
+        letter_only=letter_only,
     )
+    return render_pdf(html)
 
 
 def font_subsetter() -> str:

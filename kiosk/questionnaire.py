@@ -1,9 +1,12 @@
-"""The visit-prep questionnaire: every step, question, choice and red flag.
+"""The visit-prep questionnaire: every step, question, choice and red flag,
+how each kind of question is answered and checked, and how its answers read
+on the handout.
 
 This module is the single source of truth. The kiosk screens, the server-side
-validation and the handout all read it, so adding a question or a choice is an
-edit here and nowhere else. Every item has a stable id: ids are stored with the
-answers and must never be renamed once a kiosk has used them.
+validation, the handout and the FHIR export all read it, so adding a question
+or a choice is an edit here (or, for a clinic's own questions, in its content
+file: ``kiosk.content``) and nowhere else. Every item has a stable id: ids are
+stored with the answers and must never be renamed once a kiosk has used them.
 
 It imports nothing of the application. Patient-facing text is wrapped in
 ``N_`` so Babel extracts it; it is translated where it is shown.
@@ -11,9 +14,10 @@ It imports nothing of the application. Patient-facing text is wrapped in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Literal
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
 
 
 def N_(text: str) -> str:
@@ -21,7 +25,18 @@ def N_(text: str) -> str:
     return text
 
 
-Kind = Literal["yesno", "single", "multi", "scale", "text", "bank", "signs"]
+Kind = Literal["yesno", "single", "multi", "scale", "text", "bank", "stars", "signs"]
+"""How a question is answered:
+
+- ``yesno``, ``single``, ``scale``: one choice;
+- ``multi``: any number of choices;
+- ``text``: the patient's own words, up to ``max_length`` letters;
+- ``signs``: the safety list (its choices are red flags), answered "none of
+  these", "one or more", or with the signs themselves;
+- ``bank``: ready-made questions to pick, by topic, with up to ``stars`` of
+  them (or of the patient's ``own`` questions) starred as most important;
+- ``stars``: the bank's stars, stored under their own id (``Question.parts``).
+"""
 
 TEXT_MAX_LENGTH = 300
 """Longest free text we accept in any field: a few sentences, enough for a question."""
@@ -56,6 +71,64 @@ class Topic:
     questions: tuple[Choice, ...]
 
 
+# --- the handout ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the handout that shows answers, under its heading."""
+
+    id: str
+    heading: str
+    intro: str = ""
+
+
+Style = Literal["", "none", "sentence", "phrase", "answer", "list", "ticks", "words", "questions", "letter"]
+
+
+@dataclass(frozen=True)
+class Reads:
+    """How a question's answer reads on the handout.
+
+    ``style``:
+
+    - ``sentence``: the lead-in and the chosen phrases in one sentence, ended
+      by the phrase of the question named in ``then`` (after ``joiner``);
+    - ``phrase``: the chosen choice's phrase as a sentence of its own (a
+      choice without a phrase prints nothing), then any ``blanks``;
+    - ``answer``: the question and the chosen labels;
+    - ``list``: the lead-in, then the chosen phrases two to a row;
+    - ``ticks``: the chosen labels as boxes to tick, two to a row, then a
+      line of ``blanks``;
+    - ``words``: the patient's own words, as theirs, after the lead-in;
+    - ``questions``: the bank's questions, starred first, with lines to
+      write the answers on;
+    - ``letter``: a yes adds the records-request letter as the handout's
+      last page, asking for what the question named in ``then`` lists;
+    - ``none``: not on the handout (the safety list has a box of its own);
+    - ``""``: by kind: ``words`` for text, ``list`` for several choices,
+      ``answer`` for one.
+    """
+
+    section: str = ""  # a Section id; "" is the step's
+    style: Style = ""
+    lead_in: str = ""
+    skip: tuple[str, ...] = ()  # choices never printed ("other", "not sure")
+    every_if_none: bool = False  # nothing chosen but skipped ones: print every choice
+    unanswered: str = ""  # the choice to read as when none was chosen (an older visit)
+    blanks: tuple[str, ...] = ()  # labels with a line to fill in on paper
+    then: str = ""
+    joiner: str = ""
+    order: int = 0  # place within the section (then the definition's order)
+
+
+# --- questions and steps ------------------------------------------------------------
+
+
+class FormData(Protocol):
+    def getlist(self, key: str) -> list[str]: ...
+
+
 @dataclass(frozen=True)
 class Question:
     id: str
@@ -69,30 +142,82 @@ class Question:
     # Shown only when this choice id is among the answers to ``depends_on``.
     depends_on: str = ""
     depends_value: str = ""
+    # kind "bank": how many questions may be starred, the id the stars are
+    # stored under, and the patient's own questions (kind "text").
+    stars: int = 0
+    stars_id: str = ""
+    stars_label: str = ""
+    own: tuple[Question, ...] = ()
+    handout: Reads = Reads()
 
     def choice_ids(self) -> set[str]:
-        if self.kind == "yesno":
-            return {"yes", "no"}
-        if self.kind == "bank":
-            return {q.id for topic in self.topics for q in topic.questions}
-        if self.kind == "signs":
-            return {c.id for c in self.choices} | {NO_SIGNS.id, SOME_SIGNS.id}
-        return {c.id for c in self.choices}
+        return {c.id for c in self.all_choices()}
 
     def choice(self, choice_id: str) -> Choice | None:
-        for choice in self.all_choices():
-            if choice.id == choice_id:
-                return choice
-        return None
+        return next((c for c in self.all_choices() if c.id == choice_id), None)
 
     def all_choices(self) -> tuple[Choice, ...]:
         if self.kind == "yesno":
-            return YES_NO
+            return self.choices or YES_NO
         if self.kind == "bank":
             return tuple(q for topic in self.topics for q in topic.questions)
         if self.kind == "signs":
             return (*self.choices, NO_SIGNS, SOME_SIGNS)
         return self.choices
+
+    def parts(self) -> tuple[Question, ...]:
+        """Every answer this question stores, each under its own id: the
+        question itself and, for the bank, its stars and the patient's own
+        questions."""
+        if self.kind != "bank":
+            return (self,)
+        stars = Question(
+            self.stars_id,
+            "stars",
+            self.stars_label,
+            # Any question picked from the bank, or one of the patient's own.
+            choices=(*self.all_choices(), *(Choice(q.id, q.label) for q in self.own)),
+            required=False,
+            stars=self.stars,
+        )
+        return (self, stars, *self.own)
+
+    def read(self, form: FormData) -> tuple[dict[str, Any], dict[str, Problem]]:
+        """The posted answer(s), cleaned, and a calm message for each to fix."""
+        values: dict[str, Any] = {}
+        errors: dict[str, Problem] = {}
+        for part in self.parts():
+            raw = [v for v in form.getlist(part.id) if isinstance(v, str)]
+            values[part.id], problem = _READERS[part.kind](part, raw)
+            if problem is not None:
+                errors[part.id] = problem
+        if self.kind == "bank":
+            _check_picks(self, values, errors)
+        return values, errors
+
+    def picked(self, answers: Mapping[str, Any]) -> list[Picked]:
+        """The bank's questions the patient chose, starred first in the order
+        they were starred, then the picked ones, then their own."""
+        top = [t for t in answers.get(self.stars_id) or [] if isinstance(t, str)]
+        own = {q.id: answers.get(q.id) for q in self.own if answers.get(q.id)}
+        ordered = list(dict.fromkeys([*top, *(answers.get(self.id) or []), *own]))
+        result = []
+        for item in ordered:
+            if item in own:
+                result.append(Picked(own[item], own=True, top=item in top))
+            elif (choice := self.choice(item)) is not None:
+                result.append(Picked(choice.label, own=False, top=item in top))
+        return result
+
+
+@dataclass(frozen=True)
+class Picked:
+    """A question the patient chose to ask: a bank question's label (to
+    translate) or their own words."""
+
+    text: str
+    own: bool
+    top: bool
 
 
 @dataclass(frozen=True)
@@ -105,15 +230,192 @@ class Step:
     about_symptoms: bool = False
     # A few words of reassurance, set apart on the screen.
     note: str = ""
+    # Where the step's answers go on the handout, unless a question says otherwise.
+    section: str = "tell"
 
     def question(self, question_id: str) -> Question | None:
-        return next((q for q in self.questions if q.id == question_id), None)
+        """A question of this step, or one of its parts (``Question.parts``)."""
+        return next((q for q in self.fields() if q.id == question_id), None)
 
+    def fields(self) -> Iterator[Question]:
+        """Every answer the step stores (``Question.parts``), in order."""
+        for question in self.questions:
+            yield from question.parts()
+
+    def validate(self, form: FormData) -> StepResult:
+        """Check the step's posted fields against the questionnaire.
+
+        Returns every value the patient sent (so a screen with a mistake shows
+        their answers again) and a calm message for each field to fix.
+        """
+        values: dict[str, Any] = {}
+        errors: dict[str, Problem] = {}
+        for question in self.questions:
+            read, problems = question.read(form)
+            values.update(read)
+            errors.update(problems)
+        for question in self.fields():
+            # A follow-up text ("your other reason") belongs to its choice: the
+            # screen shows it only while that choice is ticked; untick it and
+            # the text goes too.
+            if question.depends_on and question.depends_value not in values.get(question.depends_on, []):
+                values[question.id] = ""
+                errors.pop(question.id, None)
+        return StepResult(values=values, errors=errors)
+
+
+# --- checking answers ---------------------------------------------------------------
+
+# Messages are marked here and translated where they are shown.
+MSG_CHOOSE_ONE = N_("Please choose an answer.")
+MSG_CHOOSE_SOME = N_("Please tap at least one.")
+MSG_NOT_ON_LIST = N_("That answer is not on the list. Please choose again.")
+MSG_TOO_LONG = N_(
+    "This is too long: it has %(length)s letters, and the limit is %(limit)s. Please make it shorter."
+)
+MSG_TOO_MANY_TOP = N_("Please star up to three questions.")
+MSG_PICK_A_QUESTION = N_("Please tap at least one question, or write your own.")
+MSG_SIGNS_ANSWER = N_("Please tap one of the two big buttons.")
+MSG_SIGNS_CONFLICT = N_(
+    "You tapped a sign, and then \u201cI have none of these\u201d. "
+    "If you have the sign, tap \u201cI have one or more of these\u201d. If not, tap the sign again to clear it."
+)
+
+# Bidirectional embedding, override and isolate controls: typed into a field,
+# they could make the handout show text in another order than it was typed.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A calm message for one field, translated where it is shown (with its numbers)."""
+
+    text: str
+    length: int = 0
+    limit: int = 0
+
+
+@dataclass
+class StepResult:
+    """The outcome of posting one step: what was kept, and what to fix."""
+
+    values: dict[str, Any]
+    errors: dict[str, Problem] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def validate_step(step: Step, form: FormData) -> StepResult:
+    return step.validate(form)
+
+
+def clean_text(raw: str) -> str:
+    """What the patient typed, as typed: trimmed, without control characters
+    (other than line breaks and tabs) or bidirectional controls. Joiners,
+    variation selectors and other format characters stay: emoji sequences
+    and scripts such as Persian need them."""
+    kept = (
+        ch
+        for ch in raw
+        if ch in "\n\t" or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in BIDI_CONTROLS)
+    )
+    return "".join(kept).strip()
+
+
+Reader = Any  # (Question, list[str]) -> (value, Problem | None)
+
+
+def _read_text(question: Question, raw: list[str]) -> tuple[str, Problem | None]:
+    text = clean_text(raw[0]) if raw else ""
+    if len(text) > question.max_length:
+        return text, Problem(MSG_TOO_LONG, length=len(text), limit=question.max_length)
+    return text, None
+
+
+def _read_one(question: Question, raw: list[str]) -> tuple[str, Problem | None]:
+    chosen = raw[0] if raw else ""
+    if len(set(raw)) > 1 or (chosen and chosen not in question.choice_ids()):
+        return "", Problem(MSG_NOT_ON_LIST)
+    if not chosen and question.required:
+        return "", Problem(MSG_CHOOSE_ONE)
+    return chosen, None
+
+
+def _read_many(question: Question, raw: list[str]) -> tuple[list[str], Problem | None]:
+    allowed = question.choice_ids()
+    chosen = list(dict.fromkeys(raw))
+    kept = [c for c in chosen if c in allowed]
+    if len(kept) < len(chosen):
+        return kept, Problem(MSG_NOT_ON_LIST)
+    if not chosen and question.required:
+        return kept, Problem(MSG_CHOOSE_SOME)
+    return kept, None
+
+
+def _read_signs(question: Question, raw: list[str]) -> tuple[list[str], Problem | None]:
+    """The safety list: the signs ticked, or "none", or "some" (not said which).
+
+    Posted are the ticked signs plus the button tapped. A sign ticked counts
+    even without its button; "none" with a sign ticked is asked again.
+    """
+    signs = [c.id for c in question.choices if c.id in raw]
+    answers = {NO_SIGNS.id, SOME_SIGNS.id} & set(raw)
+    if set(raw) - question.choice_ids():
+        return signs, Problem(MSG_NOT_ON_LIST)
+    if NO_SIGNS.id in answers and (signs or SOME_SIGNS.id in answers):
+        return signs, Problem(MSG_SIGNS_CONFLICT)
+    if signs:
+        return signs, None
+    if answers:
+        return [answers.pop()], None
+    return [], Problem(MSG_SIGNS_ANSWER)
+
+
+def _check_picks(bank: Question, values: dict[str, Any], errors: dict[str, Problem]) -> None:
+    """Starring a question picks it; at most ``stars`` stars; at least one question."""
+    own = [q.id for q in bank.own if values.get(q.id)]
+    own_ids = {q.id for q in bank.own}
+    picked = values[bank.id]
+    # A star on an own question that is blank means nothing; drop it quietly.
+    top = [t for t in values[bank.stars_id] if t not in own_ids or t in own]
+    picked.extend(t for t in top if t not in own_ids and t not in picked)
+    values[bank.id] = [c.id for c in bank.all_choices() if c.id in picked]
+    values[bank.stars_id] = top
+    if len(top) > bank.stars:
+        errors[bank.stars_id] = Problem(MSG_TOO_MANY_TOP)
+    if not picked and not own and bank.id not in errors:
+        errors[bank.id] = Problem(MSG_PICK_A_QUESTION)
+
+
+_READERS: dict[str, Reader] = {
+    "text": _read_text,
+    "yesno": _read_one,
+    "single": _read_one,
+    "scale": _read_one,
+    "multi": _read_many,
+    "bank": _read_many,
+    "stars": _read_many,
+    "signs": _read_signs,
+}
+
+
+# --- the content -----------------------------------------------------------------
 
 YES_NO = (Choice("yes", N_("Yes")), Choice("no", N_("No")))
 
 MAX_TOP_QUESTIONS = 3
-OWN_QUESTION_IDS = ("own_question_1", "own_question_2")
+
+# The handout's sections that show answers, in the order they are printed.
+SECTIONS: tuple[Section, ...] = (
+    Section("records", N_("Before your visit")),
+    Section("tell", N_("What to tell the new doctor")),
+    Section(
+        "questions", N_("My questions"), N_("Bring this page to your visit. Write the answers on the lines.")
+    ),
+    Section("support", N_("Who is coming with me")),
+)
 
 # --- Step 1: the safety check -------------------------------------------------
 # Red flags from NICE NG59 (low back pain and sciatica), BMJ Best Practice
@@ -208,6 +510,7 @@ SAFETY = Step(
             "signs",
             N_("Signs that need care right away"),
             choices=RED_FLAGS,
+            handout=Reads(style="none"),  # the handout's warning box lists every sign
         ),
     ),
 )
@@ -230,6 +533,7 @@ SITUATION = Step(
                 Choice("several", N_("More than one part"), N_("more than one part of my spine")),
                 Choice("unsure", N_("I am not sure"), N_("my spine")),
             ),
+            handout=Reads(style="none"),  # it ends the sentence about the first doctor's plan
         ),
         Question(
             "first_recommendation",
@@ -246,6 +550,12 @@ SITUATION = Step(
                 Choice("medication", N_("Medicine"), N_("medicine")),
                 Choice("not_told", N_("I am not sure"), N_("something I am not sure about")),
             ),
+            handout=Reads(
+                style="sentence",
+                lead_in=N_("The first doctor suggested:"),
+                then="spine_region",
+                joiner=N_("for"),
+            ),
         ),
         Question(
             "confidence",
@@ -258,6 +568,7 @@ SITUATION = Step(
                 Choice("4", N_("Mostly sure"), N_("I am mostly sure about the plan.")),
                 Choice("5", N_("Very sure"), N_("I am very sure about the plan.")),
             ),
+            handout=Reads(style="phrase"),
         ),
     ),
 )
@@ -306,6 +617,7 @@ REASONS = Step(
                 Choice("peace_of_mind", N_("For peace of mind"), N_("I want peace of mind.")),
                 Choice("other", N_("Something else"), N_("I have another reason.")),
             ),
+            handout=Reads(style="list", lead_in=N_("Why I want a second opinion:"), skip=("other",)),
         ),
         Question(
             "reasons_other",
@@ -315,11 +627,25 @@ REASONS = Step(
             required=False,
             depends_on="reasons",
             depends_value="other",
+            handout=Reads(style="words", lead_in=N_("In my words:")),
         ),
     ),
 )
 
 # --- Step 4: before the visit: records, and who comes along ----------
+
+_RECORDS_ASKED = N_(
+    "You asked the first office to send your records to the new doctor. "
+    "Call the new office to check that they got them. If they did not, you may have to redo tests."
+)
+_RECORDS_SOME_ASKED = N_(
+    "You asked the first office for some of your records. Ask them to send the rest to the new doctor. "
+    "Then call the new office to check that they got them all. If they did not, you may have to redo tests."
+)
+_RECORDS_TO_ASK = N_(
+    "Ask the first office to send these records to the new doctor. "
+    "Then call the new office to check that they got them. If they did not, you may have to redo tests."
+)
 
 RECORDS = Step(
     id="records",
@@ -327,6 +653,7 @@ RECORDS = Step(
     intro=N_(
         "The new doctor needs to see your records. If they do not get them, you may have to redo tests."
     ),
+    section="records",
     questions=(
         Question(
             "records_exist",
@@ -343,17 +670,36 @@ RECORDS = Step(
                 Choice("medication_list", N_("A list of my medicines")),
                 Choice("unsure", N_("I am not sure")),
             ),
+            # Not sure, or nothing ticked: every kind is listed, so the patient can ask for all.
+            handout=Reads(
+                style="ticks",
+                skip=("unsure",),
+                every_if_none=True,
+                blanks=(N_("Date I asked:"), N_("Date they got them:")),
+                order=1,
+            ),
         ),
         Question(
             "records_requested",
             "single",
             N_("Have you asked the first office to send them to the new doctor?"),
             choices=(
-                Choice("yes", N_("Yes, I have asked")),
-                Choice("some", N_("I asked for some of them")),
-                Choice("not_yet", N_("Not yet")),
-                Choice("unsure", N_("I am not sure")),
+                Choice("yes", N_("Yes, I have asked"), _RECORDS_ASKED),
+                Choice("some", N_("I asked for some of them"), _RECORDS_SOME_ASKED),
+                Choice("not_yet", N_("Not yet"), _RECORDS_TO_ASK),
+                Choice("unsure", N_("I am not sure"), _RECORDS_TO_ASK),
             ),
+            handout=Reads(style="phrase", unanswered="not_yet"),
+        ),
+        Question(
+            "records_letter",
+            "yesno",
+            N_("Would you like a letter that asks the first office to send your records?"),
+            hint=N_(
+                "It is the last page of your handout. You fill it in by hand, sign it, and give it to them."
+            ),
+            required=False,
+            handout=Reads(style="letter", then="records_exist"),
         ),
         Question(
             "companion",
@@ -371,6 +717,7 @@ RECORDS = Step(
                 Choice("alone", N_("I will go alone"), N_("I plan to go alone.")),
                 Choice("unsure", N_("I am not sure yet"), N_("I am not sure yet who will come with me.")),
             ),
+            handout=Reads(section="support", style="phrase", blanks=(N_("Name:"),)),
         ),
         Question(
             "advocate_help",
@@ -378,6 +725,13 @@ RECORDS = Step(
             N_("Would you like help finding a patient advocate?"),
             hint=N_("A patient advocate is someone you choose to support you and speak for you."),
             required=False,
+            choices=(
+                Choice(
+                    "yes", N_("Yes"), N_("I would like help to find a patient advocate. Ask the front desk.")
+                ),
+                Choice("no", N_("No")),
+            ),
+            handout=Reads(section="support", style="phrase"),
         ),
     ),
 )
@@ -438,16 +792,26 @@ QUESTION_BANK = (
     ),
 )
 
-BANK = Question("questions", "bank", N_("Questions to ask"), topics=QUESTION_BANK, required=False)
-OWN_QUESTIONS = (
-    Question(
-        OWN_QUESTION_IDS[0],
-        "text",
-        N_("Your own question"),
-        hint=N_("You do not have to type anything."),
-        required=False,
+BANK = Question(
+    "questions",
+    "bank",
+    N_("Questions to ask"),
+    topics=QUESTION_BANK,
+    required=False,
+    stars=MAX_TOP_QUESTIONS,
+    stars_id="top_questions",
+    stars_label=N_("Most important"),
+    own=(
+        Question(
+            "own_question_1",
+            "text",
+            N_("Your own question"),
+            hint=N_("You do not have to type anything."),
+            required=False,
+        ),
+        Question("own_question_2", "text", N_("Another question of your own"), required=False),
     ),
-    Question(OWN_QUESTION_IDS[1], "text", N_("Another question of your own"), required=False),
+    handout=Reads(section="questions", style="questions"),
 )
 
 QUESTIONS = Step(
@@ -456,18 +820,7 @@ QUESTIONS = Step(
     intro=N_(
         "Tap the questions you want to ask the new doctor. Then tap the star on up to three that matter most."
     ),
-    questions=(
-        BANK,
-        # The stars: any question picked from the bank, or one of the patient's own.
-        Question(
-            "top_questions",
-            "multi",
-            N_("Most important"),
-            choices=(*BANK.all_choices(), *(Choice(q.id, q.label) for q in OWN_QUESTIONS)),
-            required=False,
-        ),
-        *OWN_QUESTIONS,
-    ),
+    questions=(BANK,),
 )
 
 STEPS: tuple[Step, ...] = (SAFETY, SITUATION, REASONS, RECORDS, QUESTIONS)
@@ -478,20 +831,62 @@ FLOW: tuple[str, ...] = (*(s.id for s in STEPS), REVIEW_STEP_ID)
 """Every step with a progress position: the answerable steps, then review."""
 
 
-_STEPS_BY_ID = {s.id: s for s in STEPS}
+@dataclass(frozen=True)
+class Definition:
+    """The whole questionnaire a kiosk asks: the built-in one, or the built-in
+    one with a clinic's own questions (``kiosk.content``). The steps, and so
+    the kiosk's screens and URLs, are the same for every clinic."""
+
+    steps: tuple[Step, ...] = STEPS
+    sections: tuple[Section, ...] = SECTIONS
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for part in self.fields():
+            if part.id in seen:
+                raise ValueError(f"duplicate question id {part.id!r}")
+            seen.add(part.id)
+            choice_ids = [c.id for c in part.all_choices()]
+            if len(choice_ids) != len(set(choice_ids)):
+                raise ValueError(f"duplicate choice id in {part.id!r}")
+
+    def step(self, step_id: str) -> Step | None:
+        return next((s for s in self.steps if s.id == step_id), None)
+
+    def fields(self) -> Iterator[Question]:
+        """Every answer a visit stores, step by step."""
+        for s in self.steps:
+            yield from s.fields()
+
+    def question(self, question_id: str) -> Question | None:
+        return next((q for q in self.fields() if q.id == question_id), None)
+
+    def section(self, section_id: str) -> Section | None:
+        return next((s for s in self.sections if s.id == section_id), None)
+
+    def replacing(self, question: Question) -> Definition:
+        """This definition with one of its questions (same id) changed."""
+        steps = tuple(
+            replace(s, questions=tuple(question if q.id == question.id else q for q in s.questions))
+            for s in self.steps
+        )
+        return replace(self, steps=steps)
+
+
+BUILT_IN = Definition()
+"""The questionnaire as shipped, before any clinic's own content."""
 
 
 def step(step_id: str) -> Step | None:
-    return _STEPS_BY_ID.get(step_id)
+    return BUILT_IN.step(step_id)
 
 
 def all_questions() -> Iterator[Question]:
-    for s in STEPS:
-        yield from s.questions
+    return BUILT_IN.fields()
 
 
 def question(question_id: str) -> Question | None:
-    return next((q for q in all_questions() if q.id == question_id), None)
+    return BUILT_IN.question(question_id)
 
 
 REPORTABLE_SIGNS: tuple[RedFlag, ...] = (*RED_FLAGS, SOME_SIGNS)
@@ -500,26 +895,3 @@ REPORTABLE_SIGNS: tuple[RedFlag, ...] = (*RED_FLAGS, SOME_SIGNS)
 
 def red_flag(flag_id: str) -> RedFlag | None:
     return next((f for f in REPORTABLE_SIGNS if f.id == flag_id), None)
-
-
-def bank_question(question_id: str) -> Choice | None:
-    for topic in QUESTION_BANK:
-        for q in topic.questions:
-            if q.id == question_id:
-                return q
-    return None
-
-
-def _check_ids_are_unique() -> None:
-    seen: set[str] = set()
-    for s in STEPS:
-        for q in s.questions:
-            if q.id in seen:
-                raise ValueError(f"duplicate question id {q.id!r}")
-            seen.add(q.id)
-    bank_ids = [q.id for t in QUESTION_BANK for q in t.questions]
-    if len(bank_ids) != len(set(bank_ids)):
-        raise ValueError("duplicate id in the question bank")
-
-
-_check_ids_are_unique()

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import logging
 import secrets
-import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import questionnaire as qn
+from .content import definition
 from .extensions import db
 from .models import Alert, Handout, Visit, utcnow
-from .questionnaire import N_
+from .questionnaire import FormData, StepResult
 
 log = logging.getLogger(__name__)
 
@@ -29,159 +28,12 @@ CLAIM_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CLAIM_CODE_LENGTH = 4
 
 
-class FormData(Protocol):
-    def getlist(self, key: str) -> list[str]: ...
-
-
-# Messages are marked here and translated where they are shown.
-MSG_CHOOSE_ONE = N_("Please choose an answer.")
-MSG_CHOOSE_SOME = N_("Please tap at least one.")
-MSG_NOT_ON_LIST = N_("That answer is not on the list. Please choose again.")
-MSG_TOO_LONG = N_(
-    "This is too long: it has %(length)s letters, and the limit is %(limit)s. Please make it shorter."
-)
-MSG_TOO_MANY_TOP = N_("Please star up to three questions.")
-MSG_PICK_A_QUESTION = N_("Please tap at least one question, or write your own.")
-MSG_SIGNS_ANSWER = N_("Please tap one of the two big buttons.")
-MSG_SIGNS_CONFLICT = N_(
-    "You tapped a sign, and then \u201cI have none of these\u201d. "
-    "If you have the sign, tap \u201cI have one or more of these\u201d. If not, tap the sign again to clear it."
-)
-
-# Bidirectional embedding, override and isolate controls: typed into a field,
-# they could make the handout show text in another order than it was typed.
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A calm message for one field, translated where it is shown (with its numbers)."""
-
-    text: str
-    length: int = 0
-    limit: int = 0
-
-
-@dataclass
-class StepResult:
-    """The outcome of posting one step: what was kept, and what to fix."""
-
-    values: dict[str, Any]
-    errors: dict[str, Problem] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
 class VisitError(Exception):
     """A visit cannot do what was asked; ``step_id`` is where to send the patient."""
 
     def __init__(self, step_id: str) -> None:
         super().__init__(step_id)
         self.step_id = step_id
-
-
-# --- validation ---------------------------------------------------------------
-
-
-def clean_text(raw: str) -> str:
-    """What the patient typed, as typed: trimmed, without control characters
-    (other than line breaks and tabs) or bidirectional controls. Joiners,
-    variation selectors and other format characters stay: emoji sequences
-    and scripts such as Persian need them."""
-    kept = (
-        ch
-        for ch in raw
-        if ch in "\n\t" or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in BIDI_CONTROLS)
-    )
-    return "".join(kept).strip()
-
-
-def validate_step(step: qn.Step, form: FormData) -> StepResult:
-    """Check one step's posted fields against the questionnaire.
-
-    Returns every value the patient sent (so a screen with a mistake shows
-    their answers again) and a calm message for each field to fix.
-    """
-    values: dict[str, Any] = {}
-    errors: dict[str, Problem] = {}
-    for question in step.questions:
-        raw = [v for v in form.getlist(question.id) if isinstance(v, str)]
-        if question.kind == "text":
-            text = clean_text(raw[0]) if raw else ""
-            values[question.id] = text
-            if len(text) > question.max_length:
-                errors[question.id] = Problem(MSG_TOO_LONG, length=len(text), limit=question.max_length)
-        elif question.kind == "signs":
-            values[question.id], problem = _signs(question, raw)
-            if problem:
-                errors[question.id] = Problem(problem)
-        elif question.kind in ("yesno", "single", "scale"):
-            chosen = raw[0] if raw else ""
-            values[question.id] = chosen
-            if len(set(raw)) > 1 or (chosen and chosen not in question.choice_ids()):
-                errors[question.id] = Problem(MSG_NOT_ON_LIST)
-                values[question.id] = ""
-            elif not chosen and question.required:
-                errors[question.id] = Problem(MSG_CHOOSE_ONE)
-        else:
-            allowed = question.choice_ids()
-            chosen_ids = list(dict.fromkeys(raw))
-            values[question.id] = [c for c in chosen_ids if c in allowed]
-            if any(c not in allowed for c in chosen_ids):
-                errors[question.id] = Problem(MSG_NOT_ON_LIST)
-            elif not chosen_ids and question.required:
-                errors[question.id] = Problem(MSG_CHOOSE_SOME)
-
-    for question in step.questions:
-        # A follow-up text ("your other reason") belongs to its choice: the
-        # screen shows it only while that choice is ticked; untick it and the
-        # text goes too.
-        if question.depends_on and question.depends_value not in values.get(question.depends_on, []):
-            values[question.id] = ""
-            errors.pop(question.id, None)
-
-    if step.id == qn.QUESTIONS.id:
-        _check_question_picks(values, errors)
-    return StepResult(values=values, errors=errors)
-
-
-def _signs(question: qn.Question, raw: list[str]) -> tuple[list[str], str]:
-    """The safety list: the signs ticked, or "none", or "some" (not said which).
-
-    Posted are the ticked signs plus the button tapped. A sign ticked counts
-    even without its button; "none" with a sign ticked is asked again.
-    """
-    signs = [c.id for c in question.choices if c.id in raw]
-    answers = {qn.NO_SIGNS.id, qn.SOME_SIGNS.id} & set(raw)
-    if set(raw) - question.choice_ids():
-        return signs, MSG_NOT_ON_LIST
-    if qn.NO_SIGNS.id in answers and (signs or qn.SOME_SIGNS.id in answers):
-        return signs, MSG_SIGNS_CONFLICT
-    if signs:
-        return signs, ""
-    if answers:
-        return [answers.pop()], ""
-    return [], MSG_SIGNS_ANSWER
-
-
-def _check_question_picks(values: dict[str, Any], errors: dict[str, str]) -> None:
-    """Starring a question picks it; at most three stars; at least one question."""
-    own = [qid for qid in qn.OWN_QUESTION_IDS if values.get(qid)]
-    picked = values.get("questions", [])
-    top = values.get("top_questions", [])
-    # A star on an own question that is blank means nothing; drop it quietly.
-    top = [t for t in top if t not in qn.OWN_QUESTION_IDS or t in own]
-    for t in top:
-        if t not in qn.OWN_QUESTION_IDS and t not in picked:
-            picked.append(t)
-    values["questions"] = [c.id for c in qn.BANK.all_choices() if c.id in picked]
-    values["top_questions"] = top
-    if len(top) > qn.MAX_TOP_QUESTIONS:
-        errors["top_questions"] = Problem(MSG_TOO_MANY_TOP)
-    if not picked and not own and "questions" not in errors:
-        errors["questions"] = Problem(MSG_PICK_A_QUESTION)
 
 
 SIGNS_QUESTION_ID = qn.SAFETY.questions[0].id
@@ -241,7 +93,7 @@ def save_step(visit: Visit, step: qn.Step, form: FormData) -> StepResult:
         raise VisitError("done")
     if not can_open(visit, step.id):
         raise VisitError(first_open_step(visit))
-    result = validate_step(step, form)
+    result = step.validate(form)
     if not result.ok:
         return result
     visit.answers = {**(visit.answers or {}), **result.values}
@@ -263,7 +115,7 @@ def change_language(
         return  # its handout is made already, in the language it was made in
     visit.language = language
     if step is not None and form is not None:
-        visit.draft = {"step": step.id, "values": validate_step(step, form).values}
+        visit.draft = {"step": step.id, "values": step.validate(form).values}
     db.session.commit()
 
 
@@ -313,10 +165,10 @@ def _red_flag_order(sign: str) -> int:
 def check_complete(visit: Visit) -> None:
     """Raise VisitError at the first step whose stored answers do not validate."""
     answers = visit.answers or {}
-    for step in qn.STEPS:
+    for step in definition().steps:
         if step.id not in (visit.completed_steps or []):
             raise VisitError(step.id)
-        if not validate_step(step, _StoredAnswers(answers)).ok:
+        if not step.validate(_StoredAnswers(answers)).ok:
             raise VisitError(step.id)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,7 @@ def form_for(step_id: str, answers: dict[str, Any]) -> dict[str, Any]:
     """The form a patient would post for one step, from stored-style answers."""
     step = qn.step(step_id)
     assert step is not None
-    return {q.id: answers[q.id] for q in step.questions if answers.get(q.id) not in (None, "", [])}
+    return {q.id: answers[q.id] for q in step.fields() if answers.get(q.id) not in (None, "", [])}
 
 
 class ClientSession:
@@ -300,3 +301,17 @@ def cups(monkeypatch):
         return fake
 
     return install
+
+
+@contextmanager
+def definition_in_force(app, definition):
+    """The app asking `definition` for a while, as if a clinic's content said so."""
+    import dataclasses
+
+    state = app.extensions["kiosk.content"]
+    before = state.content
+    state.content = dataclasses.replace(before, definition=definition)
+    try:
+        yield
+    finally:
+        state.content = before

@@ -143,7 +143,7 @@ def test_a_typical_visit_at_150_percent_in_high_contrast_read_aloud_takes_25_tap
     you.tap("button.next")
 
     patient.expect_screen("/visit/review", REVIEW_HEADING)
-    expect(page.locator("#screen")).to_contain_text("★ " + qn.bank_question("q_exp_count").label)
+    expect(page.locator("#screen")).to_contain_text("★ " + qn.BANK.choice("q_exp_count").label)
     you.tap("button.next")
     patient.expect_screen("/visit/done", DONE_HEADING)
 

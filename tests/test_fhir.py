@@ -19,6 +19,8 @@ from kiosk import questionnaire as qn
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, Handout
 
+from .conftest import definition_in_force
+
 QUESTIONNAIRE_URL = "/fhir/Questionnaire/second-opinion-prep"
 VALUE_FOR_TYPE = {"boolean": "valueBoolean", "choice": "valueCoding", "text": "valueString"}
 
@@ -114,8 +116,8 @@ def test_the_version_changes_when_the_definition_changes(app, monkeypatch):
         before = fhir.definition_version()
         assert fhir.definition_version() == before, "the same definition, the same version"
         changed = dataclasses.replace(qn.SITUATION, title="Your situation, told differently")
-        monkeypatch.setattr(qn, "STEPS", (qn.SAFETY, changed, *qn.STEPS[2:]))
-        assert fhir.definition_version() != before
+        with definition_in_force(app, qn.Definition(steps=(qn.SAFETY, changed, *qn.STEPS[2:]))):
+            assert fhir.definition_version() != before
 
 
 def test_a_handout_exports_as_a_valid_response_for_signed_in_staff(app, desk, finished, questionnaire):

@@ -460,13 +460,11 @@ def valid_values(question: qn.Question) -> st.SearchStrategy[list[str]]:
             TYPED.map(lambda t: [t]),
             TYPED.map(lambda t: [t]),
         )
-    ids = (
-        [*BANK_IDS, *qn.OWN_QUESTION_IDS] if question.id == "top_questions" else sorted(question.choice_ids())
-    )
+    ids = sorted(question.choice_ids())
     if question.kind in ("yesno", "single", "scale"):
         one = st.sampled_from(ids).map(lambda choice: [choice])
         return one if question.required else one | st.just([])
-    most = 4 if question.id == "top_questions" else 6
+    most = question.stars + 1 if question.kind == "stars" else 6
     return st.lists(st.sampled_from(ids), unique=True, min_size=1 if question.required else 0, max_size=most)
 
 
@@ -474,13 +472,13 @@ def valid_values(question: qn.Question) -> st.SearchStrategy[list[str]]:
 def step_form(draw, step: qn.Step) -> list[tuple[Any, Any]]:
     """A step's form: most questions answered as a tap would, up to three
     with anything at all (missing, repeated, wrong), and unknown fields."""
-    question_ids = [q.id for q in step.questions]
+    question_ids = [q.id for q in step.fields()]
     broken = draw(st.just(set()) | st.sets(st.sampled_from(question_ids), min_size=1, max_size=3))
     pairs: list[tuple[Any, Any]] = []
-    for question in step.questions:
+    for question in step.fields():
         values = draw(st.lists(VALUE, max_size=3) if question.id in broken else valid_values(question))
         pairs += [(question.id, value) for value in values]
-    if any(q.kind == "signs" for q in step.questions):
+    if any(q.kind == "signs" for q in step.fields()):
         # Sent again from the "which signs?" screen.
         pairs += [("which", value) for value in draw(st.lists(mostly(st.just("1")), max_size=2))]
     extra = draw(EXTRA_FIELDS)
@@ -567,15 +565,15 @@ def expected_signs(raw: list[Any]) -> tuple[list[str], str]:
     (the answer to store, "") or ([], why it is asked again)."""
     posted = {value for value in raw if isinstance(value, str)}
     if posted - {*SIGN_IDS, NONE, SOME}:
-        return [], visits.MSG_NOT_ON_LIST
+        return [], qn.MSG_NOT_ON_LIST
     ticked = [sign for sign in SIGN_IDS if sign in posted]
     if NONE in posted and (ticked or SOME in posted):
-        return [], visits.MSG_SIGNS_CONFLICT
+        return [], qn.MSG_SIGNS_CONFLICT
     if ticked:
         return ticked, ""
     if posted:
         return sorted(posted), ""  # "none" or "some", alone
-    return [], visits.MSG_SIGNS_ANSWER
+    return [], qn.MSG_SIGNS_ANSWER
 
 
 def _is_a_signs_answer(value: Any) -> bool:
@@ -594,9 +592,9 @@ def assert_answers_are_valid(answers: Any, completed: Any) -> None:
     assert set(answers) <= set(QUESTION_IDS), f"unknown fields stored: {set(answers) - set(QUESTION_IDS)}"
     for step_id in completed:
         step = qn.step(step_id)
-        result = visits.validate_step(step, visits._StoredAnswers(answers))
+        result = qn.validate_step(step, visits._StoredAnswers(answers))
         assert result.ok, (step_id, result.errors, answers)
-        for question in step.questions:
+        for question in step.fields():
             assert question.id in answers, (step_id, question.id)
             value = answers[question.id]
             # Validating the stored answers again changes nothing.
@@ -614,10 +612,10 @@ def assert_answers_are_valid(answers: Any, completed: Any) -> None:
                 assert isinstance(value, list), (question.id, value)
                 assert all(isinstance(v, str) for v in value), (question.id, value)
                 assert len(set(value)) == len(value), (question.id, value)
-                if question.id == "top_questions":
-                    own = {qid for qid in qn.OWN_QUESTION_IDS if answers.get(qid)}
-                    assert set(value) <= set(answers["questions"]) | own, value
-                    assert len(value) <= qn.MAX_TOP_QUESTIONS, value
+                if question.kind == "stars":
+                    own = {q.id for q in BANK.own if answers.get(q.id)}
+                    assert set(value) <= set(answers[BANK.id]) | own, value
+                    assert len(value) <= question.stars, value
                 else:
                     assert set(value) <= question.choice_ids(), (question.id, value)
         if step.id == qn.REASONS.id and "other" not in answers["reasons"]:
@@ -655,7 +653,7 @@ def visit_state(app, visit_id: str | None) -> tuple[dict, list, Any] | None:
 
 
 def sample_answers_for(steps: tuple[qn.Step, ...]) -> dict[str, Any]:
-    return {q.id: SAMPLE_ANSWERS[q.id] for s in steps for q in s.questions}
+    return {q.id: SAMPLE_ANSWERS[q.id] for s in steps for q in s.fields()}
 
 
 # --- the patient's forms ----------------------------------------------------------------------
@@ -692,11 +690,11 @@ def location(sent: Sent) -> tuple[str, dict[str, list[str]]]:
     return target.path, parse_qs(target.query)
 
 
-def check_validation(step: qn.Step, form: MultiDict, result: visits.StepResult) -> None:
+def check_validation(step: qn.Step, form: MultiDict, result: qn.StepResult) -> None:
     """`validate_step` against the fuzz's own reading of the rules it can
     state plainly: free text cleaned and counted, and the safety list."""
-    assert all(isinstance(problem, visits.Problem) for problem in result.errors.values()), result.errors
-    for question in step.questions:
+    assert all(isinstance(problem, qn.Problem) for problem in result.errors.values()), result.errors
+    for question in step.fields():
         problem = result.errors.get(question.id)
         if question.kind == "signs":
             answer, why = expected_signs(form.getlist(question.id))
@@ -712,7 +710,7 @@ def check_validation(step: qn.Step, form: MultiDict, result: visits.StepResult) 
             continue
         text = cleaned(typed)
         assert result.values[question.id] == text, (typed, result.values[question.id])
-        too_long = visits.Problem(visits.MSG_TOO_LONG, length=len(text), limit=question.max_length)
+        too_long = qn.Problem(qn.MSG_TOO_LONG, length=len(text), limit=question.max_length)
         assert problem == (too_long if len(text) > question.max_length else None), problem
 
 
@@ -769,7 +767,7 @@ def test_a_step_stores_only_answers_that_pass_validation(app, data):
     elif index > answered:
         assert sent.status == to_fix(409, how)
     else:
-        expected = visits.validate_step(step, form)
+        expected = qn.validate_step(step, form)
         check_validation(step, form, expected)
         assert sent.status == (303 if expected.ok else to_fix(422, how)), expected.errors
         if expected.ok:
@@ -796,7 +794,7 @@ def test_a_step_stores_only_answers_that_pass_validation(app, data):
     assert_nothing_invalid_is_stored(app)
     if sent.status == 303:
         stored = after[0]
-        texts = [stored.get(q.id, "") for q in step.questions if q.kind == "text"]
+        texts = [stored.get(q.id, "") for q in step.fields() if q.kind == "text"]
         if any(texts):
             event("stored free text")
         if any(len(t) >= 250 for t in texts):
@@ -808,7 +806,7 @@ def test_a_step_stores_only_answers_that_pass_validation(app, data):
 @pytest.mark.parametrize("app", DATABASES, indirect=True)
 @fuzz_settings(150)
 @given(
-    question_id=st.sampled_from(["reasons_other", *qn.OWN_QUESTION_IDS]),
+    question_id=st.sampled_from(["reasons_other", *(q.id for q in BANK.own)]),
     typed=either(
         TYPED,
         TYPED,
@@ -993,15 +991,15 @@ def assert_draft_is_clean(draft: Any) -> None:
         return
     step = qn.step(draft["step"])
     assert step is not None, draft
-    assert set(draft["values"]) <= {q.id for q in step.questions}, draft
-    for question in step.questions:
+    assert set(draft["values"]) <= {q.id for q in step.fields()}, draft
+    for question in step.fields():
         value = draft["values"].get(question.id)
         if question.kind == "text":
             assert isinstance(value, str) and _is_clean_text(value), (question.id, value)
         elif question.kind in ("yesno", "single", "scale"):
             assert value == "" or value in question.choice_ids(), (question.id, value)
         else:
-            starred = {*BANK_IDS, *qn.OWN_QUESTION_IDS} if question.id == "top_questions" else set()
+            starred = question.choice_ids() if question.kind == "stars" else set()
             assert isinstance(value, list) and set(value) <= question.choice_ids() | starred, (
                 question.id,
                 value,
@@ -1124,7 +1122,7 @@ def test_a_new_language_mid_visit_keeps_the_screen_and_changes_no_answer(app, da
     if draft_step is None:
         assert draft is None
         return
-    assert draft == {"step": draft_step.id, "values": visits.validate_step(draft_step, sent.form).values}
+    assert draft == {"step": draft_step.id, "values": qn.validate_step(draft_step, sent.form).values}
     page = kiosk.get(f"/visit/{draft_step.id}")
     assert page.status_code in (200, 303)
     event(f"{language}: a draft, {'shown' if page.status_code == 200 else 'kept'}")
@@ -1318,7 +1316,7 @@ def test_the_patient_flow_under_fuzzed_taps(app):
             elif lang in languages and state[2] is None and sent.status == 303:
                 # The handout follows the language; the screen's fields are kept.
                 if draft_step:
-                    values = visits.validate_step(draft_step, sent.form).values
+                    values = qn.validate_step(draft_step, sent.form).values
                     draft = {"step": draft_step.id, "values": values}
                 assert visit_language_and_draft(app, visit_id) == (lang, draft)
             else:
@@ -1359,7 +1357,7 @@ def test_the_patient_flow_under_fuzzed_taps(app):
             elif not set(STEP_IDS[: STEP_IDS.index(step.id)]) <= set(before[1]):
                 assert sent.status == to_fix(409, how)
             else:
-                ok = visits.validate_step(step, sent.form).ok
+                ok = qn.validate_step(step, sent.form).ok
                 assert sent.status == (303 if ok else to_fix(422, how)), sent.status
             if sent.status != 303 or before is None or before[2] is not None:
                 assert after == before
@@ -1372,9 +1370,9 @@ def test_the_patient_flow_under_fuzzed_taps(app):
             step = next((s for s in qn.STEPS if s.id not in state[1]), None)
             if step is None:
                 return
-            pairs = [(q.id, v) for q in step.questions for v in answers[q.id]]
+            pairs = [(q.id, v) for q in step.fields() for v in answers[q.id]]
             sent = self.post(f"/visit/{step.id}", pairs, How())
-            expected = visits.validate_step(step, MultiDict(pairs))
+            expected = qn.validate_step(step, MultiDict(pairs))
             assert sent.status == (413 if sent.too_large else 303 if expected.ok else 422)
 
         @rule(answer=valid_values(SIGNS), which=st.sampled_from(["", "1"]), htmx=st.booleans())
@@ -1443,8 +1441,7 @@ def test_the_patient_flow_under_fuzzed_taps(app):
                 return
             answers, completed, _ = before
             complete = all(
-                s.id in completed and visits.validate_step(s, visits._StoredAnswers(answers)).ok
-                for s in qn.STEPS
+                s.id in completed and qn.validate_step(s, visits._StoredAnswers(answers)).ok for s in qn.STEPS
             )
             with app.app_context():
                 handout = db.session.scalar(select(Handout).where(Handout.visit_id == visit_id))
@@ -1554,7 +1551,7 @@ def form_pairs(step: qn.Step, changes: dict[str, Any] | None = None) -> list[tup
     """The sample answers for one step (with `changes`) as form fields."""
     answers = {**SAMPLE_ANSWERS, **(changes or {})}
     pairs = []
-    for question in step.questions:
+    for question in step.fields():
         value = answers.get(question.id)
         values = value if isinstance(value, list) else [value] if value else []
         pairs.append((question.id, values))

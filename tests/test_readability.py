@@ -76,8 +76,9 @@ def fixed_text(app, answers) -> list[tuple[str, str]]:
 
 
 # As little of the visit as possible, but every sentence the template can add:
-# a red flag reported, no records ticked (every kind listed), help with an advocate.
-TEMPLATE_ONLY = {"warning_signs": ["fever"], "advocate_help": "yes"}
+# a red flag reported, no records ticked (every kind listed), help with an
+# advocate, and the records-request letter.
+TEMPLATE_ONLY = {"warning_signs": ["fever"], "advocate_help": "yes", "records_letter": "yes"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -109,6 +110,29 @@ def test_the_template_adds_every_sentence_it_can(handout_app):
     assert "Today you told us about one of these signs." in text
     assert "I would like help to find a patient advocate." in text
     assert all(q.warning in text for q in qn.RED_FLAGS)
+    assert "Please send a copy of these records to my new doctor:" in text
+
+
+def test_the_records_letter_alone_reads_at_grade_six_or_below(handout_app):
+    from kiosk.handout import handout_html
+
+    from .test_handout import VISIT_DATE
+
+    parser = FixedText()
+    with handout_app.app_context():
+        parser.feed(
+            handout_html(
+                {**SAMPLE_ANSWERS, "records_letter": "yes"},
+                language="en",
+                claim_code="K7P2",
+                created_at=VISIT_DATE,
+                letter_only=True,
+            )
+        )
+    parser.close()
+    text = as_sentences(parser.blocks)
+    assert "Please send my records" in text and "My plan for a second opinion" not in text
+    assert textstat.flesch_kincaid_grade(text) <= MAX_GRADE
 
 
 def test_the_patients_own_words_are_not_counted(handout_app):

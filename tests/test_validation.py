@@ -12,7 +12,7 @@ from kiosk import questionnaire as qn
 from kiosk import visits
 from kiosk.extensions import db
 from kiosk.models import Visit
-from kiosk.visits import validate_step
+from kiosk.questionnaire import clean_text, validate_step
 
 from .conftest import form_for
 
@@ -248,7 +248,6 @@ def test_odd_requests_get_a_calm_page(client, method, url):
 
 
 def test_an_unexpected_failure_is_a_calm_page(app, kiosk, monkeypatch):
-    from kiosk import visits
 
     kiosk.start()
 
@@ -274,7 +273,7 @@ def test_an_unexpected_failure_is_a_calm_page(app, kiosk, monkeypatch):
     ],
 )
 def test_typed_text_is_kept_as_typed(typed):
-    assert visits.clean_text(f"  {typed}  ") == typed
+    assert clean_text(f"  {typed}  ") == typed
 
 
 @pytest.mark.parametrize(
@@ -287,4 +286,4 @@ def test_typed_text_is_kept_as_typed(typed):
     ],
 )
 def test_control_and_bidi_override_characters_are_dropped(typed, kept):
-    assert visits.clean_text(typed) == kept
+    assert clean_text(typed) == kept

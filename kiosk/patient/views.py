@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from flask import (
+    abort,
     current_app,
     g,
     has_request_context,
@@ -22,6 +23,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     session,
     url_for,
 )
@@ -31,8 +33,10 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
-from .. import kiosks, visits
+from .. import content, kiosks, visits
 from .. import questionnaire as qn
+from ..content import definition
+from ..content import gettext as say
 from ..extensions import babel, csrf, db
 from ..models import Visit
 from ..questionnaire import N_
@@ -108,7 +112,6 @@ def _step_screen(
         progress=_progress(step.id),
         back_url=url_for("patient.review") if return_to else _back_url(step.id),
         return_to=return_to,
-        top_limit=qn.MAX_TOP_QUESTIONS,
         asking_which=asking_which,
     )
 
@@ -211,6 +214,18 @@ def ping():
     return "", 204
 
 
+@bp.get("/clinic/logo")
+def clinic_logo():
+    """The clinic's logo from its content file: an image, never a page (an
+    SVG opened on its own can run nothing)."""
+    clinic = content.clinic()
+    if clinic.logo is None or not clinic.logo.is_file():
+        abort(404)
+    response = send_file(clinic.logo, mimetype=clinic.logo_type, max_age=300)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    return response
+
+
 # --- welcome and preferences ---------------------------------------------------
 
 
@@ -269,7 +284,9 @@ def preferences():
         visit = _current_visit()
         if visit is not None:
             # kiosk.js sends the step's fields along: what was tapped stays.
-            visits.change_language(visit, lang, qn.step(request.form.get("draft_step", "")), request.form)
+            visits.change_language(
+                visit, lang, definition().step(request.form.get("draft_step", "")), request.form
+            )
     settings = display.update(session, request.form)
     if request.htmx and not lang:
         response = make_response("", 204)
@@ -337,7 +354,7 @@ def save(visit: Visit, step: qn.Step):
     except visits.VisitError as error:
         if error.step_id == "done":
             return _go("patient.done")
-        open_step = qn.step(error.step_id)
+        open_step = definition().step(error.step_id)
         if open_step is None:
             return _go("patient.review")
         return _step_screen(visit, open_step, notice=_("Please answer this part first."), status=409)
@@ -398,8 +415,8 @@ def _review_screen(visit: Visit, *, notice: str = "", status: int = 200):
         _("Check your answers"),
         status=status,
         push_url=url_for("patient.review"),
-        steps=qn.STEPS,
-        rows={s.id: review_rows(s, visit.answers or {}) for s in qn.STEPS},
+        steps=definition().steps,
+        rows={s.id: review_rows(s, visit.answers or {}) for s in definition().steps},
         notice=notice,
         progress=_progress(qn.REVIEW_STEP_ID),
         back_url=_back_url(qn.REVIEW_STEP_ID),
@@ -407,25 +424,22 @@ def _review_screen(visit: Visit, *, notice: str = "", status: int = 200):
 
 
 def review_rows(step: qn.Step, answers: dict[str, Any]) -> list[tuple[str, list[str]]]:
-    """Each answered question of a step as (question, [answers]) in plain words."""
-    top = answers.get("top_questions") or []
-    if step.id == qn.SAFETY.id and not visits.red_flags_reported(answers):
-        return [(_("Warning signs"), [_(qn.NO_SIGNS.label)])]
+    """Each answered question of a step as (question, [answers]) in plain words;
+    the bank's questions with a star on those that matter most."""
     rows = []
     for question in step.questions:
-        value = answers.get(question.id)
-        if not value or question.id == "top_questions":
-            continue
-        items = []
-        for item in value if isinstance(value, list) else [value]:
-            choice = question.choice(item)
-            label = _(choice.label) if choice else item
-            if item in top:
-                label = "★ " + label
-            items.append(label)
-        if question.id in qn.OWN_QUESTION_IDS and question.id in top:
-            items = ["★ " + value]
-        rows.append((_(question.label), items))
+        if question.kind == "bank":
+            items = [
+                ("★ " if q.top else "") + (q.text if q.own else say(q.text)) for q in question.picked(answers)
+            ]
+        else:
+            value = answers.get(question.id)
+            items = []
+            for item in value if isinstance(value, list) else [value] if value else []:
+                choice = question.choice(item)
+                items.append(say(choice.label) if choice else item)
+        if items:
+            rows.append((say(question.label), items))
     return rows
 
 
@@ -495,7 +509,7 @@ def _step_without_token():
     visit = _current_visit()
     if not isinstance(step, qn.Step) or visit is None:
         return None
-    result = visits.validate_step(step, request.form)
+    result = step.validate(request.form)
     return _step_screen(
         visit,
         step,

@@ -17,7 +17,7 @@ INDEXES = (("claim_code", True), ("created_at", False), ("state", False), ("leas
 
 
 def _rename(old: str, new: str) -> None:
-    for column, unique in INDEXES:
+    for column, _unique in INDEXES:
         op.drop_index(f"ix_{old}_{column}", table_name=old)
     op.rename_table(old, new)
     for column, unique in INDEXES:
