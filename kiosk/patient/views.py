@@ -31,7 +31,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
-from .. import kiosks, visits
+from .. import kiosks, statistics, visits
 from .. import questionnaire as qn
 from ..extensions import babel, csrf, db
 from ..models import Visit
@@ -433,8 +433,9 @@ def review_rows(step: qn.Step, answers: dict[str, Any]) -> list[tuple[str, list[
 @with_visit()
 def finish(visit: Visit):
     # Idempotent: a visit finished already goes to Done with the same code.
+    # The taps the kiosk counted are for the statistics; anything odd is ignored.
     try:
-        visits.finish_visit(visit)
+        visits.finish_visit(visit, taps=statistics.parse_taps(request.form.get("taps")))
     except visits.VisitError as error:
         return _go("patient.step", step=error.step_id)
     return _go("patient.done")
