@@ -4,15 +4,20 @@ outlive the purge and lead back to no one."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import csv
+import io
+import re
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import inspect, select
 
 from kiosk import questionnaire as qn
 from kiosk import retention, statistics
+from kiosk.clock import clinic_now
 from kiosk.extensions import db
-from kiosk.models import Alert, DailyCount, Handout, Visit
+from kiosk.models import Alert, AuditEvent, DailyCount, Handout, Visit, utcnow
 
 from .conftest import Kiosk, run_worker
 
@@ -251,3 +256,162 @@ def test_the_counts_outlive_the_purge_of_visits_handouts_and_alerts(app, desk):
     assert (purged.handouts, purged.alerts) == (1, 1)
     assert counts(app) == before
     assert {m for m, _, _ in before} == {"started", "finished", "alert", "acknowledged", "printed"}
+
+
+# --- the page and the CSV ---------------------------------------------------------------------
+
+
+def test_the_statistics_are_for_admins_only(app, client, desk):
+    for url in ("/desk/statistics", "/desk/statistics.csv"):
+        anonymous = client.get(url)
+        assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/desk/sign-in")
+        refused = desk.get(url)
+        assert refused.status_code == 403
+        assert "This page is for administrators." in refused.get_data(as_text=True)
+    assert 'href="/desk/statistics"' not in desk.get("/desk/").get_data(as_text=True)
+
+
+def test_the_admin_nav_links_to_the_statistics(admin_desk):
+    assert 'href="/desk/statistics"' in admin_desk.get("/desk/").get_data(as_text=True)
+
+
+def cells(page: str, table: str) -> list[list[str]]:
+    """The rows of a table on the page, each as its cells' text."""
+    body = re.search(rf'<table[^>]*aria-labelledby="{table}"[^>]*>(.*?)</table>', page, re.S)
+    assert body, f"no table {table}"
+    rows = re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S)
+    return [
+        [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S)]
+        for r in rows
+    ]
+
+
+def walk(app, kiosk_name: str, *, finish: bool = True, stop_after: int = 0, taps: str = "20") -> Kiosk:
+    """A patient at a kiosk: finishes, or stops after answering `stop_after` steps."""
+    app.config["KIOSK_NAME"] = kiosk_name
+    patient = Kiosk(app.test_client())
+    patient.start()
+    for step in qn.STEPS[: len(qn.STEPS) if finish else stop_after]:
+        patient.answer(step.id)
+    if finish:
+        patient.get("/visit/review")
+        patient.post("/visit/finish", {"taps": taps})
+    return patient
+
+
+def test_the_page_and_the_csv_show_where_patients_stop(app, admin_desk):
+    # Lobby: two finish (20 and 30 taps), one is wiped on Records, one expires on
+    # Situation and is purged. Annex: one finishes after an alert, acknowledged.
+    walk(app, "Lobby", taps="20")
+    walk(app, "Lobby", taps="30")
+    walk(app, "Lobby", finish=False, stop_after=3).post("/reset")
+    walk(app, "Lobby", finish=False, stop_after=1)
+    age(app, Visit, timedelta(hours=2), "updated_at")
+    with app.app_context():
+        assert retention.purge().abandoned_visits == 1
+    app.config["KIOSK_NAME"] = "Annex"
+    annex = Kiosk(app.test_client())
+    annex.answer_all({"warning_signs": ["leg_weakness"]})
+    annex.get("/visit/review")
+    annex.post("/visit/finish")
+    with app.app_context():
+        alert_id = db.session.scalar(select(Alert.id))
+        handout_id = db.session.scalar(select(Handout.id).where(Handout.kiosk == "Annex"))
+    admin_desk.post(f"/desk/alerts/{alert_id}/acknowledge")
+    run_worker(app)
+    admin_desk.post(f"/desk/handouts/{handout_id}/print", {"printer": "directory"})
+    run_worker(app)
+
+    page = admin_desk.get("/desk/statistics").get_data(as_text=True)
+    totals = dict(cells(page, "totals"))
+    assert totals["Visits started"] == "5"
+    assert totals["Visits finished"] == "3"
+    assert totals["Visits given up"] == "2"
+    assert totals["Median taps to finish"] == "25", "20 and 30 (Annex sent none)"
+    assert totals["Red-flag alerts"] == "1"
+    assert totals["Median minutes until an alert was acknowledged"] == "0.0"
+    assert totals["Handouts printed"] == "1"
+    drop_off = cells(page, "drop-off")[1:]
+    assert [row[0] for row in drop_off] == [title for _, title in statistics.STEP_TITLES]
+    given_up = {row[0]: row[1] for row in drop_off}
+    assert given_up[qn.SITUATION.title] == "1" and given_up[qn.STEPS[3].title] == "1"
+    assert sum(int(n) for n in given_up.values()) == 2
+    by_day = cells(page, "by-day")
+    assert len(by_day) == 1 + statistics.DAYS_SHOWN
+    with app.app_context():
+        today = clinic_now()
+    assert by_day[1][:4] == [f"{today:%a %b %d}", "5", "3", "2"]
+    assert all(row[1:4] == ["0", "0", "0"] for row in by_day[2:]), "empty days show zero"
+    assert page.count('<svg role="img"') == 2
+    for chart in ("drop-off-chart", "by-day-chart"):
+        assert f'aria-labelledby="{chart}-title {chart}-desc"' in page
+        assert f'<title id="{chart}-title">' in page and f'<desc id="{chart}-desc">' in page
+    assert " style=" not in page
+
+    lobby = admin_desk.get("/desk/statistics?kiosk=Lobby").get_data(as_text=True)
+    assert dict(cells(lobby, "totals"))["Visits started"] == "4"
+    assert '<option value="Lobby" selected>' in lobby
+
+    response = admin_desk.get("/desk/statistics.csv")
+    assert response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 2 * statistics.DAYS_SHOWN, "a row a day for each kiosk"
+    today = {row["kiosk"]: row for row in rows if row["day"] == today.date().isoformat()}
+    assert today["Lobby"]["visits started"] == "4" and today["Annex"]["visits started"] == "1"
+    assert today["Lobby"]["visits abandoned"] == "2"
+    assert today["Lobby"][f"abandoned at: {qn.STEPS[3].title}"] == "1"
+    assert today["Lobby"]["median taps"] == "25" and today["Annex"]["median taps"] == ""
+    assert today["Annex"]["red-flag alerts"] == "1" and today["Annex"]["handouts printed"] == "1"
+    one = list(
+        csv.DictReader(io.StringIO(admin_desk.get("/desk/statistics.csv?kiosk=Annex").get_data(as_text=True)))
+    )
+    assert {row["kiosk"] for row in one} == {"Annex"} and len(one) == statistics.DAYS_SHOWN
+    with app.app_context():
+        actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert actions.count("statistics-download") == 2
+
+
+def test_an_unknown_kiosk_shows_every_kiosk(app, admin_desk):
+    walk(app, "Lobby")
+    page = admin_desk.get("/desk/statistics?kiosk=%3Cb%3ENowhere").get_data(as_text=True)
+    assert dict(cells(page, "totals"))["Visits started"] == "1"
+    assert "<b>Nowhere" not in page
+
+
+def test_a_kiosk_name_cannot_become_a_spreadsheet_formula(app, admin_desk):
+    walk(app, "=HYPERLINK(1)")
+    text = admin_desk.get("/desk/statistics.csv").get_data(as_text=True)
+    assert "'=HYPERLINK(1)" in text
+
+
+def test_only_the_last_30_days_are_shown(app, admin_desk):
+    walk(app, "Lobby")
+    age(app, DailyCount, timedelta(days=30), "day")
+    page = admin_desk.get("/desk/statistics").get_data(as_text=True)
+    assert dict(cells(page, "totals"))["Visits started"] == "0"
+
+
+def test_the_report_keeps_counts_of_a_step_no_longer_in_the_questionnaire(app):
+    with app.app_context():
+        db.session.add(
+            DailyCount(day=clinic_now().date(), kiosk="Lobby", metric="abandoned", step="old", count=2)
+        )
+        db.session.commit()
+        report = statistics.report()
+    assert report.drop_off[-1] == statistics.DropOff("old", "old", 2)
+    assert report.total.abandoned == 2
+
+
+@pytest.mark.parametrize("zone, hours", [("Pacific/Kiritimati", 14), ("Pacific/Pago_Pago", -11)])
+def test_a_day_is_the_clinics_day(app, zone, hours):
+    app.config["CLINIC_TZ"] = ZoneInfo(zone)
+    with app.app_context():
+        statistics.visit_started("Lobby")
+        db.session.commit()
+        day = db.session.scalar(select(DailyCount.day))
+    assert day == (utcnow() + timedelta(hours=hours)).date()
+
+
+def test_period_ends_today_oldest_first():
+    days = statistics.period(date(2026, 3, 1), 3)
+    assert days == [date(2026, 2, 27), date(2026, 2, 28), date(2026, 3, 1)]
