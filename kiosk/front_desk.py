@@ -12,10 +12,10 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import selectinload
 
-from . import printing
+from . import printing, statistics
 from .auth import audit
 from .extensions import db
 from .models import Alert, Handout, Printer, PrintJob, WorkerBeat, utcnow
@@ -93,11 +93,19 @@ def record_view(handout: Handout, *, staff: str) -> None:
 
 
 def acknowledge(alert: Alert, *, staff: str) -> None:
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at = utcnow()
-        alert.acknowledged_by = staff
+    """Acknowledge an open alert. Two staff tapping at once: one of them does
+    it, so it is audited and counted once."""
+    now = utcnow()
+    acknowledged = db.session.execute(
+        update(Alert)
+        .where(Alert.id == alert.id, OPEN_ALERT)
+        .values(acknowledged_at=now, acknowledged_by=staff)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if acknowledged:
         audit(staff, "acknowledge-alert", f"alert {alert.id}")
-        db.session.commit()
+        statistics.alert_acknowledged(alert.kiosk, waited=now - alert.created_at)
+    db.session.commit()
 
 
 def hand_over(handout: Handout, *, staff: str) -> None:

@@ -1,13 +1,14 @@
-"""What the kiosk stores: visits in progress, finished handouts, urgent alerts."""
+"""What the kiosk stores: visits in progress, finished handouts, urgent alerts,
+and the counts the statistics page shows."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Enum, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import JSON, Enum, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from .extensions import db
@@ -306,3 +307,25 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(String(40))
     # What it was done to, e.g. "handout K7P2" or "staff maria".
     subject: Mapped[str] = mapped_column(String(120), default="")
+
+
+class DailyCount(db.Model):
+    """One number for the statistics page: how often something happened at a
+    kiosk on a day (``kiosk.statistics``).
+
+    Counters only, never a row per visit: no visit id, claim code, answer or
+    typed word is stored, so nothing here leads back to a patient, and the
+    counts outlive the purge of the visits they were counted from.
+    """
+
+    __table_args__ = (UniqueConstraint("day", "kiosk", "metric", "step", "bucket"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date]  # the clinic's local date (the unique key starts with it)
+    kiosk: Mapped[str] = mapped_column(String(80))
+    metric: Mapped[str] = mapped_column(String(40))
+    # The step a visit was abandoned on (a questionnaire step id); "" otherwise.
+    step: Mapped[str] = mapped_column(String(40), default="")
+    # For a measure (seconds, taps): the lower edge of the range counted; 0 otherwise.
+    bucket: Mapped[int] = mapped_column(default=0)
+    count: Mapped[int] = mapped_column(default=0)

@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import aliased
 
-from . import kiosks, leases, printing
+from . import kiosks, leases, printing, statistics
 from .auth import audit
 from .extensions import db
 from .models import Handout, HandoutState, Printer, PrintJob, PrintState, utcnow
@@ -219,6 +219,8 @@ def _record(job: PrintJob, owner: str, **values) -> None:
     still holds it."""
     if not leases.while_held(PrintJob, job.id, owner, **values):
         log.warning("print job %s was taken over by another worker; its result was not stored", job.id)
+    elif values.get("state") == PrintState.COMPLETED and job.state != PrintState.COMPLETED:
+        statistics.handout_printed(job.handout.kiosk)
     db.session.commit()
 
 

@@ -4,7 +4,8 @@
 minute and ``flask --app wsgi kiosk purge`` runs it at once:
 
 - a visit left unfinished: VISIT_EXPIRY_MINUTES after it was last touched,
-  whether or not its browser comes back;
+  whether or not its browser comes back (the statistics count it as
+  abandoned, at its step: ``kiosk.statistics`` keeps counts, never visits);
 - a finished visit, its answers, its handout PDF, its print jobs and the
   directory printer's copies: RETENTION_HOURS after finishing, or sooner,
   HANDED_OVER_RETENTION_MINUTES after it was handed over, if that is set;
@@ -33,6 +34,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import delete, or_, select, text, update
 
+from . import statistics
 from .auth import FAILURE_WINDOW
 from .extensions import db
 from .models import Alert, AuditEvent, Handout, SignInFailure, StaffSession, Visit, utcnow
@@ -75,7 +77,7 @@ def purge() -> Purged:
         Visit.finished_at.is_(None),
         Visit.updated_at < now - timedelta(minutes=config["VISIT_EXPIRY_MINUTES"]),
     )
-    purged.abandoned_visits = _delete_visits(stale)
+    purged.abandoned_visits = _delete_abandoned(stale)
 
     due = [Handout.created_at < now - timedelta(hours=config["RETENTION_HOURS"])]
     if minutes := config["HANDED_OVER_RETENTION_MINUTES"]:
@@ -106,6 +108,20 @@ def purge() -> Purged:
         _truncate_sqlite_log()
         log.info("purged %s", purged)
     return purged
+
+
+def _delete_abandoned(ids) -> int:
+    """Delete visits left unfinished, each counted for the statistics at the
+    step it was left on. Counted as deleted (RETURNING), so that two workers
+    purging at once count each visit once."""
+    db.session.execute(update(Alert).where(Alert.visit_id.in_(ids)).values(visit_id=None))
+    gone = db.session.execute(
+        delete(Visit)
+        .where(Visit.id.in_(ids))
+        .returning(Visit.kiosk, Visit.completed_steps)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return statistics.visits_purged(gone)
 
 
 def _delete_visits(ids) -> int:

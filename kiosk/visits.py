@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import questionnaire as qn
+from . import statistics
 from .content import definition
 from .extensions import db
 from .models import Alert, Handout, Visit, utcnow
@@ -59,6 +60,7 @@ def signs_not_said(answers: Mapping[str, Any]) -> bool:
 def start_visit(kiosk: str, language: str) -> Visit:
     visit = Visit(id=secrets.token_hex(16), kiosk=kiosk, language=language, answers={}, completed_steps=[])
     db.session.add(visit)
+    statistics.visit_started(kiosk)
     db.session.commit()
     return visit
 
@@ -154,6 +156,7 @@ def _record_alert(visit: Visit, signs: list[str]) -> None:
     if already_seen and not set(signs) - already_seen:
         return
     db.session.add(Alert(visit_id=visit.id, kiosk=visit.kiosk, signs=signs))
+    statistics.alert_raised(visit.kiosk)
     log.warning("urgent alert raised at kiosk %r (%d signs)", visit.kiosk, len(signs))
 
 
@@ -189,7 +192,7 @@ def new_claim_code() -> str:
     return "".join(secrets.choice(CLAIM_CODE_ALPHABET) for _ in range(CLAIM_CODE_LENGTH))
 
 
-def finish_visit(visit: Visit, attempts: int = 20) -> Handout:
+def finish_visit(visit: Visit, attempts: int = 20, *, taps: int | None = None) -> Handout:
     """Turn a complete visit into a handout with a claim code, to be rendered
     by the worker (``handout_jobs``): the patient is not kept waiting for it.
 
@@ -216,6 +219,7 @@ def finish_visit(visit: Visit, attempts: int = 20) -> Handout:
         visit.finished_at = created_at
         db.session.add(handout)
         try:
+            statistics.visit_finished(visit, taps)
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
@@ -235,5 +239,6 @@ def discard_visit(visit_id: str | None) -> None:
     visit = db.session.get(Visit, visit_id)
     if visit is not None and visit.finished_at is None:
         db.session.execute(Alert.__table__.update().where(Alert.visit_id == visit.id).values(visit_id=None))
+        statistics.visit_abandoned(visit.kiosk, visit.completed_steps)
         db.session.delete(visit)
         db.session.commit()

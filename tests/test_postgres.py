@@ -98,3 +98,32 @@ def test_handouts_keep_their_rows_through_the_rename_on_postgresql(pg_app):
     check_handouts_keep_their_rows_through_the_rename(pg_app)
     with pg_app.app_context(), db.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []
+
+
+def test_statistics_count_every_visit_started_at_once_and_a_raced_finish_once(pg_app):
+    from datetime import timedelta
+
+    from kiosk import retention
+    from kiosk.models import DailyCount, Visit
+
+    def start(_):
+        kiosk = Kiosk(pg_app.test_client())
+        kiosk.start()
+        return kiosk.answer("safety").status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(start, range(16))) == {303}
+    test_a_finish_raced_from_several_processes_makes_one_handout(pg_app)
+    with pg_app.app_context():
+        for visit in db.session.scalars(select(Visit).where(Visit.finished_at.is_(None))):
+            visit.updated_at -= timedelta(hours=2)
+        db.session.commit()
+        assert retention.purge().abandoned_visits == 16
+        totals = dict(
+            db.session.execute(
+                select(DailyCount.metric, func.sum(DailyCount.count)).group_by(DailyCount.metric)
+            ).all()
+        )
+        abandoned_at = db.session.scalar(select(DailyCount.step).where(DailyCount.metric == "abandoned"))
+    assert totals == {"started": 17, "finished": 1, "abandoned": 16}
+    assert abandoned_at == "situation"

@@ -1,4 +1,5 @@
-"""Administration on the desk console: staff accounts, kiosks and the audit log."""
+"""Administration on the desk console: staff accounts, kiosks, the audit log
+and the statistics."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from flask import Response, abort, current_app, flash, render_template, request,
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import auth, front_desk, kiosks
+from .. import auth, front_desk, kiosks, statistics
 from ..auth import AccountError
 from ..clock import clinic_now
 from ..extensions import db
 from ..models import MAX_ROW_ID, AuditEvent, Kiosk, Staff
-from . import bp
+from . import bp, charts
 from .forms import KioskForm, StaffForm
 
 AUDIT_PAGE = 200
@@ -208,3 +209,53 @@ def audit_csv():
 def _cell(value: str) -> str:
     """A value a spreadsheet will show, not run: a leading = + - @ starts a formula."""
     return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+# --- statistics ----------------------------------------------------------------------
+
+
+def _chosen_kiosk(known: list[str]) -> str | None:
+    """The kiosk asked for, if there are counts for it; None: every kiosk."""
+    name = request.args.get("kiosk", "")
+    return name if name in known else None
+
+
+@bp.get("/statistics")
+def statistics_page():
+    """Counts of the last 30 days, every kiosk or one: where patients stop,
+    alerts, prints, time and taps to finish."""
+    _require_admin()
+    known = statistics.kiosks()
+    report = statistics.report(_chosen_kiosk(known))
+    drop_off = charts.horizontal_bars([(row.title, row.abandoned) for row in report.drop_off])
+    by_day = charts.day_columns(
+        [tally.day for tally in report.days],
+        [
+            ("finished", "finished", [tally.finished for tally in report.days]),
+            ("given-up", "given up", [tally.abandoned for tally in report.days]),
+        ],
+    )
+    return render_template(
+        "desk/statistics.html",
+        title="Statistics",
+        report=report,
+        kiosks=known,
+        drop_off_chart=drop_off,
+        by_day_chart=by_day,
+    )
+
+
+@bp.get("/statistics.csv")
+def statistics_csv():
+    """The same counts as CSV, one row a day a kiosk, for the clinic's own sums."""
+    _require_admin()
+    kiosk = _chosen_kiosk(statistics.kiosks())
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in statistics.csv_rows(kiosk):
+        writer.writerow([_cell(value) if isinstance(value, str) else value for value in row])
+    auth.audit(current_user.username, "statistics-download", f"kiosk {kiosk}" if kiosk else "all kiosks")
+    db.session.commit()
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="statistics-{clinic_now():%Y-%m-%d}.csv"'
+    return response

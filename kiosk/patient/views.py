@@ -33,7 +33,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
-from .. import content, kiosks, visits
+from .. import content, kiosks, statistics, visits
 from .. import questionnaire as qn
 from ..content import definition
 from ..content import gettext as say
@@ -447,8 +447,9 @@ def review_rows(step: qn.Step, answers: dict[str, Any]) -> list[tuple[str, list[
 @with_visit()
 def finish(visit: Visit):
     # Idempotent: a visit finished already goes to Done with the same code.
+    # The taps the kiosk counted are for the statistics; anything odd is ignored.
     try:
-        visits.finish_visit(visit)
+        visits.finish_visit(visit, taps=statistics.parse_taps(request.form.get("taps")))
     except visits.VisitError as error:
         return _go("patient.step", step=error.step_id)
     return _go("patient.done")

@@ -1,6 +1,7 @@
 // The kiosk's script: the idle timer, the reset after Done (and more time for
 // it), focus after each step swaps in, text size and contrast changed in
-// place, stars that pick their question, and the letters left in a text box.
+// place, stars that pick their question, the letters left in a text box, and
+// the count of taps sent with Finish.
 // Reading aloud is speech.js. No inline scripts (the CSP forbids them).
 (function () {
   "use strict";
@@ -136,6 +137,29 @@
       input.value = value;
       languageForm.appendChild(input);
     });
+  }, true);
+
+  // The patient's taps on the screen's controls, from Start to Finish, sent
+  // with Finish for the desk's statistics: a number, never what was tapped.
+  // Kept in sessionStorage, so a reload (a new language) keeps counting.
+  const TAPS_KEY = "kiosk-taps";
+  function tapsSoFar() {
+    try { return Number(sessionStorage.getItem(TAPS_KEY)) || 0; } catch (e) { return 0; }
+  }
+  function storeTaps(n) {
+    try { sessionStorage.setItem(TAPS_KEY, String(n)); } catch (e) { /* storage off: no count */ }
+  }
+  document.addEventListener("pointerdown", function (event) {
+    // A label's own click on its box is a click, not a second pointerdown.
+    if (event.target.closest("button, a[href], label, input, select, textarea, summary")) {
+      storeTaps(tapsSoFar() + 1);
+    }
+  }, { passive: true, capture: true });
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (form.matches("[data-starts-visit]")) storeTaps(1); // a new visit: its first tap is Start
+    const taps = form.querySelector('input[name="taps"]');
+    if (taps) taps.value = String(tapsSoFar());
   }, true);
 
   // A star picks its question too; a question unpicked loses its star.
