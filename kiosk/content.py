@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import threading
 import time
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+import babel.support
 import flask_babel
 from flask import Flask, current_app
 from markupsafe import escape
@@ -52,6 +54,7 @@ LOGO_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 LOGO_MAX_BYTES = 512 * 1024
 LIMITS = {"name": 80, "address": 160, "phone": 40, "records_fax": 40, "records_address": 160, "welcome": 300}
 QUESTION_MAX_LENGTH = 160
+FILE_MAX_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class Clinic:
     # The clinic's own words for Welcome, by language.
     welcome: Mapping[str, str] = field(default_factory=dict)
     logo: Path | None = None
+    # The logo as it was checked: what is served and printed, even if the
+    # file is replaced afterwards without the content file changing.
+    logo_data: bytes = field(default=b"", repr=False)
 
     @property
     def logo_type(self) -> str:
@@ -84,6 +90,8 @@ class Content:
     # The clinic's own English text (questions, topics): not from our catalogs.
     own_texts: frozenset[str] = frozenset()
     source: str = "built-in"
+    # The file's text as read and checked: what the last good copy keeps.
+    text: str = field(default="", repr=False)
 
 
 class ContentError(Exception):
@@ -131,13 +139,16 @@ class _Lines:
 
 
 class _Reader:
-    def __init__(self, path: Path, text: str, languages: list[str], base: Clinic) -> None:
+    def __init__(
+        self, path: Path, text: str, languages: list[str], base: Clinic, catalog_texts: frozenset[str]
+    ) -> None:
         self.path, self.name = path, path.name
         self.lines = _Lines(text)
         self.languages = languages
         self.others = [lang for lang in languages if lang != "en"]
         self.base = base
         self.text = text
+        self.catalog_texts = catalog_texts
 
     def fail(
         self, problem: str, table: str, index: int | None = None, key: str | None = None
@@ -156,7 +167,7 @@ class _Reader:
         self._only(data, {"clinic", "welcome", "bank"}, "", None)
         clinic = self._clinic(data.get("clinic", {}), data.get("welcome", {}))
         definition, translations, own = self._bank(data.get("bank", {}))
-        return Content(definition, clinic, translations, own, source=self.name)
+        return Content(definition, clinic, translations, own, source=self.name, text=self.text)
 
     def _only(self, table: Mapping[str, Any], known: set[str], name: str, index: int | None) -> None:
         for key in table:
@@ -193,7 +204,7 @@ class _Reader:
         }
         if "name" in values and not values["name"]:
             raise self.fail("name may not be empty", "clinic", None, "name")
-        logo = self._logo(settings["logo"]) if "logo" in settings else None
+        logo, logo_data = self._logo(settings["logo"]) if "logo" in settings else (None, b"")
         if not isinstance(welcome, dict):
             raise self.fail("[welcome] must be a table: one line per language", "welcome")
         self._only(welcome, set(self.languages), "welcome", None)
@@ -209,9 +220,10 @@ class _Reader:
             records_address=values.get("records_address", ""),
             welcome=words,
             logo=logo,
+            logo_data=logo_data,
         )
 
-    def _logo(self, value: Any) -> Path:
+    def _logo(self, value: Any) -> tuple[Path, bytes]:
         name = self._string(value, 120, "clinic", "logo")
         where = ("clinic", None, "logo")
         if "/" in name or "\\" in name or name.startswith("."):
@@ -221,7 +233,10 @@ class _Reader:
             raise self.fail("logo must be a PNG or an SVG file (.png or .svg)", *where)
         if not path.is_file():
             raise self.fail(f"logo file {name!r} is not in the instance folder", *where)
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise self.fail(f"logo file {name!r} could not be read ({error.strerror})", *where) from None
         if len(data) > LOGO_MAX_BYTES:
             raise self.fail(
                 f"logo file is too big: {len(data)} bytes, and the limit is {LOGO_MAX_BYTES}", *where
@@ -229,7 +244,7 @@ class _Reader:
         problem = _png_problem(data) if path.suffix.lower() == ".png" else _svg_problem(data)
         if problem:
             raise self.fail(f"logo file {name!r}: {problem}", *where)
-        return path
+        return path, data
 
     def _translated(
         self, item: Mapping[str, Any], key: str, limit: int, table: str, index: int
@@ -239,6 +254,15 @@ class _Reader:
         for lang in self.others:
             if f"{key}_{lang}" in item:
                 texts[lang] = self._string(item[f"{key}_{lang}"], limit, table, f"{key}_{lang}", index)
+        if texts and item.get(key) in self.catalog_texts:
+            # Translations are found by their English: this one would change
+            # the kiosk's own wherever it says the same.
+            raise self.fail(
+                f"the kiosk already says {item[key]!r} and has its own translation: word yours differently",
+                table,
+                index,
+                key,
+            )
         return texts
 
     def _bank(self, bank: Any) -> tuple[qn.Definition, dict[str, dict[str, str]], frozenset[str]]:
@@ -256,6 +280,8 @@ class _Reader:
             raise self.fail("topics must be written as [[bank.topics]] tables", "bank", None, "topics")
         for index, item in enumerate(new_topics):
             table = "bank.topics"
+            if not isinstance(item, dict):
+                raise self.fail("each topic must be a [[bank.topics]] table", "bank", None, "topics")
             self._only(item, {"id", "label", *(f"label_{lang}" for lang in self.others)}, table, index)
             topic_id = self._id(item, table, index)
             if topic_id in topic_ids or CLINIC_ID_PREFIX + topic_id in topic_ids:
@@ -275,6 +301,8 @@ class _Reader:
         seen: set[str] = set()
         for index, item in enumerate(added):
             table = "bank.questions"
+            if not isinstance(item, dict):
+                raise self.fail("each question must be a [[bank.questions]] table", "bank", None, "questions")
             self._only(item, {"id", "topic", "text", *(f"text_{lang}" for lang in self.others)}, table, index)
             question_id = CLINIC_ID_PREFIX + self._id(item, table, index)
             if question_id in seen:
@@ -307,6 +335,23 @@ class _Reader:
             if hidden not in built_in_questions | built_in_topics:
                 raise self.fail(
                     f"there is no built-in question or topic {hidden!r} to hide", "bank", None, "hide"
+                )
+            topic = next((t for t in topics if t.id == hidden), None)
+            if topic is not None and any(q.id.startswith(CLINIC_ID_PREFIX) for q in topic.questions):
+                raise self.fail(
+                    f"topic {hidden!r} is hidden, but a question of yours is under it: move it, or show the topic",
+                    "bank",
+                    None,
+                    "hide",
+                )
+        for index, topic in enumerate(t for t in topics if t.id.startswith(CLINIC_ID_PREFIX)):
+            if not topic.questions:
+                name = topic.id.removeprefix(CLINIC_ID_PREFIX)
+                raise self.fail(
+                    f"topic {name!r} has no questions: add one under it, or remove it",
+                    "bank.topics",
+                    index,
+                    "id",
                 )
         topics = [
             replace(t, questions=tuple(q for q in t.questions if q.id not in hide))
@@ -353,8 +398,11 @@ _SVG_NS = "{http://www.w3.org/2000/svg}"
 def _svg_problem(data: bytes) -> str:
     """An SVG logo is drawn, never run: no scripts, no event handlers, no
     links to anything outside the file."""
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+    lowered = data.lower()
+    if b"<!doctype" in lowered or b"<!entity" in lowered:
         return "it may not declare a DOCTYPE or entities"
+    if re.search(rb"<\?(?!xml\s)", lowered):
+        return "it may not hold processing instructions such as a stylesheet"
     try:
         root = ElementTree.fromstring(data)
     except ElementTree.ParseError as error:
@@ -362,24 +410,34 @@ def _svg_problem(data: bytes) -> str:
     if root.tag != f"{_SVG_NS}svg":
         return "it is not an SVG image"
     for element in root.iter():
-        tag = element.tag.rsplit("}", 1)[-1].lower()
-        if tag in ("script", "foreignobject", "iframe", "embed", "object"):
+        tag = element.tag.rsplit("}", 1)[-1].lower() if isinstance(element.tag, str) else ""
+        if tag in ("script", "foreignobject", "iframe", "embed", "object", "set") or tag.startswith(
+            "animate"
+        ):
             return f"it may not contain <{tag}>"
         for name, value in element.attrib.items():
             local = name.rsplit("}", 1)[-1].lower()
             if local.startswith("on"):
                 return f"it may not contain event handlers ({local})"
-            if local == "href" and not value.startswith("#"):
+            if local == "href" and not value.strip().startswith("#"):
                 return "it may not link to other files or addresses"
-            if "url(" in value and "url(#" not in value.replace(" ", ""):
+            if _links_out(value):
                 return "it may not link to other files or addresses"
         if (
             tag == "style"
             and element.text
-            and ("@import" in element.text or re.search(r"url\(\s*[^#\s]", element.text))
+            and ("@import" in element.text.lower() or _links_out(element.text))
         ):
             return "its styles may not load other files"
     return ""
+
+
+def _links_out(text: str) -> bool:
+    """A CSS ``url(...)`` to anything but a part of the same file."""
+    return any(
+        not target.strip().startswith("#")
+        for target in re.findall(r"url\(\s*['\"]?([^)'\"]*)", text, flags=re.IGNORECASE)
+    )
 
 
 # --- the content in force -------------------------------------------------------------
@@ -409,10 +467,27 @@ def content_path(app: Flask) -> Path:
 def read_file(path: Path, app: Flask) -> Content:
     """The content of one file, or ContentError saying what is wrong and where."""
     try:
+        if path.stat().st_size > FILE_MAX_BYTES:
+            raise ContentError(
+                path.name, None, f"the file is too big: the limit is {FILE_MAX_BYTES // 1024} KB"
+            )
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ContentError(path.name, None, "the file must be saved as UTF-8 text") from None
-    return _Reader(path, text, list(app.config["LANGUAGES"]), built_in(app).clinic).read()
+    except OSError as error:
+        raise ContentError(path.name, None, f"the file could not be read ({error.strerror})") from None
+    languages = list(app.config["LANGUAGES"])
+    return _Reader(path, text, languages, built_in(app).clinic, _catalog_texts(app, languages)).read()
+
+
+def _catalog_texts(app: Flask, languages: list[str]) -> frozenset[str]:
+    """Every English text the kiosk's own catalogs translate."""
+    directory = Path(app.root_path) / "translations"
+    texts: set[str] = set()
+    for language in languages:
+        catalog = babel.support.Translations.load(str(directory), [language])
+        texts.update(key for key in getattr(catalog, "_catalog", {}) if isinstance(key, str) and key)
+    return frozenset(texts)
 
 
 def init_app(app: Flask) -> None:
@@ -445,7 +520,14 @@ def refresh(app: Flask, *, force: bool = False) -> State:
             state.content, state.error, state.error_at = built_in(app), None, None
             return state
         try:
-            state.content = read_file(path, app)
+            try:
+                state.content = read_file(path, app)
+            except ContentError:
+                raise
+            except Exception as unexpected:  # the content file never takes the kiosk down
+                log.exception("reading %s failed", path.name)
+                problem = f"the file could not be read ({type(unexpected).__name__})"
+                raise ContentError(path.name, None, problem) from None
         except ContentError as error:
             state.error, state.error_at = error, datetime.now(UTC)
             log.error("clinic content not loaded, %s; keeping the last good content", error)
@@ -455,7 +537,11 @@ def refresh(app: Flask, *, force: bool = False) -> State:
             return state
         state.error, state.error_at = None, None
         try:
-            last_good.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+            # Written whole, then put in place: a process starting meanwhile
+            # never reads half a copy.
+            partial = last_good.with_name(f".{LAST_GOOD_NAME}.{os.getpid()}")
+            partial.write_text(state.content.text, encoding="utf-8")
+            os.replace(partial, last_good)
         except OSError:
             log.warning("could not keep a copy of the clinic content beside it")
         log.info("clinic content loaded from %s", path.name)
@@ -491,4 +577,7 @@ def _template_gettext(text: str, **variables: Any) -> str:
     """``_()`` in templates. Jinja marks what it returns as safe HTML, which
     our catalogs are; a clinic's own text is escaped first."""
     translated = gettext(text, **variables)
-    return str(escape(translated)) if text in current().content.own_texts else translated
+    if text in current().content.own_texts:
+        # Escaped as text, and with "%" doubled: Jinja formats what this returns.
+        return str(escape(translated)).replace("%", "%%")
+    return translated

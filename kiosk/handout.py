@@ -74,20 +74,24 @@ class StaticFilesOnly(URLFetcher):
     a file from the server or call out to the network.
     """
 
-    def __init__(self, static_root: str | Path, also: tuple[Path, ...] = ()) -> None:
+    def __init__(self, static_root: str | Path, also: dict[Path, bytes] | None = None) -> None:
         super().__init__(allowed_protocols=("file",))
         self.root = Path(static_root).resolve()
-        # Files outside it that may be read too: the clinic's logo.
-        self.also = {path.resolve() for path in also}
+        # Files outside it that may be read too, as they were checked: the clinic's logo.
+        self.also = {path.resolve(): data for path, data in (also or {}).items()}
 
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
         parts = urlsplit(url)
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
             raise ValueError(f"handout may not fetch {parts.scheme or 'relative'}: URLs")
         path = Path(url2pathname(parts.path)).resolve()
-        if not (path.is_relative_to(self.root) or path in self.also) or not path.is_file():
-            raise ValueError("handout may only fetch the app's static files")
         mime, _ = mimetypes.guess_type(path.name)
+        if path in self.also:
+            return URLFetcherResponse(
+                url, body=self.also[path], headers={"Content-Type": mime or "image/png"}
+            )
+        if not path.is_relative_to(self.root) or not path.is_file():
+            raise ValueError("handout may only fetch the app's static files")
         return URLFetcherResponse(
             url, body=path.read_bytes(), headers={"Content-Type": mime or "application/octet-stream"}
         )
@@ -189,16 +193,28 @@ def _block(definition: qn.Definition, question: qn.Question, answers: dict[str, 
     return Block("answer", lead_in or gettext(question.label), tuple(gettext(c.label) for c in shown))
 
 
+def _letter_asked(definition: qn.Definition, answers: dict[str, Any]) -> qn.Question | None:
+    """The question read as ``letter`` if the patient answered it yes."""
+    return next(
+        (q for q in definition.fields() if q.handout.style == "letter" and answers.get(q.id) == "yes"), None
+    )
+
+
+def asks_for_letter(answers: dict[str, Any]) -> bool:
+    """Whether the patient asked for the records-request letter."""
+    return _letter_asked(content.definition(), answers) is not None
+
+
 def letter_records(answers: dict[str, Any]) -> list[str] | None:
-    """The records the patient's letter asks for, or None if they did not ask
-    for a letter (a question read as ``letter``, answered yes)."""
+    """The records the patient's letter asks for (translated), or None if they
+    did not ask for a letter."""
     definition = content.definition()
-    for question in definition.fields():
-        if question.handout.style == "letter" and answers.get(question.id) == "yes":
-            listed = definition.question(question.handout.then)
-            block = _block(definition, listed, answers) if listed else None
-            return list(block.items) if block else []
-    return None
+    question = _letter_asked(definition, answers)
+    if question is None:
+        return None
+    listed = definition.question(question.handout.then)
+    block = _block(definition, listed, answers) if listed else None
+    return list(block.items) if block else []
 
 
 def _sections(definition: qn.Definition, answers: dict[str, Any]) -> list[HandoutSection]:
@@ -326,8 +342,8 @@ def _parsed_stylesheet(path: Path, mtime_ns: int) -> CSS:
 def html_document(html: str) -> HTML:
     """WeasyPrint's view of the handout HTML, reading only our static files."""
     root = static_root()
-    logo = content.clinic().logo
-    fetcher = StaticFilesOnly(root, also=(logo,) if logo else ())
+    clinic = content.clinic()
+    fetcher = StaticFilesOnly(root, also={clinic.logo: clinic.logo_data} if clinic.logo else None)
     return HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=fetcher)
 
 

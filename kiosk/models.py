@@ -177,6 +177,8 @@ class PrintJob(Leased, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     handout_id: Mapped[int] = mapped_column(ForeignKey("handout.id", ondelete="CASCADE"), index=True)
     printer: Mapped[str] = mapped_column(String(127))
+    # What to print: the whole handout, or its records-request letter alone.
+    part: Mapped[str] = mapped_column(String(16), default="handout", server_default="handout")
     state: Mapped[PrintState] = _state_column(PrintState, PrintState.QUEUED)
     reason: Mapped[str] = mapped_column(Text, default="")
     # The title the job was handed to the printer under, unique to this job

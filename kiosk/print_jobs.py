@@ -21,9 +21,15 @@ from sqlalchemy.orm import aliased
 from . import kiosks, leases, printing, statistics
 from .auth import audit
 from .extensions import db
+from .handout import asks_for_letter, render_handout
 from .models import Handout, HandoutState, Printer, PrintJob, PrintState, utcnow
 
 log = logging.getLogger(__name__)
+
+# What a job prints: the whole handout, or its records-request letter alone.
+HANDOUT = "handout"
+LETTER = "letter"
+PARTS = {HANDOUT: "Handout", LETTER: "Records letter only"}
 
 STATE_LABELS = {
     PrintState.QUEUED: "Waiting to send",
@@ -45,6 +51,8 @@ NOT_SENT_AGAIN = (
     "Not sent again by itself: this handout has been printed again or handed over since. "
     "Tap Retry to print this copy anyway."
 )
+NO_LETTER = "This handout has no records letter: the patient did not ask for one."
+LETTER_FAILED = "The records letter could not be made. Tap Retry; if it fails again, print the whole handout."
 CANNOT_TELL = (
     "Sending this job was interrupted, and CUPS could not say whether it arrived. "
     "Check the printer, and tap Retry if it did not print."
@@ -72,13 +80,16 @@ def label(job: PrintJob) -> str:
 # --- asked for on the desk (web requests: rows only) ----------------------------
 
 
-def request_print(handout: Handout, printer: str, *, staff: str) -> PrintJob:
+def request_print(handout: Handout, printer: str, *, staff: str, part: str = HANDOUT) -> PrintJob:
     """Store a print job for the worker to send, with its audit entry, in one
-    transaction."""
-    reprint = bool(handout.print_jobs)
-    job = PrintJob(handout=handout, printer=printer, requested_by=staff, requested_at=utcnow())
+    transaction. ``part``: the whole handout, or its records letter alone."""
+    if part not in PARTS:
+        raise ValueError(f"unknown part {part!r}")
+    reprint = any(job.part == part for job in handout.print_jobs)
+    job = PrintJob(handout=handout, printer=printer, part=part, requested_by=staff, requested_at=utcnow())
     db.session.add(job)
-    audit(staff, "reprint" if reprint else "print", f"handout {handout.claim_code} to {printer}")
+    what = "handout" if part == HANDOUT else "records letter of handout"
+    audit(staff, "reprint" if reprint else "print", f"{what} {handout.claim_code} to {printer}")
     db.session.commit()
     return job
 
@@ -167,9 +178,16 @@ def send(job: PrintJob, owner: str) -> None:
         else:
             job.sent_title = _title(job)
             _note(job, owner, sent_title=job.sent_title)
+        try:
+            pdf = _pdf(job)
+        except printing.PrintError:
+            raise
+        except Exception as error:  # the letter could not be made: staff see why, and may retry
+            log.exception("print job %s: the records letter could not be made", job.id)
+            raise printing.PrintError(LETTER_FAILED, type(error).__name__) from None
         submitted = printing.submit(
             job.printer,
-            job.handout.pdf,
+            pdf,
             job.sent_title,
             directory=Path(current_app.config["PRINT_DIRECTORY"]),
         )
@@ -207,6 +225,25 @@ def send(job: PrintJob, owner: str) -> None:
         )
 
 
+def _pdf(job: PrintJob) -> bytes:
+    """What the job prints: the handout's PDF, or its letter made now (a page,
+    rendered in a few tens of milliseconds, here in the worker)."""
+    handout = job.handout
+    if job.part == HANDOUT:
+        return handout.pdf
+    answers = handout.visit.answers or {}
+    if not asks_for_letter(answers):
+        raise printing.PrintError(NO_LETTER)
+    pdf, _pages = render_handout(
+        answers,
+        language=handout.language,
+        claim_code=handout.claim_code,
+        created_at=handout.created_at,
+        letter_only=True,
+    )
+    return pdf
+
+
 def _title(job: PrintJob) -> str:
     """The job's title at the printer: the claim code staff know, the job, and
     a random part, so that no two sends share a title, even across databases
@@ -219,7 +256,11 @@ def _record(job: PrintJob, owner: str, **values) -> None:
     still holds it."""
     if not leases.while_held(PrintJob, job.id, owner, **values):
         log.warning("print job %s was taken over by another worker; its result was not stored", job.id)
-    elif values.get("state") == PrintState.COMPLETED and job.state != PrintState.COMPLETED:
+    elif (
+        values.get("state") == PrintState.COMPLETED
+        and job.state != PrintState.COMPLETED
+        and job.part == HANDOUT
+    ):
         statistics.handout_printed(job.handout.kiosk)
     db.session.commit()
 
@@ -296,7 +337,9 @@ def wake_waiting() -> int:
         .where(
             PrintJob.state == waiting,
             Handout.handed_over_at.is_not(None)
-            | exists().where(later.handout_id == PrintJob.handout_id, later.id > PrintJob.id),
+            | exists().where(
+                later.handout_id == PrintJob.handout_id, later.id > PrintJob.id, later.part == PrintJob.part
+            ),
         )
     )
     _give_up(PrintJob.id.in_(superseded), NOT_SENT_AGAIN)

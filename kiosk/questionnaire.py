@@ -258,7 +258,9 @@ class Step:
             # A follow-up text ("your other reason") belongs to its choice: the
             # screen shows it only while that choice is ticked; untick it and
             # the text goes too.
-            if question.depends_on and question.depends_value not in values.get(question.depends_on, []):
+            chosen = values.get(question.depends_on)
+            chosen = chosen if isinstance(chosen, list) else [chosen]
+            if question.depends_on and question.depends_value not in chosen:
                 values[question.id] = ""
                 errors.pop(question.id, None)
         return StepResult(values=values, errors=errors)

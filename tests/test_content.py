@@ -259,3 +259,85 @@ def _boxes(box):
 
 def test_without_a_logo_there_is_no_logo_page(client):
     assert client.get("/clinic/logo").status_code == 404
+
+
+def test_a_percent_sign_in_clinic_text_is_shown_as_typed(app):
+    write(
+        app,
+        PARKING.replace("Where can I park, and does it cost?", "Will insurance pay 100% of it, or %(x)s?"),
+    )
+    assert problem(app) == ""
+    kiosk = Kiosk(app.test_client())
+    kiosk.start()
+    for step in ("safety", "situation", "reasons", "records"):
+        kiosk.answer(step)
+    response = kiosk.get("/visit/questions")
+    assert response.status_code == 200
+    assert "Will insurance pay 100% of it, or %(x)s?" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("[bank]\nquestions = [1]\n", "line 2: each question must be a [[bank.questions]] table"),
+        ('[bank]\ntopics = ["x"]\n', "line 2: each topic must be a [[bank.topics]] table"),
+        (
+            PARKING.replace('text = "Where can I park, and does it cost?"', 'text = "Yes"').replace(
+                "¿Dónde puedo estacionar y cuánto cuesta?", "Claro"
+            ),
+            "line 6: the kiosk already says 'Yes' and has its own translation",
+        ),
+        ('[bank]\nhide = ["costs"]\n' + PARKING.replace("[bank]\n", ""), "line 2: topic 'costs' is hidden"),
+        (
+            '[bank]\n[[bank.topics]]\nid = "empty"\nlabel = "Nothing here"\n',
+            "line 3: topic 'empty' has no questions",
+        ),
+    ],
+)
+def test_more_mistakes_are_named_not_crashed_on(app, text, says):
+    write(app, text)
+    assert says in problem(app), problem(app)
+    assert Kiosk(app.test_client()).start().status_code == 303
+
+
+def test_a_file_too_big_or_unreadable_is_a_mistake_not_a_crash(app):
+    write(app, "# " + "x" * (content.FILE_MAX_BYTES + 1) + "\n")
+    assert "too big" in problem(app)
+    path = Path(app.instance_path) / content.FILE_NAME
+    path.unlink()
+    path.mkdir()
+    content.refresh(app, force=True)
+    assert "could not be read" in problem(app)
+    assert app.test_client().get("/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "svg",
+    [
+        b'<svg xmlns="http://www.w3.org/2000/svg"><rect style="fill: URL(http://x.test/a)"/></svg>',
+        b'<svg xmlns="http://www.w3.org/2000/svg"><style>@IMPORT "http://x.test/a.css";</style></svg>',
+        b'<svg xmlns="http://www.w3.org/2000/svg"><a><set attributeName="href" to="javascript:alert(1)"/></a></svg>',
+        b'<?xml-stylesheet href="http://x.test/a.css"?><svg xmlns="http://www.w3.org/2000/svg"/>',
+    ],
+)
+def test_more_logos_that_reach_out_are_refused(app, svg):
+    (Path(app.instance_path) / "logo.svg").write_bytes(svg)
+    write(app, '[clinic]\nlogo = "logo.svg"\n')
+    assert "line 2" in problem(app)
+
+
+def test_a_logo_is_served_as_it_was_checked(app):
+    fine = b'<svg xmlns="http://www.w3.org/2000/svg"><rect fill="url(\'#g\')" width="4" height="4"/></svg>'
+    logo = Path(app.instance_path) / "logo.svg"
+    logo.write_bytes(fine)
+    write(app, '[clinic]\nlogo = "logo.svg"\n')
+    assert problem(app) == ""
+    logo.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+    assert app.test_client().get("/clinic/logo").data == fine
+
+
+def test_the_last_good_copy_is_the_text_that_was_checked(app):
+    write(app, PARKING)
+    last_good = Path(app.instance_path) / content.LAST_GOOD_NAME
+    assert last_good.read_text(encoding="utf-8") == PARKING
+    assert not list(Path(app.instance_path).glob(".clinic.last-good.toml.*"))

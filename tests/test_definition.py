@@ -148,3 +148,21 @@ def test_a_visit_stores_only_the_definitions_answers(app, kiosk):
     with app.app_context():
         visit = db.session.scalar(select(Visit))
         assert set(visit.answers) == {q.id for q in qn.BUILT_IN.fields()}
+
+
+def test_review_shows_typed_words_and_leaves_out_what_is_no_longer_offered(app, kiosk):
+    kiosk.answer_all(
+        {
+            "reasons": ["risks", "other"],
+            "reasons_other": "My sister had it",
+            "own_question_1": "Can I swim?",
+            "top_questions": ["own_question_1"],
+        }
+    )
+    with app.app_context():
+        visit = db.session.scalar(select(Visit))
+        visit.answers = {**visit.answers, "records_exist": ["mri", "retired_kind"]}
+        db.session.commit()
+    review = kiosk.get("/visit/review").get_data(as_text=True)
+    assert "My sister had it" in review and "★ Can I swim?" in review
+    assert "MRI scan" in review and "retired_kind" not in review

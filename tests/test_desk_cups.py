@@ -134,3 +134,13 @@ def test_with_the_desk_closed_a_finished_visit_is_rendered_and_auto_printed(app,
         time.sleep(0.3)
     assert job.requested_by == "Test kiosk"
     assert len(PdfReader(cups.wait_for_output(job.cups_job_id)).pages) == handout.page_count
+
+
+def test_the_desk_prints_the_records_letter_alone(app, desk, queue):
+    handout = finished_visit(app, records_letter="yes")
+    desk.post(f"/desk/handouts/{handout.id}/print", {"printer": queue, "part": "letter"})
+    job = job_on_desk(app, desk, handout.id, "completed")
+    written = PdfReader(cups.wait_for_output(job.cups_job_id))
+    # cups-pdf redraws the text through Ghostscript, so the page is counted,
+    # not read: one page printed of the handout's three (the letter is its last).
+    assert len(written.pages) == 1 and handout.page_count == 3

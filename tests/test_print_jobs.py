@@ -7,6 +7,7 @@ real CUPS server."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
@@ -427,3 +428,98 @@ def test_the_printers_the_desk_offers_are_the_ones_the_worker_found(app, desk, h
         print_jobs.refresh_printers()
     page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
     assert 'value="front-desk"' in page and "not listed by CUPS now" in page
+
+
+# --- the records letter alone ---------------------------------------------------------
+
+
+def test_the_records_letter_alone_is_made_and_sent_by_the_worker(app, cups):
+    from pypdf import PdfReader
+
+    tools = cups(SERVER_BACK)
+    handout = finished_visit(app, records_letter="yes")
+    with app.app_context():
+        job = print_jobs.request_print(
+            db.session.get(Handout, handout.id), QUEUE, staff="maria", part="letter"
+        )
+        job_id = job.id
+    run_worker(app)
+    job = stored_job(app, job_id)
+    assert job.state == "sent" and job.part == "letter"
+    command, sent = tools.calls[-1]
+    assert command == f"lp -d {QUEUE} -t {job.sent_title}"
+    pages = PdfReader(io.BytesIO(sent)).pages
+    assert len(pages) == 1 and "Please send my records" in pages[0].extract_text()
+    assert sent != handout_pdf(app, handout)
+
+
+def test_a_letter_asked_for_a_handout_without_one_fails_and_says_why(app, handout, cups):
+    cups(SERVER_BACK)
+    with app.app_context():
+        job_id = print_jobs.request_print(
+            db.session.get(Handout, handout.id), QUEUE, staff="maria", part="letter"
+        ).id
+    run_worker(app)
+    job = stored_job(app, job_id)
+    assert job.state == "failed" and job.reason == print_jobs.NO_LETTER
+
+
+def test_the_desk_offers_the_letter_alone_only_when_there_is_one(app, desk, cups):
+    app.config["DEFAULT_PRINTER"] = QUEUE  # offered while CUPS lists nothing
+    cups(SERVER_BACK)
+    without = finished_visit(app)
+    page = desk.get(f"/desk/handouts/{without.id}").get_data(as_text=True)
+    assert "Print the records letter only" not in page
+    refused = desk.post(f"/desk/handouts/{without.id}/print", {"printer": QUEUE, "part": "letter"})
+    assert refused.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(PrintJob).where(PrintJob.handout_id == without.id)) is None
+
+    with_letter = finished_visit(app, records_letter="yes")
+    page = desk.get(f"/desk/handouts/{with_letter.id}").get_data(as_text=True)
+    assert 'name="part" value="letter"' in page
+    desk.post(f"/desk/handouts/{with_letter.id}/print", {"printer": QUEUE, "part": "letter"})
+    job = stored_job(app)
+    assert job.part == "letter" and job.handout_id == with_letter.id
+    jobs = desk.get(f"/desk/handouts/{with_letter.id}/jobs").get_data(as_text=True)
+    assert "Records letter only" in jobs
+    nonsense = desk.post(f"/desk/handouts/{with_letter.id}/print", {"printer": QUEUE, "part": "everything"})
+    assert nonsense.status_code == 302 and stored_job(app).id == job.id
+
+
+def test_printing_the_letter_alone_does_not_stand_in_for_a_waiting_handout(app, cups):
+    cups(SERVER_DOWN)
+    handout = finished_visit(app, records_letter="yes")
+    print_now(app, handout)
+    with app.app_context():
+        print_jobs.request_print(db.session.get(Handout, handout.id), QUEUE, staff="maria", part="letter")
+    run_worker(app)
+
+    back = cups(
+        {**SERVER_BACK, "lpstat -W not-completed": ok(LPSTAT_L_O_WAITING), "lpstat -p": ok(LPSTAT_P_IDLE)}
+    )
+    due_now(app)
+    run_worker(app)
+    with app.app_context():
+        whole, letter = db.session.scalars(select(PrintJob).order_by(PrintJob.id)).all()
+        assert (whole.part, whole.state) == ("handout", "sent")
+        assert (letter.part, letter.state) == ("letter", "sent")
+    assert lp_calls(back) == 2
+
+
+def test_a_letter_that_cannot_be_made_fails_and_says_so(app, cups, monkeypatch):
+    tools = cups(SERVER_BACK)
+    handout = finished_visit(app, records_letter="yes")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no fonts today")
+
+    monkeypatch.setattr(print_jobs, "render_handout", broken)
+    with app.app_context():
+        job_id = print_jobs.request_print(
+            db.session.get(Handout, handout.id), QUEUE, staff="maria", part="letter"
+        ).id
+    run_worker(app)
+    job = stored_job(app, job_id)
+    assert (job.state, job.reason) == ("failed", print_jobs.LETTER_FAILED)
+    assert lp_calls(tools) == 0

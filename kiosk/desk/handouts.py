@@ -8,6 +8,7 @@ from flask import abort, current_app, flash, make_response, redirect, render_tem
 
 from .. import front_desk, handout_jobs, print_jobs
 from ..extensions import db
+from ..handout import asks_for_letter
 from ..models import Handout, PrintJob
 from . import bp
 from .forms import PrintForm
@@ -28,6 +29,12 @@ def _print_form() -> PrintForm:
         form.printer.data = config["DEFAULT_PRINTER"] if config["DEFAULT_PRINTER"] in names else names[0]
     form.printers = printers  # for showing each printer's state
     return form
+
+
+@bp.app_template_global()
+def has_records_letter(handout: Handout) -> bool:
+    """Whether the patient asked for the records-request letter (the handout's last page)."""
+    return asks_for_letter(handout.visit.answers or {})
 
 
 def _handout_panel(handout: Handout):
@@ -80,10 +87,13 @@ def handout_pdf(handout_id: int):
 def print_handout(handout_id: int):
     handout = _handout(handout_id)
     form = _print_form()
+    part = request.form.get("part") or print_jobs.HANDOUT
     if not handout.ready:
         flash("This handout is still being prepared. Print it once its preview shows.")
+    elif part not in print_jobs.PARTS or (part == print_jobs.LETTER and not has_records_letter(handout)):
+        flash("This handout has no records letter to print: the patient did not ask for one.")
     elif form.validate_on_submit():
-        print_jobs.request_print(handout, form.printer.data, staff=staff_name())
+        print_jobs.request_print(handout, form.printer.data, staff=staff_name(), part=part)
     else:
         flash("Please choose one of the printers listed.")
     if request.htmx:

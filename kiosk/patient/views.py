@@ -23,7 +23,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
@@ -219,9 +218,11 @@ def clinic_logo():
     """The clinic's logo from its content file: an image, never a page (an
     SVG opened on its own can run nothing)."""
     clinic = content.clinic()
-    if clinic.logo is None or not clinic.logo.is_file():
+    if clinic.logo is None:
         abort(404)
-    response = send_file(clinic.logo, mimetype=clinic.logo_type, max_age=300)
+    response = make_response(clinic.logo_data)
+    response.mimetype = clinic.logo_type
+    response.cache_control.max_age = 300
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
     return response
 
@@ -432,12 +433,14 @@ def review_rows(step: qn.Step, answers: dict[str, Any]) -> list[tuple[str, list[
             items = [
                 ("★ " if q.top else "") + (q.text if q.own else say(q.text)) for q in question.picked(answers)
             ]
+        elif question.kind == "text":
+            items = [answers[question.id]] if answers.get(question.id) else []
         else:
             value = answers.get(question.id)
             items = []
             for item in value if isinstance(value, list) else [value] if value else []:
-                choice = question.choice(item)
-                items.append(say(choice.label) if choice else item)
+                if (choice := question.choice(item)) is not None:  # one no longer offered is left out
+                    items.append(say(choice.label))
         if items:
             rows.append((say(question.label), items))
     return rows
