@@ -382,25 +382,10 @@ def handout_html(
     return render_handout_html(context, language, paper=paper, letter_only=letter_only)
 
 
-def render_handout(
-    answers: dict[str, Any],
-    *,
-    language: str,
-    claim_code: str,
-    created_at: datetime,
-    paper: str | None = None,
-    letter_only: bool = False,
-) -> tuple[bytes, int]:
-    """The handout PDF for one set of answers (or its letter alone), and its page count."""
-    html = handout_html(
-        answers,
-        language=language,
-        claim_code=claim_code,
-        created_at=created_at,
-        paper=paper,
-        letter_only=letter_only,
-    )
-    return render_pdf(html)
+def render_handout(answers: dict[str, Any], **options: Any) -> tuple[bytes, int]:
+    """The handout PDF for one set of answers (or its letter alone), and its
+    page count; ``options`` as for ``handout_html``."""
+    return render_pdf(handout_html(answers, **options))
 
 
 def font_subsetter() -> str:
