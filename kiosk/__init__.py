@@ -15,7 +15,7 @@ from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, IntegerConverter
 
-from . import config
+from . import config, content
 from . import questionnaire as qn
 from .clock import load_time_zone
 from .extensions import babel, csrf, db, htmx, login_manager, migrate
@@ -38,9 +38,7 @@ class StepConverter(BaseConverter):
     regex = "(?:" + "|".join(re.escape(s.id) for s in qn.STEPS) + ")"
 
     def to_python(self, value: str) -> qn.Step | None:
-        from .content import definition
-
-        return definition().step(value)
+        return content.definition().step(value)
 
     def to_url(self, value) -> str:
         return super().to_url(getattr(value, "id", value))
@@ -101,8 +99,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["STAFF_SESSION_HOURS"])
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
-    from . import content
-
     content.init_app(app)
 
     from . import database, errors, security

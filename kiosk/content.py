@@ -159,10 +159,10 @@ class _Reader:
         try:
             data = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as error:
-            line = getattr(error, "lineno", None)
-            message = getattr(error, "msg", str(error))
-            if line is None and (found := re.search(r"line (\d+)", str(error))):
-                line = int(found.group(1))
+            # "Expected ']' at the end of a table declaration (at line 1, column 6)"
+            where = re.search(r"\s*\(at line (\d+), column \d+\)", str(error))
+            message = str(error).replace(where.group(0), "") if where else str(error)
+            line = int(where.group(1)) if where else None
             raise ContentError(self.name, line, f"this is not valid TOML ({message})") from None
         self._only(data, {"clinic", "welcome", "bank"}, "", None)
         clinic = self._clinic(data.get("clinic", {}), data.get("welcome", {}))
@@ -564,10 +564,13 @@ def clinic() -> Clinic:
 
 def gettext(text: str, **variables: Any) -> str:
     """Translate: a clinic's own text from its file, the rest from the catalogs."""
-    translations = current().content.translations
-    if translations:
+    return _translate(current().content, text, variables)
+
+
+def _translate(content: Content, text: str, variables: Mapping[str, Any]) -> str:
+    if content.translations:
         locale = flask_babel.get_locale()
-        own = translations.get(locale.language if locale else "en", {}).get(text)
+        own = content.translations.get(locale.language if locale else "en", {}).get(text)
         if own is not None:
             return own % variables if variables else own
     return flask_babel.gettext(text, **variables)
@@ -576,8 +579,9 @@ def gettext(text: str, **variables: Any) -> str:
 def _template_gettext(text: str, **variables: Any) -> str:
     """``_()`` in templates. Jinja marks what it returns as safe HTML, which
     our catalogs are; a clinic's own text is escaped first."""
-    translated = gettext(text, **variables)
-    if text in current().content.own_texts:
+    content = current().content
+    translated = _translate(content, text, variables)
+    if text in content.own_texts:
         # Escaped as text, and with "%" doubled: Jinja formats what this returns.
         return str(escape(translated)).replace("%", "%%")
     return translated

@@ -178,16 +178,9 @@ def send(job: PrintJob, owner: str) -> None:
         else:
             job.sent_title = _title(job)
             _note(job, owner, sent_title=job.sent_title)
-        try:
-            pdf = _pdf(job)
-        except printing.PrintError:
-            raise
-        except Exception as error:  # the letter could not be made: staff see why, and may retry
-            log.exception("print job %s: the records letter could not be made", job.id)
-            raise printing.PrintError(LETTER_FAILED, type(error).__name__) from None
         submitted = printing.submit(
             job.printer,
-            pdf,
+            _pdf(job),
             job.sent_title,
             directory=Path(current_app.config["PRINT_DIRECTORY"]),
         )
@@ -234,13 +227,17 @@ def _pdf(job: PrintJob) -> bytes:
     answers = handout.visit.answers or {}
     if not asks_for_letter(answers):
         raise printing.PrintError(NO_LETTER)
-    pdf, _pages = render_handout(
-        answers,
-        language=handout.language,
-        claim_code=handout.claim_code,
-        created_at=handout.created_at,
-        letter_only=True,
-    )
+    try:
+        pdf, _pages = render_handout(
+            answers,
+            language=handout.language,
+            claim_code=handout.claim_code,
+            created_at=handout.created_at,
+            letter_only=True,
+        )
+    except Exception as error:  # staff see why, and may retry
+        log.exception("print job %s: the records letter could not be made", job.id)
+        raise printing.PrintError(LETTER_FAILED, type(error).__name__) from None
     return pdf
 
 

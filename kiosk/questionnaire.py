@@ -15,7 +15,7 @@ It imports nothing of the application. Patient-facing text is wrapped in
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
@@ -829,8 +829,16 @@ STEPS: tuple[Step, ...] = (SAFETY, SITUATION, REASONS, RECORDS, QUESTIONS)
 """The answerable steps, in the order the patient sees them."""
 
 REVIEW_STEP_ID = "review"
+REVIEW_TITLE = N_("Check your answers")
 FLOW: tuple[str, ...] = (*(s.id for s in STEPS), REVIEW_STEP_ID)
 """Every step with a progress position: the answerable steps, then review."""
+
+
+def first_open_step(completed_steps: Sequence[str] | None) -> str:
+    """Where a visit stands: the first step not yet answered, or review when
+    every step is. A visit left unfinished was given up here."""
+    done = set(completed_steps or [])
+    return next((s.id for s in STEPS if s.id not in done), REVIEW_STEP_ID)
 
 
 @dataclass(frozen=True)

@@ -52,10 +52,9 @@ _INSERT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 # The steps a visit can be given up on, in the order the patient meets them,
 # with the title staff read (the English one).
-REVIEW_TITLE = "Check your answers"
 STEP_TITLES: tuple[tuple[str, str], ...] = (
     *((step.id, step.title) for step in qn.STEPS),
-    (qn.REVIEW_STEP_ID, REVIEW_TITLE),
+    (qn.REVIEW_STEP_ID, qn.REVIEW_TITLE),
 )
 
 
@@ -94,7 +93,7 @@ def visit_finished(visit: Visit, taps: int | None = None) -> None:
 
 def visit_abandoned(kiosk: str, completed_steps: Sequence[str] | None) -> None:
     """A visit deleted unfinished (wiped, restarted, or left to expire)."""
-    _add(kiosk, Metric.ABANDONED, step=stopped_at(completed_steps))
+    _add(kiosk, Metric.ABANDONED, step=qn.first_open_step(completed_steps))
 
 
 def visits_purged(rows: Iterable[tuple[str, Sequence[str] | None]]) -> int:
@@ -105,13 +104,6 @@ def visits_purged(rows: Iterable[tuple[str, Sequence[str] | None]]) -> int:
         visit_abandoned(kiosk, completed_steps)
         n += 1
     return n
-
-
-def stopped_at(completed_steps: Sequence[str] | None) -> str:
-    """The step a patient gave up on: the first not yet answered, or review
-    when every step was (the rule of ``visits.first_open_step``)."""
-    done = set(completed_steps or [])
-    return next((step.id for step in qn.STEPS if step.id not in done), qn.REVIEW_STEP_ID)
 
 
 def alert_raised(kiosk: str) -> None:

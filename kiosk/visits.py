@@ -80,8 +80,7 @@ def load_visit(visit_id: str | None, *, expiry_minutes: int) -> Visit | None:
 
 def first_open_step(visit: Visit) -> str:
     """The first step still to answer, or review when all are done."""
-    done = set(visit.completed_steps or [])
-    return next((s.id for s in qn.STEPS if s.id not in done), qn.REVIEW_STEP_ID)
+    return qn.first_open_step(visit.completed_steps)
 
 
 def can_open(visit: Visit, step_id: str) -> bool:

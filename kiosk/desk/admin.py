@@ -194,15 +194,25 @@ def audit_csv():
     rows = db.session.execute(
         select(AuditEvent.at, AuditEvent.staff, AuditEvent.action, AuditEvent.subject).order_by(AuditEvent.id)
     ).all()
+    table = [["time (UTC)", "staff", "action", "subject"]]
+    table += [
+        [at.isoformat(sep=" ", timespec="seconds"), staff, action, subject]
+        for at, staff, action, subject in rows
+    ]
+    return _csv_download("audit", table, "audit-download")
+
+
+def _csv_download(name: str, rows: list[list], action: str, subject: str = "") -> Response:
+    """Rows as a CSV file to save, the download audited. Text a spreadsheet
+    would run as a formula (a leading = + - @) is shown as text."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["time (UTC)", "staff", "action", "subject"])
-    for at, staff, action, subject in rows:
-        writer.writerow([at.isoformat(sep=" ", timespec="seconds"), *map(_cell, (staff, action, subject))])
-    auth.audit(current_user.username, "audit-download")
+    for row in rows:
+        writer.writerow([_cell(value) if isinstance(value, str) else value for value in row])
+    auth.audit(current_user.username, action, subject)
     db.session.commit()
     response = Response(out.getvalue(), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="audit-{clinic_now():%Y-%m-%d}.csv"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}-{clinic_now():%Y-%m-%d}.csv"'
     return response
 
 
@@ -250,12 +260,5 @@ def statistics_csv():
     """The same counts as CSV, one row a day a kiosk, for the clinic's own sums."""
     _require_admin()
     kiosk = _chosen_kiosk(statistics.kiosks())
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in statistics.csv_rows(kiosk):
-        writer.writerow([_cell(value) if isinstance(value, str) else value for value in row])
-    auth.audit(current_user.username, "statistics-download", f"kiosk {kiosk}" if kiosk else "all kiosks")
-    db.session.commit()
-    response = Response(out.getvalue(), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="statistics-{clinic_now():%Y-%m-%d}.csv"'
-    return response
+    subject = f"kiosk {kiosk}" if kiosk else "all kiosks"
+    return _csv_download("statistics", statistics.csv_rows(kiosk), "statistics-download", subject)

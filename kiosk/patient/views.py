@@ -27,7 +27,6 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
@@ -35,7 +34,7 @@ from werkzeug.exceptions import HTTPException
 from .. import content, kiosks, statistics, visits
 from .. import questionnaire as qn
 from ..content import definition
-from ..content import gettext as say
+from ..content import gettext as _
 from ..extensions import babel, csrf, db
 from ..models import Visit
 from ..questionnaire import N_
@@ -413,7 +412,7 @@ def review(visit: Visit):
 def _review_screen(visit: Visit, *, notice: str = "", status: int = 200):
     return render_screen(
         "patient/_review.html",
-        _("Check your answers"),
+        _(qn.REVIEW_TITLE),
         status=status,
         push_url=url_for("patient.review"),
         steps=definition().steps,
@@ -431,7 +430,7 @@ def review_rows(step: qn.Step, answers: dict[str, Any]) -> list[tuple[str, list[
     for question in step.questions:
         if question.kind == "bank":
             items = [
-                ("★ " if q.top else "") + (q.text if q.own else say(q.text)) for q in question.picked(answers)
+                ("★ " if q.top else "") + (q.text if q.own else _(q.text)) for q in question.picked(answers)
             ]
         elif question.kind == "text":
             items = [answers[question.id]] if answers.get(question.id) else []
@@ -440,9 +439,9 @@ def review_rows(step: qn.Step, answers: dict[str, Any]) -> list[tuple[str, list[
             items = []
             for item in value if isinstance(value, list) else [value] if value else []:
                 if (choice := question.choice(item)) is not None:  # one no longer offered is left out
-                    items.append(say(choice.label))
+                    items.append(_(choice.label))
         if items:
-            rows.append((say(question.label), items))
+            rows.append((_(question.label), items))
     return rows
 
 
