@@ -12,6 +12,7 @@ and the one named fallback.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -99,6 +100,8 @@ def renders(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("fonts")
     no_fonts = tmp_path / "no-fonts.conf"
     no_fonts.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig/>\n')
+    seen = subprocess.run(["fc-list"], env={"FONTCONFIG_FILE": str(no_fonts)}, capture_output=True, text=True)
+    assert seen.stdout == "", "the empty fontconfig still sees fonts"
     return {
         "system": render_all(tmp_path, "system", None),
         "bare": render_all(tmp_path, "bare", no_fonts),
@@ -106,10 +109,14 @@ def renders(tmp_path_factory):
 
 
 def test_the_machine_has_the_fonts_of_a_clinic_desktop():
-    """The comparison below means something only where a desktop's fonts are
-    installed, as CI installs them (fonts-noto-color-emoji first of all)."""
+    """The comparisons here mean most where a desktop's fonts are installed, as
+    CI installs them (.ci/run); elsewhere this says what is missing."""
     listed = subprocess.run(["fc-list", ":", "family"], capture_output=True, text=True).stdout
-    assert "Noto Color Emoji" in listed, "apt-get install fonts-noto-color-emoji fonts-noto-core"
+    if "Noto Color Emoji" not in listed:
+        missing = "no Noto Color Emoji here: apt-get install fonts-noto-color-emoji fonts-noto-core"
+        if os.environ.get("CI") == "true":
+            pytest.fail(missing, pytrace=False)
+        pytest.skip(missing)
 
 
 @pytest.mark.parametrize(("lang", "paper"), CASES)
