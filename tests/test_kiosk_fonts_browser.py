@@ -10,10 +10,11 @@ from the app.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from kiosk import questionnaire as qn
 
@@ -128,3 +129,21 @@ def test_the_steps_draw_their_text_only_in_the_bundled_fonts(open_kiosk):  # noq
     patient.expect_step(qn.QUESTIONS)
     patient.taps_star("q_options_all")
     expect_only_bundled_fonts(patient.page, "the questions step with a star")
+
+
+def test_spanish_large_text_high_contrast_and_the_idle_prompt_use_only_the_bundled_fonts(open_kiosk):  # noqa: F811
+    kiosk, patient = open_kiosk(IDLE_SECONDS=2, IDLE_WARNING_SECONDS=30)
+    page = patient.page
+    page.locator('.language-settings button[value="es"]').tap()
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    page.locator(".display-settings button[name='text_size'][value='150']").tap()
+    expect(page.locator("html")).to_have_class(re.compile(r"\btext-150\b"))
+    page.locator(".display-settings button[name='high_contrast']").tap()
+    expect(page.locator("html")).to_have_class(re.compile(r"\bhigh-contrast\b"))
+    expect_only_bundled_fonts(page, "Welcome in Spanish, at 150 %, in high contrast")
+
+    page.locator("#start").tap()
+    expect(page).to_have_url(re.compile(r"/visit/"))
+    expect_only_bundled_fonts(page, "the safety check in Spanish")
+    expect(page.locator("#idle-dialog")).to_be_visible(timeout=6_000)
+    expect_only_bundled_fonts(page, "the idle prompt in Spanish")
