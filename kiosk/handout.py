@@ -9,7 +9,7 @@ call them directly.
 
 Speed (``make bench``): nearly all the time is WeasyPrint's, mostly layout, so
 the stylesheet avoids flex, grid and CSS columns; the stylesheet is parsed
-once and one FontConfiguration is kept for the process; and fonts are subset
+once and one font configuration is kept for the process; and fonts are subset
 with HarfBuzz when ``libharfbuzz-subset`` is installed (``log_font_subsetter``
 says which, once at start-up).
 """
@@ -32,13 +32,13 @@ from flask import current_app, render_template
 from flask_babel import force_locale, format_date
 from weasyprint import CSS, HTML
 from weasyprint.document import Document
-from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from . import content
 from . import questionnaire as qn
 from .clock import clinic_time
 from .content import Clinic, gettext
+from .handout_fonts import HandoutFonts
 from .visits import red_flags_reported
 
 log = logging.getLogger(__name__)
@@ -300,13 +300,14 @@ def render_handout_html(
 
 
 @cache
-def font_config() -> FontConfiguration:
-    """One FontConfiguration for the process.
+def font_config() -> HandoutFonts:
+    """One font configuration for the process: the bundled fonts and the one
+    named fallback, never the machine's others (``kiosk/handout_fonts.py``).
 
-    Building one scans the system's fonts, and each keeps the ``@font-face``
-    files it has loaded, so reusing it saves that work on every handout.
+    Each keeps the ``@font-face`` files it has loaded, so reusing it saves
+    that work on every handout.
     """
-    return FontConfiguration()
+    return HandoutFonts()
 
 
 @atexit.register

@@ -16,7 +16,7 @@ from kiosk.handout import render_pdf
 from tests.conftest import app_config
 from tests.test_handout import html_for, long_visit
 
-SUBSET_ATKINSON = re.compile(r"^/[A-Z]{6}\+Atkinson-?Hyperlegible(-(Bold|Italic|BoldItalic))?$")
+SUBSET_ATKINSON = re.compile(r"^/[A-Z]{6}\+Bundled-Atkinson-Hyperlegible(-Bold)?(-Italic)?$")
 
 
 @pytest.fixture(scope="module")
