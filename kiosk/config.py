@@ -157,6 +157,9 @@ DEFAULTS: dict[str, Any] = {
     # A kiosk page can sit on Welcome for hours; the token lives as long as the
     # session cookie instead of expiring after an hour.
     "WTF_CSRF_TIME_LIMIT": None,
+    # Over HTTPS a post must come from this site: kiosk/security.py checks its
+    # Origin (Flask-WTF's own check would need a Referer).
+    "WTF_CSRF_SSL_STRICT": False,
     # Forms here are a few taps and at most a few short texts.
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "MAX_FORM_PARTS": 200,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import sqlite3
 from datetime import timedelta
 
@@ -229,19 +230,76 @@ def test_an_admin_downloads_the_audit_log_as_csv(app, staff, desk, admin_desk):
 # --- HTTPS behind a reverse proxy ------------------------------------------------------------
 
 
-def test_behind_an_https_proxy_cookies_are_secure_and_hsts_is_sent(tmp_path, monkeypatch):
+HTTPS = {"X-Forwarded-Proto": "https"}
+
+
+@pytest.fixture
+def https_app(tmp_path, monkeypatch):
     monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
     app = create_app(app_config(tmp_path, BEHIND_HTTPS_PROXY=1))
     with app.app_context():
         create_tables()
+    return app
+
+
+def https_post(app, path: str, **headers: str):
+    """A form from this site's page posted back over HTTPS, with the page's token
+    and the headers given (what a browser sends depends on the page's Referrer-Policy)."""
     client = app.test_client()
-    response = client.post("/start", headers={"X-Forwarded-Proto": "https"})
+    page = client.get("/", headers=HTTPS)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))[1]
+    return client.post(path, data={"csrf_token": token}, headers={**HTTPS, **headers})
+
+
+def test_behind_an_https_proxy_cookies_are_secure_and_hsts_is_sent(https_app):
+    # What Chromium sends for a same-origin form under the pages' Referrer-Policy.
+    response = https_post(https_app, "/start", Origin="https://localhost", Referer="https://localhost/")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/visit/safety")
     assert "Secure" in response.headers["Set-Cookie"]
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
-    with app.test_request_context("/", headers={"X-Forwarded-Proto": "https"}):
+    with https_app.test_request_context("/", headers=HTTPS):
         from flask import url_for
 
         assert url_for("patient.welcome", _external=True).startswith("https://")
+
+
+def test_pages_send_their_address_only_to_their_own_site(client):
+    # "same-origin": this site's own requests carry a Referer (and a real
+    # Origin); a request anywhere else carries neither.
+    assert client.get("/").headers["Referrer-Policy"] == "same-origin"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://localhost"},  # a browser that sends no Referer at all
+        {"Origin": "https://LOCALHOST:443"},
+        {"Referer": "https://localhost/visit/review"},  # a browser that sends no Origin
+    ],
+)
+def test_behind_an_https_proxy_a_post_from_this_site_is_accepted(https_app, headers):
+    assert https_post(https_app, "/start", **headers).status_code == 303
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://clinic-lookalike.example", "Referer": "https://localhost/"},
+        {"Origin": "http://localhost"},
+        {"Origin": "https://localhost:8443"},
+        {"Origin": "null"},
+        {"Referer": "https://clinic-lookalike.example/"},
+        {},
+    ],
+)
+def test_behind_an_https_proxy_a_post_from_elsewhere_is_refused_even_with_a_token(https_app, headers):
+    response = https_post(https_app, "/start", **headers)
+    assert response.status_code == 400
+    assert "Something went wrong with that tap" in response.get_data(as_text=True)
+    desk = https_post(https_app, "/desk/sign-in", **headers)
+    assert desk.status_code == 400
+    assert "The page had been open too long" in desk.get_data(as_text=True)
 
 
 def test_without_the_setting_no_hsts_and_forwarded_headers_are_ignored(client):
