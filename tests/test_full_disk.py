@@ -286,3 +286,27 @@ def test_a_patient_tapping_start_on_a_full_disk_gets_a_calm_page(disk_app, small
     page = response.get_data(as_text=True)
     assert "Sorry, something went wrong on our side. Please try again." in page
     assert "Traceback" not in page and "OperationalError" not in page and "disk" not in page.lower()
+
+
+@pytest.mark.parametrize("reserve_mb", [RESERVE_MB, 0], ids=["below the reserve", "write refused"])
+def test_an_enrolled_kiosk_shows_welcome_on_a_full_disk_without_noting_its_contact(
+    disk_app, small_disk, reserve_mb
+):
+    from kiosk import kiosks
+
+    disk_app.config.update(KIOSK_ENROLLMENT=1, DISK_RESERVE_MB=reserve_mb)
+    with disk_app.app_context():
+        code = kiosks.register("Waiting room 2", "", "", by="boss").link_code
+        row, cookie = kiosks.enroll(code, disk_app.config["SECRET_KEY"])
+        row.last_seen_at -= 2 * kiosks.SEEN_EVERY  # its contact is due to be noted
+        db.session.commit()
+    screen = disk_app.test_client()
+    screen.set_cookie(kiosks.COOKIE, cookie)
+    small_disk.fill(leave=A_LITTLE if reserve_mb else 0)
+    before = database_files(disk_app)
+
+    welcome = screen.get("/")
+    assert welcome.status_code == 200
+    assert "Start" in welcome.get_data(as_text=True)
+    if reserve_mb:
+        assert database_files(disk_app) == before  # no contact noted into the last free space
