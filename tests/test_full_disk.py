@@ -270,6 +270,10 @@ def test_the_desk_queue_reads_on_a_full_disk_and_says_the_disk_is_full(disk_app,
     page = fragment.get_data(as_text=True)
     assert code in page
     assert "The server's disk is full" in page
+    full_page = desk.get("/desk/")  # signed in just now: the session is not written again yet
+    assert full_page.status_code == 200
+    assert "The server's disk is full" in full_page.get_data(as_text=True)
+    assert "background worker is not running" not in full_page.get_data(as_text=True)
     assert database_files(disk_app) == before
 
     small_disk.free()
