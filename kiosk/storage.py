@@ -183,10 +183,23 @@ def write_atomically(target: Path, data: bytes, *, mode: int = 0o600, replace: b
         if replace:
             os.replace(part, target)
         else:
-            os.link(part, target)  # refuses to overwrite, unlike a rename
-            os.unlink(part)
+            _link_new(part, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(part)
         raise
     return target
+
+
+def _link_new(part: str, target: Path) -> None:
+    """Put `part` in place as `target` only if there is no `target` yet."""
+    try:
+        os.link(part, target)  # refuses to overwrite, unlike a rename
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: check, then rename
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, "File exists", str(target)) from None
+        os.replace(part, target)
+        return
+    os.unlink(part)

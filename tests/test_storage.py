@@ -108,3 +108,24 @@ def test_on_a_read_only_postgresql_the_worker_backs_off_and_healthz_says_read_on
     # Without patience: a beat and a try of each lane every 5 s, about 9 in 11 s.
     assert 1 <= len(tries) <= 4, [r.getMessage() for r in tries]
     assert all("refused (read-only)" in r.getMessage() for r in tries)
+
+
+def test_a_file_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    target = tmp_path / "saved.pdf"
+    storage.write_atomically(target, b"first")
+    assert target.read_bytes() == b"first" and oct(target.stat().st_mode & 0o777) == "0o600"
+
+    def no_room(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(storage.os, "fsync", no_room)
+    with pytest.raises(OSError):
+        storage.write_atomically(target, b"second, cut short")
+    monkeypatch.undo()
+    assert target.read_bytes() == b"first"  # the old copy stands
+    assert [p.name for p in tmp_path.iterdir()] == ["saved.pdf"]  # and no .part is left
+
+    with pytest.raises(FileExistsError):
+        storage.write_atomically(target, b"third", replace=False)
+    assert target.read_bytes() == b"first"
+    assert [p.name for p in tmp_path.iterdir()] == ["saved.pdf"]
