@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 
 from .database import upgrade_database
 from .models import utcnow
+from .storage import write_atomically
 
 kiosk_cli = AppGroup("kiosk", help="Run and look after the visit-prep kiosk.")
 
@@ -57,7 +58,7 @@ def sample_handout(out: Path, lang: str, paper: str | None) -> None:
     pdf, pages = render_handout(
         SAMPLE_ANSWERS, language=lang, claim_code="K7P2", created_at=utcnow(), paper=paper
     )
-    out.write_bytes(pdf)
+    write_atomically(out, pdf, mode=0o644)  # a cut-short PDF is never left behind
     click.echo(f"Wrote {out} ({pages} pages, {len(pdf):,} bytes).")
 
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .storage import write_atomically
+
 DEFAULT_KIOSK_NAME = "Waiting room kiosk"
 
 
@@ -79,6 +81,10 @@ SETTINGS: dict[str, str | int] = {
     # to send). If the worker dies, another takes the job over after this.
     # Keep it well above the 30 s a print server may take to refuse a job.
     "JOB_LEASE_SECONDS": 120,
+    # Megabytes kept free on the disk of instance/ (and of the print folder
+    # and a SQLite database elsewhere). Below this the worker writes nothing
+    # until space is freed, and /healthz says the disk is full.
+    "DISK_RESERVE_MB": 64,
 }
 
 MIN_IDLE_WARNING_SECONDS = 20
@@ -138,11 +144,11 @@ def load_or_create_secret_key(instance_path: str) -> str:
     except FileNotFoundError:
         pass
     key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, key.encode())
-    finally:
-        os.close(fd)
+        # Whole or not at all: a full disk must not leave a cut-short key.
+        write_atomically(path, key.encode(), replace=False)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text().strip()
     return key
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
 import threading
 import time
@@ -40,6 +39,7 @@ from flask import Flask, current_app
 from markupsafe import escape
 
 from . import questionnaire as qn
+from .storage import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -539,9 +539,7 @@ def refresh(app: Flask, *, force: bool = False) -> State:
         try:
             # Written whole, then put in place: a process starting meanwhile
             # never reads half a copy.
-            partial = last_good.with_name(f".{LAST_GOOD_NAME}.{os.getpid()}")
-            partial.write_text(state.content.text, encoding="utf-8")
-            os.replace(partial, last_good)
+            write_atomically(last_good, state.content.text.encode("utf-8"))
         except OSError:
             log.warning("could not keep a copy of the clinic content beside it")
         log.info("clinic content loaded from %s", path.name)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import selectinload
 
-from . import printing, statistics
+from . import printing, statistics, storage
 from .auth import audit
 from .extensions import db
 from .models import Alert, Handout, Printer, PrintJob, WorkerBeat, utcnow
@@ -33,6 +33,8 @@ class Queue:
     alerts: list[Alert]
     handouts: list[Handout]
     worker_running: bool
+    # The disk is short of its reserve: nothing new is being saved.
+    disk_full: bool = False
 
 
 def _latest(*columns):
@@ -41,15 +43,21 @@ def _latest(*columns):
 
 
 def queue() -> Queue:
+    """What the queue shows. Reads only, so it works on a full disk too."""
     alerts = db.session.scalars(select(Alert).where(OPEN_ALERT).order_by(Alert.created_at.desc())).all()
     handouts = db.session.scalars(_latest(Handout).options(selectinload(Handout.print_jobs))).all()
-    return Queue(list(alerts), list(handouts), worker_running())
+    return Queue(list(alerts), list(handouts), worker_running(), disk_full())
+
+
+def disk_full() -> bool:
+    """Whether the server's disk is short of its reserve (no write needed to tell)."""
+    return storage.low_on_space() is not None
 
 
 def queue_fingerprint(today: object) -> str:
     """A fingerprint of everything the queue fragment shows: the open alerts,
     the latest handouts and their print jobs (each by id and last change),
-    whether a worker runs, and `today` (times show as "14:05" today and with
+    whether a worker runs, whether the disk is full, and `today` (times show as "14:05" today and with
     their date after midnight). If none has changed, the poll answers 304.
 
     Every row shown is in it, not just the latest change, so two changes
@@ -61,7 +69,7 @@ def queue_fingerprint(today: object) -> str:
         .where(PrintJob.handout_id.in_([row.id for row in handouts]))
         .order_by(PrintJob.id)
     ).all()
-    fingerprint = repr((alerts, handouts, jobs, worker_running(), today)).encode()
+    fingerprint = repr((alerts, handouts, jobs, worker_running(), disk_full(), today)).encode()
     return hashlib.sha256(fingerprint).hexdigest()[:32]
 
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 
+from . import storage
 from .auth import audit, without_controls
 from .extensions import db
 from .models import Kiosk, utcnow
@@ -131,9 +133,24 @@ def recognise(cookie: object, secret_key: str) -> Kiosk | None:
         return None
     now = utcnow()
     if kiosk.last_seen_at is None or now - kiosk.last_seen_at >= SEEN_EVERY:
-        kiosk.last_seen_at = now
-        db.session.commit()
+        _note_contact(kiosk, now)
     return kiosk
+
+
+def _note_contact(kiosk: Kiosk, now: datetime) -> None:
+    """Note the kiosk's contact when there is room for it. On a full disk it
+    waits (the desk then sees an older last contact): every idle screen
+    writing each minute would fill any space freed, and the kiosk must still
+    show its screens."""
+    if storage.low_on_space() is not None:
+        return
+    kiosk.last_seen_at = now
+    try:
+        db.session.commit()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        if storage.refusal(error) is None:
+            raise
 
 
 def revoke(kiosk: Kiosk, *, by: str) -> None:

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from .storage import write_atomically
+
 log = logging.getLogger(__name__)
 
 DIRECTORY_PRINTER = "directory"
@@ -360,17 +362,13 @@ def _safe_name(title: str) -> str:
 
 def save_to_directory(pdf: bytes, title: str, directory: Path) -> Path:
     """Write the PDF into `directory` as TITLE.pdf, atomically: a reader never
-    sees half a file. The title is unique to one print job, so saving the
+    sees half a file, and a save that fails (a full disk) leaves no partial
+    ``.part`` file behind. The title is unique to one print job, so saving the
     same job again (a worker that died mid-save, say) rewrites the same file
     rather than leaving a second copy."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        target = directory / f"{_safe_name(title)}.pdf"
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".", suffix=".part", delete=False) as part:
-            part.write(pdf)
-            part.flush()
-            os.fsync(part.fileno())
-        os.replace(part.name, target)
+        target = write_atomically(directory / f"{_safe_name(title)}.pdf", pdf)
     except OSError as exc:
         raise PrintError(
             f"Could not save the handout into the folder {directory}: {exc.strerror}. "

@@ -15,6 +15,12 @@ Two lanes run side by side, each in its own thread: rendering, and the print
 server. A hung print server then holds up printing only, never a handout
 being made. Each lane looks for work again within half a second when idle
 (a few indexed queries), at once after doing some.
+
+On a full disk the worker writes nothing (``StorageGate``): every commit,
+even a beat, adds pages to SQLite's write-ahead log, so a worker that kept
+beating, claiming and retrying would take back any space freed within
+minutes. It waits, looking only at the file system's free-space counters,
+and carries on by itself once there is room.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import delete, update
 
-from . import handout_jobs, print_jobs, retention
+from . import handout_jobs, print_jobs, retention, storage
 from .extensions import db
 from .models import WorkerBeat, utcnow
 
@@ -42,9 +48,13 @@ log = logging.getLogger(__name__)
 POLL_FASTEST = 0.05
 POLL_SLOWEST = 0.5  # new work is picked up within this, when idle
 AFTER_ERROR = 5.0  # the database went away, say: try again after this
+DISK_CHECK_EVERY = 1.0  # while the disk is full: how often to look for room again
+REFUSED_LONGEST = 300.0  # writes refused (disk full, read-only): the longest wait between tries
 BEAT_EVERY = 5.0
 PRINTERS_EVERY = 30.0
 PURGE_EVERY = 60.0
+# What a round of work returns when it did not run: no room to write.
+WAITING = -1
 # Most jobs one lane does before it looks up (to beat, and to let the other
 # kinds of work in its lane have a turn).
 BATCH = 20
@@ -105,6 +115,59 @@ class Every:
         return True
 
 
+class StorageGate:
+    """Whether the worker may write now, shared by its lanes.
+
+    Closed while the disks it writes to have less than ``DISK_RESERVE_MB``
+    free (read from the file system's counters: no write), and reopened as
+    soon as they have it again. Closed too after a write was refused as
+    "disk full" or "read-only" where free space does not show it (a
+    PostgreSQL server's disk, a file system remounted read-only): for 5 s,
+    then twice as long after each refusal, up to 5 minutes, until a beat
+    gets through. Each change is logged once, not every round."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._lock = threading.Lock()
+        self._low = False
+        self._refused_until = 0.0
+        self._backoff = 0.0
+
+    def open(self) -> bool:
+        low = storage.low_on_space()
+        with self._lock:
+            if low is not None:
+                if not self._low:
+                    log.error("worker %s: waiting, writing nothing: %s", self.name, low.describe())
+                self._low = True
+                return False
+            if self._low:
+                log.warning("worker %s: there is room on the disk again; carrying on", self.name)
+                self._low = False
+                self._refused_until = 0.0
+            return time.monotonic() >= self._refused_until
+
+    def refused(self, why: str) -> None:
+        """A write was refused: wait longer before the next try."""
+        with self._lock:
+            self._backoff = min(REFUSED_LONGEST, self._backoff * 2 or AFTER_ERROR)
+            self._refused_until = time.monotonic() + self._backoff
+            log.error(
+                "worker %s: a write was refused (%s); writing nothing for %.0f s",
+                self.name,
+                why,
+                self._backoff,
+            )
+
+    def wrote(self) -> None:
+        """A write got through (a beat): refusals are forgotten."""
+        with self._lock:
+            if self._backoff:
+                log.warning("worker %s: writes get through again; carrying on", self.name)
+            self._backoff = 0.0
+            self._refused_until = 0.0
+
+
 class Worker:
     """One worker process: a lane thread for rendering, one for the print
     server, and beats from the thread that runs it."""
@@ -115,6 +178,7 @@ class Worker:
         self.stop = threading.Event()
         self._printers = Every(PRINTERS_EVERY)
         self._purge = Every(PURGE_EVERY)
+        self.storage = StorageGate(self.name)
 
     def run(self) -> None:
         """Work until ``stop`` is set; the job in hand is finished first."""
@@ -127,8 +191,10 @@ class Worker:
             lane.start()
         with self.app.app_context():
             while True:
-                self._guarded("beat", beat, self.name)
-                if self.stop.wait(BEAT_EVERY):
+                beaten = self._guarded("beat", beat, self.name)
+                if beaten is not None and beaten >= 0:
+                    self.storage.wrote()
+                if self.stop.wait(BEAT_EVERY if beaten != WAITING else DISK_CHECK_EVERY):
                     break
             for lane in lanes:
                 lane.join()
@@ -150,6 +216,8 @@ class Worker:
                 done = self._guarded(name, work, self.name)
                 if done is None:
                     pause = AFTER_ERROR
+                elif done == WAITING:
+                    pause = DISK_CHECK_EVERY
                 elif done:
                     pause = POLL_FASTEST
                     continue
@@ -157,14 +225,20 @@ class Worker:
                 pause = min(POLL_SLOWEST, pause * 2)
 
     def _guarded(self, what: str, work: Callable[[str], int | None], owner: str) -> int | None:
-        """Run one round of work; on an error, log it (where, not what: a
-        message may quote a patient's words) and carry on. None on error."""
+        """Run one round of work, unless the disk is full (WAITING then); on
+        an error, log it (where, not what: a message may quote a patient's
+        words) and carry on. None on error."""
         try:
+            if not self.storage.open():
+                return WAITING
             return work(owner) or 0
         except Exception as error:
+            db.session.rollback()
+            if refused := storage.refusal(error):
+                self.storage.refused(refused)
+                return WAITING
             frames = "".join(traceback.format_tb(error.__traceback__, limit=-4))
             log.error("worker %s: %s failed (%s):\n%s", self.name, what, type(error).__name__, frames)
-            db.session.rollback()
             return None
         finally:
             db.session.remove()

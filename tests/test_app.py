@@ -22,13 +22,16 @@ def test_healthz_is_ok_with_a_writable_database_and_a_live_worker(app, client):
         beat("host:1:abc")
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok", "worker": "running"}
+    assert response.json == {"status": "ok", "database": "ok", "disk": "ok", "worker": "running"}
 
 
 def test_healthz_fails_while_no_worker_is_alive(client):
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json == {"status": "error", "database": "ok", "worker": "not running"}
+    assert response.json["database"] == "ok"
+    assert response.json["disk"] == "ok"
+    assert response.json["worker"] == "not running"
+    assert "No worker" in response.json["reason"]
 
 
 def test_healthz_reports_a_broken_database(app, client, monkeypatch):
@@ -58,7 +61,8 @@ def test_healthz_fails_when_the_database_is_read_only(tmp_path, monkeypatch):
     )
     response = read_only.test_client().get("/healthz")
     assert response.status_code == 503
-    assert response.json["database"] == "unavailable"
+    assert response.json["database"] == "read-only"
+    assert "read-only" in response.json["reason"]
 
 
 def test_pages_carry_a_strict_content_security_policy(client):
