@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -152,6 +153,23 @@ def purge_command() -> None:
     from .retention import purge
 
     click.echo(f"Deleted: {purge()}.")
+
+
+@kiosk_cli.command("backup")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(out: Path) -> None:
+    """Copy the SQLite database into OUT, safely while the kiosk runs (0600)."""
+    from .database import backup_sqlite
+
+    try:
+        backup_sqlite(out)
+    except ValueError:
+        raise click.ClickException(
+            "The database is not a SQLite file: back up PostgreSQL with pg_dump (README, Backups)."
+        ) from None
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(f"Could not write the backup {out}: {error}") from None
+    click.echo(f"Backed up the database to {out}.")
 
 
 @kiosk_cli.command("serve")
