@@ -137,6 +137,9 @@ def worker_command(once: bool) -> None:
     if once:
         click.echo(f"Done: {worker.run_once()} piece(s) of work.")
         return
+    from .checks import log_at_start
+
+    log_at_start()
     running = worker.Worker(current_app._get_current_object())
 
     def stop(_signum: int, _frame: object) -> None:
@@ -153,6 +156,19 @@ def purge_command() -> None:
     from .retention import purge
 
     click.echo(f"Deleted: {purge()}.")
+
+
+@kiosk_cli.command("check")
+def check_command() -> None:
+    """Check the settings of this machine's print server that decide whether a
+    patient's words outlive the purge. Exits 1 when something must change."""
+    from .checks import Level, everything
+
+    findings = everything()
+    for finding in findings:
+        click.echo(f"{finding.level.value.upper()}: {finding.text}")
+    if any(finding.level is Level.PROBLEM for finding in findings):
+        raise SystemExit(1)
 
 
 @kiosk_cli.command("backup")
