@@ -79,6 +79,12 @@ SETTINGS: dict[str, str | int] = {
     # to send). If the worker dies, another takes the job over after this.
     # Keep it well above the 30 s a print server may take to refuse a job.
     "JOB_LEASE_SECONDS": 120,
+    # PostgreSQL: after a purge that deleted patient rows, rewrite the patient
+    # tables (VACUUM FULL), so that no deleted answers or handouts stay in
+    # their files. It locks those tables for a moment (about 15 ms per 100
+    # handouts kept). 0: a plain VACUUM only, for a database that keeps so
+    # many handouts that the lock would hold kiosks up (README).
+    "POSTGRES_VACUUM_FULL": 1,
 }
 
 MIN_IDLE_WARNING_SECONDS = 20
