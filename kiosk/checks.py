@@ -1,6 +1,7 @@
-"""The machine's settings that decide whether a patient's words outlive the
-purge: checked by ``flask --app wsgi kiosk check`` and, for the print
-server, logged by the worker when it starts.
+"""The settings that decide whether a patient's words outlive the purge,
+outside the app's own files: the print server's and the database's.
+Checked by ``flask --app wsgi kiosk check``, and logged by the worker when
+it starts.
 
 The kiosk deletes its own copies (``kiosk.retention``); what other programs
 keep is theirs to set, so this only reads their settings and says what to
@@ -14,7 +15,10 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sqlalchemy import text
+
 from . import printing
+from .extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +27,7 @@ class Level(StrEnum):
     OK = "ok"
     PROBLEM = "problem"  # something keeps patient data longer than the kiosk says
     UNKNOWN = "check by hand"  # nobody here can tell
+    NOTE = "note"  # for the administrator of another program to consider
 
 
 @dataclass(frozen=True)
@@ -78,17 +83,59 @@ def print_server() -> list[Finding]:
     return findings
 
 
+def database() -> list[Finding]:
+    """On PostgreSQL: whether the purge can rewrite the patient tables (only
+    their owner may), and how long the write-ahead log keeps old bytes."""
+    if db.engine.dialect.name != "postgresql":
+        return []
+    from .retention import PATIENT_TABLES
+
+    names = [model.__tablename__ for model in PATIENT_TABLES]
+    not_owned = db.session.scalars(
+        text(
+            "SELECT relname FROM pg_class WHERE relname = ANY(:names) AND relkind = 'r' "
+            "AND relnamespace = 'public'::regnamespace AND NOT pg_has_role(relowner, 'USAGE') ORDER BY relname"
+        ),
+        {"names": names},
+    ).all()
+    recycle = db.session.scalar(text("SELECT setting FROM pg_settings WHERE name = 'wal_recycle'"))
+    db.session.rollback()
+    findings = []
+    if not_owned:
+        findings.append(
+            Finding(
+                Level.PROBLEM,
+                f"The database role does not own the tables {', '.join(not_owned)}: the purge cannot "
+                "rewrite them, and deleted answers stay in their files until the database reuses the "
+                "space. Make the app's role their owner (ALTER TABLE … OWNER TO).",
+            )
+        )
+    else:
+        findings.append(Finding(Level.OK, "The purge can rewrite the patient tables (the role owns them)."))
+    if recycle == "on":
+        findings.append(
+            Finding(
+                Level.NOTE,
+                "PostgreSQL reuses old write-ahead log files (wal_recycle = on): their old bytes, "
+                "patients' words among them, stay until new log overwrites them. Set wal_recycle = off "
+                "(README, What PostgreSQL keeps after a purge).",
+            )
+        )
+    return findings
+
+
 def everything() -> list[Finding]:
-    return print_server()
+    return print_server() + database()
 
 
 def log_at_start() -> None:
     """Log what is wrong (the worker calls this when it starts). Never raises:
     a check that fails must not keep handouts from printing."""
     try:
-        findings = print_server()
+        findings = everything()
     except Exception:  # noqa: BLE001 (a check, not the work)
-        log.exception("could not check the print server's settings")
+        db.session.rollback()
+        log.exception("could not check the print server's and the database's settings")
         return
     for finding in findings:
         if finding.level is not Level.OK:

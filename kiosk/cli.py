@@ -160,8 +160,8 @@ def purge_command() -> None:
 
 @kiosk_cli.command("check")
 def check_command() -> None:
-    """Check the settings of this machine's print server that decide whether a
-    patient's words outlive the purge. Exits 1 when something must change."""
+    """Check the print server's and the database's settings that decide whether
+    a patient's words outlive the purge. Exits 1 when something must change."""
     from .checks import Level, everything
 
     findings = everything()

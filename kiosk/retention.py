@@ -184,19 +184,20 @@ def _vacuum_postgresql(*, full: bool) -> bool:
     quote = db.engine.dialect.identifier_preparer.quote
     tables = ", ".join(quote(model.__tablename__) for model in PATIENT_TABLES)
     started = time.monotonic()
-    with db.engine.connect() as connection:
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        try:
+    try:
+        with db.engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             connection.execute(text(f"SET lock_timeout = '{VACUUM_LOCK_TIMEOUT}'"))
-            connection.execute(text(f"VACUUM {'FULL ' if full else ''}{tables}"))
-        except SQLAlchemyError as error:
-            log.warning(
-                "could not vacuum the patient tables after a purge (%s); trying again after the next one",
-                type(getattr(error, "orig", error)).__name__,
-            )
-            return False
-        finally:
-            connection.execute(text("RESET lock_timeout"))
+            try:
+                connection.execute(text(f"VACUUM {'FULL ' if full else ''}{tables}"))
+            finally:
+                connection.execute(text("RESET lock_timeout"))
+    except SQLAlchemyError as error:
+        log.warning(
+            "could not vacuum the patient tables after a purge (%s); trying again after the next one",
+            type(getattr(error, "orig", None) or error).__name__,
+        )
+        return False
     log.info(
         "vacuumed%s the patient tables in %.0f ms",
         " (full)" if full else "",

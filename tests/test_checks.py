@@ -14,8 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from kiosk import checks, printing
+from kiosk.extensions import db
 from kiosk.printing import SpoolSettings, parse_spool_settings, spool_problems
 
 from . import cups_support as cups
@@ -125,7 +127,7 @@ def test_a_check_that_breaks_does_not_stop_the_worker(app, monkeypatch, caplog):
     monkeypatch.setattr(printing, "run_tool", broken)
     with app.app_context():
         checks.log_at_start()
-    assert "could not check the print server's settings" in caplog.text
+    assert "could not check the print server's and the database's settings" in caplog.text
 
 
 # --- a real cupsd of the test's own -------------------------------------------------------------
@@ -237,3 +239,13 @@ def test_the_ci_print_server_is_set_up_as_the_readme_says():
     settings = printing.spool_settings(printing.print_server())
     assert settings is not None
     assert spool_problems(settings) == [], "run .ci/cups-setup"
+
+
+def test_on_postgresql_the_check_says_whether_the_purge_can_rewrite_the_tables(pg_app, cups):
+    cups({"lpstat -H": ok("/run/cups/cups.sock\n"), "cupsctl": ok(CUPSCTL_SET_UP), "lpstat -v": ok("")})
+    result = pg_app.test_cli_runner().invoke(args=["kiosk", "check"])
+    assert result.exit_code == 0, result.output
+    assert "OK: The purge can rewrite the patient tables (the role owns them)." in result.output
+    with pg_app.app_context():
+        recycled = db.session.scalar(text("SHOW wal_recycle")) == "on"
+    assert ("NOTE: PostgreSQL reuses old write-ahead log files" in result.output) is recycled

@@ -18,22 +18,25 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import make_url, select, text, update
 
 from kiosk import retention
 from kiosk.extensions import db
 from kiosk.models import Alert, Handout, PrintJob, Visit, utcnow
 
-from .conftest import POSTGRES_REQUIRED
+from .conftest import POSTGRES_REQUIRED, POSTGRES_URL, ok
 from .test_desk import finished_visit
 
 PATIENT_TABLES = [model.__tablename__ for model in (Visit, Handout, PrintJob, Alert)]
 
 
-def as_postgres(sql: str) -> str:
+def as_postgres(sql: str, database: str = "postgres") -> str:
     """Run SQL as the cluster's superuser (the app's role may not CHECKPOINT)."""
     done = subprocess.run(
-        ["su", "postgres", "-c", f'psql -qtAX -c "{sql}"'], capture_output=True, text=True, timeout=60
+        ["su", "postgres", "-c", f'psql -qtAX -d {database} -c "{sql}"'],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
@@ -159,3 +162,24 @@ def test_a_rewrite_that_cannot_get_its_lock_is_done_after_the_next_purge(
         assert not retention.purge().anything
     as_postgres("CHECKPOINT")
     assert holding(table_files(app, data_directory), [canary.encode()]) == []
+
+
+def test_the_check_says_when_the_purge_cannot_rewrite_a_table_it_does_not_own(pg_app, data_directory, cups):
+    cups(
+        {
+            "lpstat -H": ok("/run/cups/cups.sock\n"),
+            "cupsctl": ok("PreserveJobFiles=No\n"),
+            "lpstat -v": ok(""),
+        }
+    )
+    database = make_url(POSTGRES_URL).database
+    role = make_url(POSTGRES_URL).username
+    as_postgres("ALTER TABLE visit OWNER TO postgres", database)
+    try:
+        result = pg_app.test_cli_runner().invoke(args=["kiosk", "check"])
+    finally:
+        as_postgres(f"ALTER TABLE visit OWNER TO {role}", database)
+    assert result.exit_code == 1
+    assert "PROBLEM: The database role does not own the tables visit: the purge cannot rewrite them" in (
+        result.output
+    )
