@@ -30,6 +30,19 @@ CUPSCTL_DEFAULTS = "_remote_admin=0\n_share_printers=0\nWebInterface=Yes\n"
 CUPSCTL_SET_UP = CUPSCTL_DEFAULTS + "PreserveJobFiles=No\nPreserveJobHistory=3600\n"
 
 
+@pytest.fixture(autouse=True)
+def cups_tools_installed(monkeypatch):
+    """The played-back tools stand in for CUPS's, installed or not."""
+    monkeypatch.setattr(printing, "cups_available", lambda: True)
+
+
+def test_without_cups_there_is_only_the_folder_the_kiosk_empties(runner, monkeypatch):
+    monkeypatch.setattr(printing, "cups_available", lambda: False)
+    result = runner.invoke(args=["kiosk", "check"])
+    assert result.exit_code == 0
+    assert result.output == "OK: CUPS is not installed: handouts are only saved to the kiosk's folder.\n"
+
+
 def test_cupsd_conf_is_read_as_cupsd_reads_it():
     text = """
 PreserveJobFiles Yes
