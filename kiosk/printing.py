@@ -151,14 +151,21 @@ class ToolResult:
         return "\n".join(part for part in (self.stdout.strip(), self.stderr.strip()) if part)
 
 
-def run_tool(args: Sequence[str], stdin: bytes | None = None, timeout: float = QUERY_TIMEOUT) -> ToolResult:
+def run_tool(
+    args: Sequence[str],
+    stdin: bytes | None = None,
+    timeout: float = QUERY_TIMEOUT,
+    *,
+    no_terminal: bool = False,
+) -> ToolResult:
     """Run one CUPS tool. Tests replace this to feed in captured output.
+    `no_terminal`: in a session of its own, so that a tool a server asks for
+    a password (cupsctl) cannot ask on the terminal and wait there.
 
     Raises PrintError only when the tool is missing or does not answer in time."""
     # CUPS translates its messages; the parsing below reads the English ones.
     env = {**os.environ, "LC_ALL": "C.UTF-8"}
     try:
-        # A session of its own: no terminal for a tool to ask a password on.
         done = subprocess.run(
             list(args),
             input=stdin,
@@ -166,7 +173,7 @@ def run_tool(args: Sequence[str], stdin: bytes | None = None, timeout: float = Q
             timeout=timeout,
             env=env,
             check=False,
-            start_new_session=True,
+            start_new_session=no_terminal,
         )
     except FileNotFoundError as exc:
         raise PrintError(TOOLS_MISSING, detail=str(exc)) from None
@@ -731,9 +738,13 @@ def is_local_server(server: str) -> bool:
     CUPS's port), whose cupsd.conf is the one in /etc/cups."""
     if server.startswith("/"):
         return True
-    host, _, port = server.rpartition(":") if server.count(":") == 1 or "]" in server else (server, "", "")
-    host = host.strip("[]")
-    return (host == "localhost" or host == "::1" or host.startswith("127.")) and port in ("", "631")
+    host, port = server, ""
+    if server.startswith("["):  # [::1]:631
+        host, _, port = server[1:].partition("]")
+        port = port.removeprefix(":")
+    elif server.count(":") == 1:
+        host, _, port = server.partition(":")
+    return (host in ("localhost", "::1") or host.startswith("127.")) and port in ("", "631")
 
 
 def cupsd_conf() -> Path:
@@ -745,7 +756,7 @@ def spool_settings(server: str) -> SpoolSettings | None:
     with `cupsctl` (a remote one too), else read from this machine's
     cupsd.conf when the server is local. None when nobody can say."""
     try:
-        result = run_tool(["cupsctl"], stdin=b"")
+        result = run_tool(["cupsctl"], stdin=b"", no_terminal=True)
     except PrintError as exc:
         log.info("cupsctl could not read the print server's settings: %s", exc.detail or exc.reason)
     else:

@@ -262,3 +262,19 @@ def test_on_postgresql_the_check_says_whether_the_purge_can_rewrite_the_tables(p
     with pg_app.app_context():
         recycled = db.session.scalar(text("SHOW wal_recycle")) == "on"
     assert ("NOTE: PostgreSQL reuses old write-ahead log files" in result.output) is recycled
+
+
+@pytest.mark.parametrize(
+    ("server", "local"),
+    [
+        ("/run/cups/cups.sock", True),
+        ("localhost:631", True),
+        ("127.0.0.1", True),
+        ("[::1]:631", True),
+        ("127.0.0.1:6331", False),  # another cupsd on this machine, with its own settings
+        ("printhost.clinic:631", False),
+        ("10.0.0.5", False),
+    ],
+)
+def test_only_this_machines_own_cupsd_is_judged_by_its_cupsd_conf(server, local):
+    assert printing.is_local_server(server) is local

@@ -121,4 +121,6 @@ def test_after_printing_and_the_purge_no_spool_file_holds_the_patients_words(
     assert result.exit_code == 0, result.output
     assert "1 handouts" in result.output
 
-    assert files_holding(spool_roots(), words) == []
+    assert files_holding(spool_roots(), words) == [], (
+        "CUPS kept the handout: PreserveJobFiles No (.ci/cups-setup)"
+    )
