@@ -1,6 +1,7 @@
 """A printed handout leaves nothing of the patient's words with the print
 server: after the job has printed and the purge has run, no file of CUPS's
-spool (job documents, job history, temporary files) holds what they typed.
+spool (job documents, job history, temporary files) or of its logs holds
+what they typed.
 
 Runs against the real cupsd, set up as the README's deployment says (CI:
 .ci/cups-setup). Reading the spool needs root, as CUPS tests do in CI.
@@ -45,8 +46,11 @@ def canary() -> str:
     return f"Canary{secrets.token_hex(4)}Philippa"
 
 
+LOGS = Path("/var/log/cups")  # the scheduler's, and cups-pdf's own
+
+
 def spool_roots() -> list[Path]:
-    return [root for root in (SPOOL, CUPS_PDF_SPOOL) if root.exists()]
+    return [root for root in (SPOOL, CUPS_PDF_SPOOL, LOGS) if root.exists()]
 
 
 @pytest.fixture

@@ -125,6 +125,8 @@ def test_after_the_purge_no_file_of_the_patient_tables_holds_the_visit(pg_app, d
 
     files = before | table_files(app, data_directory)
     assert holding(files, [canary.encode()]) == []
+    server_logs = {p for p in Path("/var/log/postgresql").glob("*") if p.is_file()}
+    assert holding(server_logs, [canary.encode()]) == [], "the server's log holds no answer either"
     assert holding(files, pieces) == []
     with app.app_context():
         assert db.session.scalars(select(Handout.id).order_by(Handout.id)).all() == [h.id for h in others]
