@@ -53,9 +53,10 @@ _SAVED_COPY = re.compile(r"^[A-Z0-9]{1,8}-\d+-[0-9a-f]{4}\.pdf$|^\..*\.part$")
 ENDED_SESSIONS_KEPT = timedelta(days=1)
 # The tables that hold what patients told the kiosk.
 PATIENT_TABLES = (Visit, Handout, PrintJob, Alert)
-# How long a rewrite waits for its lock before trying again after the next
-# purge: waiting longer would hold up every kiosk queued behind it.
-VACUUM_LOCK_TIMEOUT = "2s"
+# How long a rewrite waits for its lock (a transaction in its way) before
+# trying again after the next purge: while it waits, every kiosk's request
+# on those tables queues behind it.
+VACUUM_LOCK_TIMEOUT = "500ms"
 
 
 @dataclass
