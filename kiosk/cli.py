@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -137,6 +138,9 @@ def worker_command(once: bool) -> None:
     if once:
         click.echo(f"Done: {worker.run_once()} piece(s) of work.")
         return
+    from .checks import log_at_start
+
+    log_at_start()
     running = worker.Worker(current_app._get_current_object())
 
     def stop(_signum: int, _frame: object) -> None:
@@ -153,6 +157,36 @@ def purge_command() -> None:
     from .retention import purge
 
     click.echo(f"Deleted: {purge()}.")
+
+
+@kiosk_cli.command("check")
+def check_command() -> None:
+    """Check the print server's and the database's settings that decide whether
+    a patient's words outlive the purge. Exits 1 when something must change."""
+    from .checks import Level, everything
+
+    findings = everything()
+    for finding in findings:
+        click.echo(f"{finding.level.value.upper()}: {finding.text}")
+    if any(finding.level is Level.PROBLEM for finding in findings):
+        raise SystemExit(1)
+
+
+@kiosk_cli.command("backup")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(out: Path) -> None:
+    """Copy the SQLite database into OUT, safely while the kiosk runs (0600)."""
+    from .database import backup_sqlite
+
+    try:
+        backup_sqlite(out)
+    except ValueError:
+        raise click.ClickException(
+            "The database is not a SQLite file: back up PostgreSQL with pg_dump (README, Backups)."
+        ) from None
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(f"Could not write the backup {out}: {error}") from None
+    click.echo(f"Backed up the database to {out}.")
 
 
 @kiosk_cli.command("serve")

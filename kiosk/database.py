@@ -1,7 +1,9 @@
-"""Database set-up: SQLite pragmas and table creation."""
+"""Database set-up: SQLite pragmas, table creation and the SQLite backup."""
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from pathlib import Path
 
 from flask import Flask
@@ -58,3 +60,33 @@ def upgrade_database() -> None:
     from . import models  # noqa: F401
 
     upgrade()
+
+
+def backup_sqlite(target: Path) -> None:
+    """Copy the SQLite database into `target`, consistent while the kiosk runs
+    (SQLite's online backup), as one self-contained file readable by its
+    owner only, whatever the caller's umask: a backup holds the last day's
+    visits. Written beside the target and renamed, so a backup of the same
+    name is replaced whole or not at all."""
+    engine: Engine = db.engine
+    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
+        raise ValueError("only a SQLite database file can be backed up this way")
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    part = target.with_name(f".{target.name}.part")
+    part.unlink(missing_ok=True)
+    os.close(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        source = sqlite3.connect(engine.url.database)
+        copy = sqlite3.connect(part)
+        try:
+            source.backup(copy)
+            # The copy needs no write-ahead log beside it to be read.
+            copy.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            copy.close()
+            source.close()
+        part.chmod(0o600)
+        os.replace(part, target)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise

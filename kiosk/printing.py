@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 import os
 import re
 import shutil
@@ -152,15 +153,29 @@ class ToolResult:
         return "\n".join(part for part in (self.stdout.strip(), self.stderr.strip()) if part)
 
 
-def run_tool(args: Sequence[str], stdin: bytes | None = None, timeout: float = QUERY_TIMEOUT) -> ToolResult:
+def run_tool(
+    args: Sequence[str],
+    stdin: bytes | None = None,
+    timeout: float = QUERY_TIMEOUT,
+    *,
+    no_terminal: bool = False,
+) -> ToolResult:
     """Run one CUPS tool. Tests replace this to feed in captured output.
+    `no_terminal`: in a session of its own, so that a tool a server asks for
+    a password (cupsctl) cannot ask on the terminal and wait there.
 
     Raises PrintError only when the tool is missing or does not answer in time."""
     # CUPS translates its messages; the parsing below reads the English ones.
     env = {**os.environ, "LC_ALL": "C.UTF-8"}
     try:
         done = subprocess.run(
-            list(args), input=stdin, capture_output=True, timeout=timeout, env=env, check=False
+            list(args),
+            input=stdin,
+            capture_output=True,
+            timeout=timeout,
+            env=env,
+            check=False,
+            start_new_session=no_terminal,
         )
     except FileNotFoundError as exc:
         raise PrintError(TOOLS_MISSING, detail=str(exc)) from None
@@ -634,3 +649,166 @@ def cancel_job(job_id: str) -> None:
     if not scheduler_running():
         raise PrintServerDown(result.output)
     raise PrintError(f"CUPS could not cancel the job: {_tool_message(result)}.", detail=result.output)
+
+
+# --- What the print server keeps ------------------------------------------------
+#
+# CUPS keeps a copy of every document it printed (the job's d… file in its
+# spool, /var/spool/cups) for PreserveJobFiles, a day by default, and each
+# job's history (number, title, owner, state) for PreserveJobHistory, for
+# ever by default (up to MaxJobs). The copy of a handout is the patient's
+# words, beyond the app's reach: `cancel -x` refuses a finished job. So the
+# print server must be set to keep no files; the history holds nothing of
+# the patient (the title is the claim code, the job's number and a random
+# part) and must outlast the worker's following of a job.
+
+# CUPS 2.4's defaults, when cupsd.conf does not say.
+DEFAULT_JOB_FILES = 86400.0
+DEFAULT_JOB_HISTORY = math.inf
+# The history must outlast a worker's look at a finished job: every 2 s when
+# all is well, after JOB_LEASE_SECONDS when a send was cut off.
+SHORTEST_JOB_HISTORY = 600.0
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+@dataclass(frozen=True)
+class SpoolSettings:
+    """How long the print server keeps printed jobs' files and history, in
+    seconds (0: not at all; math.inf: until the job is purged)."""
+
+    job_files: float
+    job_history: float
+    source: str  # where they were read: "cupsctl" or the cupsd.conf path
+
+
+def cups_duration(value: str) -> float | None:
+    """A cupsd.conf time ("No", "Yes", "3600", "1d"), in seconds; None when unreadable."""
+    value = value.strip().lower()
+    if value in ("no", "off", "false", "disabled"):
+        return 0.0
+    if value in ("yes", "on", "true", "enabled"):
+        return math.inf
+    if match := re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhdw]?)", value):
+        return float(match[1]) * _DURATION_UNITS[match[2]]
+    return None
+
+
+def parse_spool_settings(text: str, source: str) -> SpoolSettings:
+    """The settings from cupsd.conf ("Name Value") or `cupsctl` ("Name=Value")
+    text: top-level directives only, the last one winning, CUPS's defaults
+    where they are missing (or unreadable, as cupsd itself does)."""
+    found: dict[str, float] = {}
+    depth = 0
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("</"):
+            depth = max(0, depth - 1)
+            continue
+        if line.startswith("<"):
+            depth += 1
+            continue
+        if depth:
+            continue
+        name, _, value = line.replace("=", " ", 1).partition(" ")
+        name = name.lower()
+        if (
+            name in ("preservejobfiles", "preservejobhistory")
+            and (seconds := cups_duration(value)) is not None
+        ):
+            found[name] = seconds
+    return SpoolSettings(
+        job_files=found.get("preservejobfiles", DEFAULT_JOB_FILES),
+        job_history=found.get("preservejobhistory", DEFAULT_JOB_HISTORY),
+        source=source,
+    )
+
+
+def print_server() -> str:
+    """The CUPS server the tools talk to (`lpstat -H`): "host:port", or a
+    socket path for the local one."""
+    return run_tool(["lpstat", "-H"]).stdout.strip()
+
+
+def is_local_server(server: str) -> bool:
+    """Whether `server` is this machine's own cupsd (its socket, or loopback on
+    CUPS's port), whose cupsd.conf is the one in /etc/cups."""
+    if server.startswith("/"):
+        return True
+    host, port = server, ""
+    if server.startswith("["):  # [::1]:631
+        host, _, port = server[1:].partition("]")
+        port = port.removeprefix(":")
+    elif server.count(":") == 1:
+        host, _, port = server.partition(":")
+    return (host in ("localhost", "::1") or host.startswith("127.")) and port in ("", "631")
+
+
+def cupsd_conf() -> Path:
+    return Path(os.environ.get("CUPS_SERVERROOT") or "/etc/cups") / "cupsd.conf"
+
+
+def spool_settings(server: str) -> SpoolSettings | None:
+    """What the print server keeps, as its cupsd.conf says: asked of the server
+    with `cupsctl` (a remote one too), else read from this machine's
+    cupsd.conf when the server is local. None when nobody can say."""
+    try:
+        result = run_tool(["cupsctl"], stdin=b"", no_terminal=True)
+    except PrintError as exc:
+        log.info("cupsctl could not read the print server's settings: %s", exc.detail or exc.reason)
+    else:
+        if result.returncode == 0 and "=" in result.stdout:
+            return parse_spool_settings(result.stdout, "cupsctl")
+        log.info("cupsctl could not read the print server's settings: %s", result.output)
+    if is_local_server(server):
+        try:
+            return parse_spool_settings(cupsd_conf().read_text(errors="replace"), str(cupsd_conf()))
+        except OSError as exc:
+            log.info("%s could not be read: %s", cupsd_conf(), exc.strerror)
+    return None
+
+
+def describe_duration(seconds: float) -> str:
+    if seconds == math.inf:
+        return "until CUPS's MaxJobs limit pushes it out"
+    if seconds % 3600 == 0 and seconds >= 3600:
+        hours = int(seconds // 3600)
+        return f"for {hours} hour{'s' if hours != 1 else ''}"
+    return f"for {seconds:g} seconds"
+
+
+KEEP_NO_FILES = "Set “PreserveJobFiles No” in its cupsd.conf (README, Deploying in a clinic)."
+
+
+def spool_problems(settings: SpoolSettings) -> list[str]:
+    """What is wrong with these settings, for staff, or nothing."""
+    problems = []
+    if settings.job_files > 0:
+        problems.append(
+            f"The print server keeps a copy of every printed handout {describe_duration(settings.job_files)} "
+            f"(PreserveJobFiles, read from {settings.source}), after the kiosk has deleted it. "
+            + KEEP_NO_FILES
+        )
+    if settings.job_history < SHORTEST_JOB_HISTORY:
+        when = (
+            "as soon as it has printed"
+            if not settings.job_history
+            else f"{settings.job_history:g} seconds after"
+        )
+        problems.append(
+            f"The print server forgets a job {when} (PreserveJobHistory, read from {settings.source}): "
+            "the desk could show a printed handout as failed. Keep the history at least "
+            f"{SHORTEST_JOB_HISTORY:g} seconds, e.g. “PreserveJobHistory 3600”."
+        )
+    return problems
+
+
+def pdf_folder_printers() -> list[str]:
+    """CUPS queues that print into a folder with cups-pdf (device cups-pdf:/),
+    from `lpstat -v`."""
+    try:
+        result = run_tool(["lpstat", "-v"])
+    except PrintError:
+        return []
+    return re.findall(r"^device for (\S+): cups-pdf:", result.stdout, re.MULTILINE)

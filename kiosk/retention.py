@@ -17,9 +17,12 @@ minute and ``flask --app wsgi kiosk purge`` runs it at once:
 "Gone" means gone from disk: SQLite overwrites deleted content
 (``secure_delete``, set on every connection in ``database``), and after a
 purge the write-ahead log is checkpointed and truncated, so no old page
-holding a patient's words is left in it. On PostgreSQL, deleted rows are
-reclaimed by autovacuum; the database's own disk encryption and backups are
-the health system's to set.
+holding a patient's words is left in it. PostgreSQL leaves a deleted row in
+its table's file as a dead tuple, and a plain VACUUM only marks its space
+free (the bytes stay until a new row lands there), so after a purge that
+deleted patient rows the patient tables are rewritten (``VACUUM FULL``;
+POSTGRES_VACUUM_FULL=0: a plain VACUUM). The write-ahead log, replicas and
+backups are the database's own to set (README, What PostgreSQL keeps).
 """
 
 from __future__ import annotations
@@ -33,11 +36,12 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import statistics
 from .auth import FAILURE_WINDOW
 from .extensions import db
-from .models import Alert, AuditEvent, Handout, SignInFailure, StaffSession, Visit, utcnow
+from .models import Alert, AuditEvent, Handout, PrintJob, SignInFailure, StaffSession, Visit, utcnow
 from .print_jobs import remove_saved_copies
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,12 @@ log = logging.getLogger(__name__)
 # have pointed somewhere shared.
 _SAVED_COPY = re.compile(r"^[A-Z0-9]{1,8}-\d+-[0-9a-f]{4}\.pdf$|^\..*\.part$")
 ENDED_SESSIONS_KEPT = timedelta(days=1)
+# The tables that hold what patients told the kiosk.
+PATIENT_TABLES = (Visit, Handout, PrintJob, Alert)
+# How long a rewrite waits for its lock (a transaction in its way) before
+# trying again after the next purge: while it waits, every kiosk's request
+# on those tables queues behind it.
+VACUUM_LOCK_TIMEOUT = "500ms"
 
 
 @dataclass
@@ -107,7 +117,15 @@ def purge() -> Purged:
     if purged.anything:
         _truncate_sqlite_log()
         log.info("purged %s", purged)
+    global _vacuum_owed
+    if purged.abandoned_visits or purged.handouts or purged.alerts or _vacuum_owed:
+        _vacuum_owed = not _vacuum_postgresql(full=bool(config["POSTGRES_VACUUM_FULL"]))
     return purged
+
+
+# A rewrite that could not run (its lock was busy) is owed to the next purge,
+# even if that one deletes nothing.
+_vacuum_owed = False
 
 
 def _delete_abandoned(ids) -> int:
@@ -154,3 +172,36 @@ def _truncate_sqlite_log() -> None:
     if db.engine.dialect.name == "sqlite":
         with db.engine.connect() as connection:
             connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+
+
+def _vacuum_postgresql(*, full: bool) -> bool:
+    """On PostgreSQL, clear deleted patient rows out of the tables' files:
+    VACUUM FULL rewrites each table (and its TOAST table and indexes) with
+    its live rows only, and the old files are removed at the next
+    checkpoint. Outside any transaction, as VACUUM must be. Returns False
+    when it could not run, to be tried again after the next purge."""
+    if db.engine.dialect.name != "postgresql":
+        return True
+    quote = db.engine.dialect.identifier_preparer.quote
+    tables = ", ".join(quote(model.__tablename__) for model in PATIENT_TABLES)
+    started = time.monotonic()
+    try:
+        with db.engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            connection.execute(text(f"SET lock_timeout = '{VACUUM_LOCK_TIMEOUT}'"))
+            try:
+                connection.execute(text(f"VACUUM {'FULL ' if full else ''}{tables}"))
+            finally:
+                connection.execute(text("RESET lock_timeout"))
+    except SQLAlchemyError as error:
+        log.warning(
+            "could not vacuum the patient tables after a purge (%s); trying again after the next one",
+            type(getattr(error, "orig", None) or error).__name__,
+        )
+        return False
+    log.info(
+        "vacuumed%s the patient tables in %.0f ms",
+        " (full)" if full else "",
+        (time.monotonic() - started) * 1000,
+    )
+    return True

@@ -276,7 +276,9 @@ class FakeTools:
         self.answers = answers
         self.calls: list[tuple[str, bytes | None]] = []
 
-    def __call__(self, args: Sequence[str], stdin: bytes | None = None, timeout: float = 0) -> ToolResult:
+    def __call__(
+        self, args: Sequence[str], stdin: bytes | None = None, timeout: float = 0, **_options: Any
+    ) -> ToolResult:
         command = " ".join(args)
         self.calls.append((command, stdin))
         key = max((k for k in self.answers if command.startswith(k)), key=len, default=None)

@@ -1,0 +1,142 @@
+"""The settings that decide whether a patient's words outlive the purge,
+outside the app's own files: the print server's and the database's.
+Checked by ``flask --app wsgi kiosk check``, and logged by the worker when
+it starts.
+
+The kiosk deletes its own copies (``kiosk.retention``); what other programs
+keep is theirs to set, so this only reads their settings and says what to
+change. Every finding is a sentence for the clinic's IT, with no patient
+data in it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import text
+
+from . import printing
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class Level(StrEnum):
+    OK = "ok"
+    PROBLEM = "problem"  # something keeps patient data longer than the kiosk says
+    UNKNOWN = "check by hand"  # nobody here can tell
+    NOTE = "note"  # for the administrator of another program to consider
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: Level
+    text: str
+
+
+CUPS_PDF = (
+    "The printer “{queue}” is a cups-pdf PDF printer: it keeps a PDF of every handout printed on it "
+    "in a folder of the print server, which the kiosk never empties. It is for tests only; in a "
+    "clinic use “Save to folder” (the folder the kiosk empties itself) or a real printer, and "
+    "delete this queue (lpadmin -x {queue})."
+)
+
+
+def print_server() -> list[Finding]:
+    """Whether the CUPS server keeps copies of printed handouts, and whether a
+    cups-pdf queue keeps them in a folder."""
+    if not printing.cups_available():
+        return [Finding(Level.OK, "CUPS is not installed: handouts are only saved to the kiosk's folder.")]
+    try:
+        server = printing.print_server()
+    except printing.PrintError as error:
+        return [Finding(Level.UNKNOWN, f"Could not ask CUPS which print server it uses: {error.reason}")]
+    settings = printing.spool_settings(server)
+    name = "this machine's print server" if server.startswith("/") else f"the print server {server}"
+    findings = []
+    if settings is None:
+        findings.append(
+            Finding(
+                Level.UNKNOWN,
+                f"Could not read the settings of {name}. Check on it by hand that its "
+                "cupsd.conf says “PreserveJobFiles No” and “PreserveJobHistory 3600” "
+                "(README, Deploying in a clinic).",
+            )
+        )
+    else:
+        problems = printing.spool_problems(settings)
+        findings += [Finding(Level.PROBLEM, problem) for problem in problems]
+        if not problems:
+            findings.append(
+                Finding(
+                    Level.OK,
+                    f"{name[0].upper()}{name[1:]} keeps no copy of a printed handout, and a job's history "
+                    f"(no patient text) {printing.describe_duration(settings.job_history)} "
+                    f"(read from {settings.source}).",
+                )
+            )
+    findings += [
+        Finding(Level.PROBLEM, CUPS_PDF.format(queue=queue)) for queue in printing.pdf_folder_printers()
+    ]
+    return findings
+
+
+def database() -> list[Finding]:
+    """On PostgreSQL: whether the purge can rewrite the patient tables (only
+    their owner may), and how long the write-ahead log keeps old bytes."""
+    if db.engine.dialect.name != "postgresql":
+        return []
+    from .retention import PATIENT_TABLES
+
+    names = [model.__tablename__ for model in PATIENT_TABLES]
+    not_owned = db.session.scalars(
+        text(
+            "SELECT relname FROM pg_class WHERE relname = ANY(:names) AND relkind = 'r' "
+            "AND relnamespace = 'public'::regnamespace AND NOT pg_has_role(relowner, 'USAGE') ORDER BY relname"
+        ),
+        {"names": names},
+    ).all()
+    recycle = db.session.scalar(text("SELECT setting FROM pg_settings WHERE name = 'wal_recycle'"))
+    db.session.rollback()
+    findings = []
+    if not_owned:
+        findings.append(
+            Finding(
+                Level.PROBLEM,
+                f"The database role does not own the tables {', '.join(not_owned)}: the purge cannot "
+                "rewrite them, and deleted answers stay in their files until the database reuses the "
+                "space. Make the app's role their owner (ALTER TABLE … OWNER TO).",
+            )
+        )
+    else:
+        findings.append(Finding(Level.OK, "The purge can rewrite the patient tables (the role owns them)."))
+    if recycle == "on":
+        findings.append(
+            Finding(
+                Level.NOTE,
+                "PostgreSQL reuses old write-ahead log files (wal_recycle = on): their old bytes, "
+                "patients' words among them, stay until new log overwrites them. Set wal_recycle = off "
+                "(README, What PostgreSQL keeps after a purge).",
+            )
+        )
+    return findings
+
+
+def everything() -> list[Finding]:
+    return print_server() + database()
+
+
+def log_at_start() -> None:
+    """Log what is wrong (the worker calls this when it starts). Never raises:
+    a check that fails must not keep handouts from printing."""
+    try:
+        findings = everything()
+    except Exception:  # noqa: BLE001 (a check, not the work)
+        db.session.rollback()
+        log.exception("could not check the print server's and the database's settings")
+        return
+    for finding in findings:
+        if finding.level is not Level.OK:
+            log.warning("%s (flask --app wsgi kiosk check)", finding.text)
