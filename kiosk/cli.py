@@ -156,7 +156,7 @@ def purge_command() -> None:
     """Delete now whatever is past its retention (the worker does it every minute)."""
     from .retention import purge
 
-    click.echo(f"Deleted: {purge()}.")
+    click.echo(f"Deleted: {purge(rewrite_now=True)}.")
 
 
 @kiosk_cli.command("check")

@@ -91,6 +91,9 @@ SETTINGS: dict[str, str | int] = {
     # 100 handouts kept, 535 ms with 1,000). 0: a plain VACUUM only, for a
     # database that keeps so many handouts that the lock would hold kiosks up.
     "POSTGRES_VACUUM_FULL": 1,
+    # ... at most this often (minutes): the longest a deleted patient row
+    # stays in those files after its purge. 0: after every purge that deleted.
+    "POSTGRES_REWRITE_MINUTES": 15,
 }
 
 MIN_IDLE_WARNING_SECONDS = 20

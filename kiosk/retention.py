@@ -77,8 +77,13 @@ class Purged:
         return ", ".join(f"{getattr(self, f.name)} {f.name.replace('_', ' ')}" for f in fields(self))
 
 
-def purge() -> Purged:
-    """Delete everything past its retention now. Returns what went."""
+def purge(*, rewrite_now: bool = False) -> Purged:
+    """Delete everything past its retention now. Returns what went.
+
+    On PostgreSQL the patient tables are then rewritten if rows were deleted,
+    at most every ``POSTGRES_REWRITE_MINUTES`` (the worker purges every
+    minute, and each rewrite locks those tables for a moment); ``rewrite_now``
+    (``kiosk purge``) does not wait for that."""
     config = current_app.config
     now = utcnow()
     purged = Purged()
@@ -117,15 +122,25 @@ def purge() -> Purged:
     if purged.anything:
         _truncate_sqlite_log()
         log.info("purged %s", purged)
-    global _vacuum_owed
-    if purged.abandoned_visits or purged.handouts or purged.alerts or _vacuum_owed:
-        _vacuum_owed = not _vacuum_postgresql(full=bool(config["POSTGRES_VACUUM_FULL"]))
+    rewrite = current_app.extensions.setdefault("kiosk.rewrite", Rewrite())
+    rewrite.owed = rewrite.owed or bool(purged.abandoned_visits or purged.handouts or purged.alerts)
+    every = config["POSTGRES_REWRITE_MINUTES"] * 60
+    due = rewrite_now or rewrite.at is None or time.monotonic() - rewrite.at >= every
+    if rewrite.owed and due and _vacuum_postgresql(full=bool(config["POSTGRES_VACUUM_FULL"])):
+        rewrite.owed = False
+        rewrite.at = time.monotonic()
     return purged
 
 
-# A rewrite that could not run (its lock was busy) is owed to the next purge,
-# even if that one deletes nothing.
-_vacuum_owed = False
+@dataclass
+class Rewrite:
+    """This process's rewrites of the patient tables (PostgreSQL)."""
+
+    # Rows were deleted and the tables not rewritten since (not due yet, or
+    # the lock was busy): owed to a later purge, even one that deletes nothing.
+    owed: bool = False
+    # When they were last rewritten (time.monotonic()); None: never.
+    at: float | None = None
 
 
 def _delete_abandoned(ids) -> int:

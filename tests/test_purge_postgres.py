@@ -141,7 +141,6 @@ def test_a_rewrite_that_cannot_get_its_lock_is_done_after_the_next_purge(
     import time
 
     app = pg_app
-    monkeypatch.setattr(retention, "_vacuum_owed", False)
     canary = f"Canary{secrets.token_hex(4)}Philippa"
     finished_visit(app, own_question_1=canary)
     with app.app_context():

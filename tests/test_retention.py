@@ -16,7 +16,7 @@ from kiosk import auth, retention
 from kiosk.extensions import db
 from kiosk.models import Alert, AuditEvent, Handout, PrintJob, SignInFailure, StaffSession, Visit, utcnow
 
-from .conftest import run_worker
+from .conftest import Kiosk, run_worker
 from .test_desk import finished_visit
 
 CANARY = "Canary-RT5 my sister Philippa drives me"
@@ -182,3 +182,33 @@ def test_the_database_handouts_and_instance_folder_are_for_the_service_user_only
     assert stat.S_IMODE(instance.stat().st_mode) == 0o700
     for path in written:
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+
+def test_the_worker_rewrites_the_patient_tables_at_most_every_few_minutes(app, monkeypatch):
+    """Each rewrite locks the patient tables (PostgreSQL): the worker's purge,
+    every minute, rewrites after deleting at most every POSTGRES_REWRITE_MINUTES,
+    and the purge command at once."""
+    rewrites = []
+    monkeypatch.setattr(retention, "_vacuum_postgresql", lambda *, full: rewrites.append(full) or True)
+    clock = [1000.0]
+    monkeypatch.setattr(retention.time, "monotonic", lambda: clock[0])
+
+    def expire_a_visit(kiosk):
+        kiosk.start()
+        age(app, Visit, timedelta(minutes=61), "updated_at")
+
+    assert not purge(app).anything and rewrites == [], "nothing deleted, nothing to rewrite"
+    expire_a_visit(Kiosk(app.test_client()))
+    assert purge(app).abandoned_visits == 1 and rewrites == [True]
+
+    expire_a_visit(Kiosk(app.test_client()))
+    clock[0] += 14 * 60
+    assert purge(app).abandoned_visits == 1 and len(rewrites) == 1, "not due yet: owed"
+    clock[0] += 60
+    assert not purge(app).anything and len(rewrites) == 2, "the owed rewrite, once due"
+    assert not purge(app).anything and len(rewrites) == 2
+
+    expire_a_visit(Kiosk(app.test_client()))
+    with app.app_context():
+        assert retention.purge(rewrite_now=True).abandoned_visits == 1
+    assert len(rewrites) == 3, "kiosk purge does not wait"
