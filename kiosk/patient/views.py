@@ -123,7 +123,9 @@ def _current_visit() -> Visit | None:
     """This browser's visit, looked up once per request."""
     if "visit" not in g:
         g.visit = visits.load_visit(
-            session.get("visit"), expiry_minutes=current_app.config["VISIT_EXPIRY_MINUTES"]
+            session.get("visit"),
+            expiry_minutes=current_app.config["VISIT_EXPIRY_MINUTES"],
+            done_max_seconds=current_app.config["DONE_MAX_SECONDS"],
         )
     return g.visit
 
@@ -308,7 +310,7 @@ def _local_path(path: str) -> str:
 
 @bp.post("/start")
 def start():
-    visits.discard_visit(session.get("visit"))
+    visits.leave_visit(session.get("visit"))
     lang = session.get("lang", "en")
     visit = visits.start_visit(kiosk=_kiosk_name(), language=lang)
     session["visit"] = visit.id
@@ -320,10 +322,14 @@ def start():
 def reset():
     """Wipe the visit in progress and everything about it in this browser.
 
+    The idle wipe and the end of Done post here too. A finished visit is
+    closed on the server, not only forgotten by this browser: a copy of the
+    cookie taken before shows nothing of it.
+
     Exempt from CSRF on purpose: the idle timer must always be able to wipe
     the screen, and a forged reset can do no more than that.
     """
-    visits.discard_visit(session.get("visit"))
+    visits.leave_visit(session.get("visit"))
     session.clear()
     return _go("patient.welcome")
 
