@@ -163,7 +163,7 @@ def _return_to() -> str:
 # --- enrolled kiosks --------------------------------------------------------------
 
 # Pages any device may open: the enrollment link itself.
-OPEN_ENDPOINTS = {"patient.enroll"}
+OPEN_ENDPOINTS = {"patient.enroll_page", "patient.enroll", "patient.enroll_old_link"}
 
 
 @bp.before_request
@@ -183,18 +183,40 @@ def _kiosk_name() -> str:
     return g.kiosk.name if g.kiosk is not None else current_app.config["KIOSK_NAME"]
 
 
-@bp.route("/enroll/<code>", methods=["GET", "POST"])
-def enroll(code: str):
-    """The one-time link an admin opens on a new kiosk: asks first (a link
-    previewer only GETs), and enrolls the device on the tap."""
+def _enroll_screen(status: int = 200, **context: Any):
+    context.setdefault("kiosk", None)
+    return render_screen("patient/_enroll.html", _("Set up this kiosk"), status=status, **context)
+
+
+@bp.get("/enroll")
+def enroll_page():
+    """Where an enrollment link lands: the page posts the code from the
+    link's fragment (kiosk.js) to learn which kiosk this screen becomes."""
+    return _enroll_screen(checking=True)
+
+
+@bp.get("/enroll/<code>")
+def enroll_old_link(code: str):
+    """A link made before the code moved after "#": sent on to the page
+    that reads it there. This request alone logs its code, spent at the tap."""
+    if kiosks.for_link(code) is None:
+        return _enroll_screen(status=404)
+    return redirect(url_for("patient.enroll_page") + "#" + quote(code, safe=""), 303)
+
+
+@bp.post("/enroll")
+def enroll():
+    """Asks first, naming the kiosk (a link previewer that runs the page's
+    script learns a name and spends nothing); enrolls the device on the tap."""
+    code = request.form.get("code", "")
     kiosk = kiosks.for_link(code)
     if kiosk is None:
-        return render_screen("patient/_enroll.html", _("Set up this kiosk"), status=404, kiosk=None)
-    if request.method == "GET":
-        return render_screen("patient/_enroll.html", _("Set up this kiosk"), kiosk=kiosk)
+        return _enroll_screen(status=404)
+    if request.form.get("confirm") != "1":
+        return _enroll_screen(kiosk=kiosk, code=code)
     enrolled = kiosks.enroll(code, current_app.config["SECRET_KEY"])
     if enrolled is None:
-        return render_screen("patient/_enroll.html", _("Set up this kiosk"), status=404, kiosk=None)
+        return _enroll_screen(status=404)
     session.clear()
     response = _go("patient.welcome")
     response.set_cookie(
