@@ -101,8 +101,13 @@ class SettingError(ValueError):
     """A setting the app cannot start with; the message says which and what to set."""
 
 
+# The longest a duration setting may be, in its own unit: a century, far
+# beyond any use, and well inside what date arithmetic can hold.
+LONGEST = {"DAYS": 36_500, "HOURS": 876_000, "MINUTES": 52_560_000, "SECONDS": 3_153_600_000}
+
+
 def _number(name: str, text: str, default: int | float) -> int | float:
-    """A number setting as its default's type, never below 0."""
+    """A number setting as its default's type (float settings are hours), 0 or more."""
     try:
         value = float(text) if isinstance(default, float) else int(text)
     except ValueError:
@@ -113,6 +118,9 @@ def _number(name: str, text: str, default: int | float) -> int | float:
                 f"{name} must be a number of hours, 0 or more, like {default:g} or 0.5; it is {text!r}."
             )
         raise SettingError(f"{name} must be a whole number, 0 or more, like {default}; it is {text!r}.")
+    unit = name.rsplit("_", 1)[-1]
+    if value > LONGEST.get(unit, math.inf):
+        raise SettingError(f"{name} may be at most {LONGEST[unit]:,} {unit.lower()}; it is {text!r}.")
     return value
 
 
