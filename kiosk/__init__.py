@@ -87,7 +87,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if proxies := int(app.config.get("TRUSTED_PROXIES") or 0):
         # The client's address and scheme as the trusted proxies saw them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
-    app.config["CLINIC_TZ"] = load_time_zone(app.config["CLINIC_TIMEZONE"])
+    try:
+        app.config["CLINIC_TZ"] = load_time_zone(app.config["CLINIC_TIMEZONE"])
+    except ValueError as error:
+        raise config.SettingError(str(error)) from None
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)

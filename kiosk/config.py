@@ -6,6 +6,7 @@ Every setting can also be put in ``instance/config.py`` (see
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -17,8 +18,10 @@ from .storage import write_atomically
 DEFAULT_KIOSK_NAME = "Waiting room kiosk"
 
 
-# name: default. Each can be set in instance/config.py or the environment.
-SETTINGS: dict[str, str | int] = {
+# name: default. Each can be set in instance/config.py or the environment, and
+# is read as its default's type: hours may be fractional (0.5 is half an hour),
+# seconds, minutes, days and switches are whole numbers.
+SETTINGS: dict[str, str | int | float] = {
     # The kiosk name on alerts and handouts when enrollment is off (an
     # enrolled kiosk has its own).
     "KIOSK_NAME": DEFAULT_KIOSK_NAME,
@@ -46,7 +49,7 @@ SETTINGS: dict[str, str | int] = {
     # A finished visit, its answers, handout, print jobs and saved copies are
     # deleted this long after the patient finished (and acknowledged alerts
     # this long after they were acknowledged).
-    "RETENTION_HOURS": 24,
+    "RETENTION_HOURS": 24.0,
     # Sooner: this long after the desk marked the handout handed over (0: no sooner).
     "HANDED_OVER_RETENTION_MINUTES": 0,
     # The audit log (no patient text in it) is kept this long: six years.
@@ -54,8 +57,8 @@ SETTINGS: dict[str, str | int] = {
     "HANDOUT_PAPER": "letter",
     # Desk: staff are signed out after this long without activity, and after
     # this long signed in, whatever they do.
-    "STAFF_SESSION_HOURS": 8,
-    "STAFF_SESSION_MAX_HOURS": 12,
+    "STAFF_SESSION_HOURS": 8.0,
+    "STAFF_SESSION_MAX_HOURS": 12.0,
     # The printer preselected on the desk; empty means the first one found.
     "DEFAULT_PRINTER": "",
     # Print each handout as soon as the patient finishes, to this printer.
@@ -109,13 +112,42 @@ def defaults(instance_path: str) -> dict[str, Any]:
     }
 
 
+class SettingError(ValueError):
+    """A setting the app cannot start with; the message says which and what to set."""
+
+
+# The longest a duration setting may be, in its own unit: a century, far
+# beyond any use, and well inside what date arithmetic can hold.
+LONGEST = {"DAYS": 36_500, "HOURS": 876_000, "MINUTES": 52_560_000, "SECONDS": 3_153_600_000}
+
+
+def _number(name: str, text: str, default: int | float) -> int | float:
+    """A number setting as its default's type (float settings are hours), 0 or more."""
+    try:
+        value = float(text) if isinstance(default, float) else int(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value < 0:
+        if isinstance(default, float):
+            raise SettingError(
+                f"{name} must be a number of hours, 0 or more, like {default:g} or 0.5; it is {text!r}."
+            )
+        raise SettingError(f"{name} must be a whole number, 0 or more, like {default}; it is {text!r}.")
+    unit = name.rsplit("_", 1)[-1]
+    if value > LONGEST.get(unit, math.inf):
+        raise SettingError(f"{name} may be at most {LONGEST[unit]:,} {unit.lower()}; it is {text!r}.")
+    return value
+
+
 def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
-    """The settings this process's environment sets, converted to their types."""
+    """The settings this process's environment sets, converted to their types.
+
+    Raises SettingError, naming the variable, for a number that is not one."""
     found: dict[str, Any] = {}
     for name, default in SETTINGS.items():
         value = environ.get(name, "").strip()
         if value:
-            found[name] = int(value) if isinstance(default, int) else value
+            found[name] = value if isinstance(default, str) else _number(name, value, default)
     if environ.get("PRINT_DIRECTORY"):
         found["PRINT_DIRECTORY"] = environ["PRINT_DIRECTORY"]
     if environ.get("SECRET_KEY"):

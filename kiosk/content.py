@@ -411,7 +411,9 @@ def _svg_problem(data: bytes) -> str:
         return "it is not an SVG image"
     for element in root.iter():
         tag = element.tag.rsplit("}", 1)[-1].lower() if isinstance(element.tag, str) else ""
-        if tag in ("script", "foreignobject", "iframe", "embed", "object", "set") or tag.startswith(
+        # A stylesheet is refused whole rather than read: CSS has too many
+        # ways to spell a fetch (escapes, comments, @import, image-set).
+        if tag in ("script", "style", "foreignobject", "iframe", "embed", "object", "set") or tag.startswith(
             "animate"
         ):
             return f"it may not contain <{tag}>"
@@ -421,14 +423,30 @@ def _svg_problem(data: bytes) -> str:
                 return f"it may not contain event handlers ({local})"
             if local == "href" and not value.strip().startswith("#"):
                 return "it may not link to other files or addresses"
-            if _links_out(value):
-                return "it may not link to other files or addresses"
-        if (
-            tag == "style"
-            and element.text
-            and ("@import" in element.text.lower() or _links_out(element.text))
-        ):
-            return "its styles may not load other files"
+            if problem := _css_problem(value):
+                return problem
+    return ""
+
+
+# CSS that fetches or runs something without url(): @import, old IE's
+# expression(), image-set("a.png" 1x) and the like.
+_CSS_LOADS = re.compile(r"@import|expression\s*\(|image-set\s*\(|\bimage\s*\(|\bsrc\s*\(|element\s*\(")
+
+
+def _css_problem(value: str) -> str:
+    """What is wrong with an attribute's value read as CSS (a style attribute,
+    or a presentation attribute such as fill): empty if nothing.
+
+    A backslash is refused outright: CSS escapes (``u\\72l(``, ``\\40import``)
+    spell anything, and a logo has no need of them. Comments are read both
+    kept and removed, as either reading may be the one a renderer makes."""
+    if "\\" in value:
+        return "its styles may not use CSS escapes (a backslash)"
+    for text in (value, re.sub(r"/\*.*?(\*/|$)", "", value, flags=re.DOTALL)):
+        if _CSS_LOADS.search(text.lower()):
+            return "its styles may not load or run anything (@import, expression(), image-set())"
+        if _links_out(text):
+            return "it may not link to other files or addresses"
     return ""
 
 

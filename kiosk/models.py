@@ -86,6 +86,11 @@ class Visit(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None]
+    # When its kiosk moved on from a finished visit (a reset, the idle wipe,
+    # the end of Done, the next Start). The visit stays for the desk until
+    # retention, but the cookie that carried it opens nothing any more, so a
+    # copy of it cannot bring back the claim code or the answers.
+    closed_at: Mapped[datetime | None]
 
     handout: Mapped[Handout | None] = relationship(
         back_populates="visit", cascade="all, delete-orphan", passive_deletes=True

@@ -65,15 +65,28 @@ def start_visit(kiosk: str, language: str) -> Visit:
     return visit
 
 
-def load_visit(visit_id: str | None, *, expiry_minutes: int) -> Visit | None:
-    """The visit in progress, or None if there is none or it was abandoned."""
+# Done is cleared by the kiosk's script after at most DONE_MAX_SECONDS; the
+# server stops showing it this much later, should the script never get to.
+DONE_GRACE = timedelta(seconds=60)
+
+
+def load_visit(visit_id: str | None, *, expiry_minutes: int, done_max_seconds: int) -> Visit | None:
+    """This browser's visit: one in progress, or one just finished whose Done
+    screen may still be up. None if there is none, it was abandoned, or its
+    kiosk has moved on (``leave_visit``)."""
     if not visit_id or not isinstance(visit_id, str):
         return None
     visit = db.session.get(Visit, visit_id)
     if visit is None:
         return None
-    if visit.finished_at is None and utcnow() - visit.updated_at > timedelta(minutes=expiry_minutes):
+    now = utcnow()
+    if visit.finished_at is None and now - visit.updated_at > timedelta(minutes=expiry_minutes):
         discard_visit(visit.id)
+        return None
+    if visit.finished_at is not None and (
+        visit.closed_at is not None
+        or now - visit.finished_at > timedelta(seconds=done_max_seconds) + DONE_GRACE
+    ):
         return None
     return visit
 
@@ -229,6 +242,22 @@ def finish_visit(visit: Visit, attempts: int = 20, *, taps: int | None = None) -
         log.info("visit finished at kiosk %r; handout %s to prepare", visit.kiosk, handout.id)
         return handout
     raise RuntimeError("no free claim code after several attempts")
+
+
+def leave_visit(visit_id: str | None) -> None:
+    """The kiosk moves on from this browser's visit: an unfinished one is
+    deleted with its answers; a finished one is closed, so that its cookie,
+    even a copy, shows nothing of it again. The desk keeps the handout."""
+    if not visit_id or not isinstance(visit_id, str):
+        return
+    visit = db.session.get(Visit, visit_id)
+    if visit is None:
+        return
+    if visit.finished_at is None:
+        discard_visit(visit.id)
+    elif visit.closed_at is None:
+        visit.closed_at = utcnow()
+        db.session.commit()
 
 
 def discard_visit(visit_id: str | None) -> None:

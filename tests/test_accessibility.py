@@ -125,10 +125,12 @@ def test_the_enrollment_screens_are_free_of_axe_violations(open_kiosk):  # noqa:
     found = {"not enrolled": violations(page, kiosk.url)}
     with kiosk.app.app_context():
         link = kiosks.register("Waiting room 2", "", "", by="maria").link_code
-    page.goto(f"{kiosk.url}/enroll/{link}")
+    page.goto(f"{kiosk.url}/enroll#{link}")
+    expect(page.get_by_text("This screen will become the kiosk:")).to_be_visible()
     found["enroll"] = violations(page, kiosk.url)
     page.get_by_role("button", name="Set up this kiosk").tap()
     expect(page.get_by_role("heading", name="Get ready to ask for a second opinion")).to_be_visible()
-    page.goto(f"{kiosk.url}/enroll/{link}")
+    page.goto(f"{kiosk.url}/enroll#{link}")
+    expect(page.get_by_role("heading", name="This link does not work")).to_be_visible()
     found["used link"] = violations(page, kiosk.url)
     assert {screen: problems for screen, problems in found.items() if problems} == {}

@@ -147,3 +147,68 @@ def test_a_time_zone_that_does_not_exist_stops_the_app_with_a_clear_message(tmp_
         create_app()
     monkeypatch.setenv("CLINIC_TIMEZONE", "America/Chicago")
     assert str(create_app().config["CLINIC_TZ"]) == "America/Chicago"
+
+
+def test_fractional_hours_from_the_environment_are_taken_as_they_are(tmp_path, monkeypatch):
+    from datetime import timedelta
+
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'k.sqlite3'}")
+    monkeypatch.setenv("STAFF_SESSION_HOURS", "0.02")
+    monkeypatch.setenv("STAFF_SESSION_MAX_HOURS", " 1.5 ")
+    monkeypatch.setenv("RETENTION_HOURS", "0.5")
+    monkeypatch.setenv("IDLE_SECONDS", "45")
+    config = create_app().config
+    assert config["STAFF_SESSION_HOURS"] == 0.02
+    assert config["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=0.02)
+    assert config["STAFF_SESSION_MAX_HOURS"] == 1.5 and config["RETENTION_HOURS"] == 0.5
+    assert config["IDLE_SECONDS"] == 45 and isinstance(config["IDLE_SECONDS"], int)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("STAFF_SESSION_HOURS", "abc", "STAFF_SESSION_HOURS must be a number of hours"),
+        ("STAFF_SESSION_HOURS", "-1", "STAFF_SESSION_HOURS must be a number of hours"),
+        ("RETENTION_HOURS", "nan", "RETENTION_HOURS must be a number of hours"),
+        ("RETENTION_HOURS", "inf", "RETENTION_HOURS must be a number of hours"),
+        ("IDLE_SECONDS", "1.5", "IDLE_SECONDS must be a whole number"),
+        ("VISIT_EXPIRY_MINUTES", "-5", "VISIT_EXPIRY_MINUTES must be a whole number"),
+        ("KIOSK_ENROLLMENT", "yes", "KIOSK_ENROLLMENT must be a whole number"),
+        ("AUDIT_RETENTION_DAYS", "99999999", "AUDIT_RETENTION_DAYS may be at most 36,500 days"),
+        ("RETENTION_HOURS", "1e300", "RETENTION_HOURS may be at most 876,000 hours"),
+    ],
+)
+def test_a_setting_that_is_not_a_number_stops_the_app_with_a_clear_message(
+    tmp_path, monkeypatch, name, value, says
+):
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'k.sqlite3'}")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=re.escape(says)) as refused:
+        create_app()
+    assert repr(value) in str(refused.value)
+
+
+def test_the_server_refuses_a_bad_setting_in_one_sentence_not_a_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "KIOSK_INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'k.sqlite3'}",
+        "STAFF_SESSION_HOURS": "abc",
+    }
+    started = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "kiosk", "init-db"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode != 0
+    assert "Traceback" not in started.stderr, started.stderr
+    assert "STAFF_SESSION_HOURS must be a number of hours" in started.stderr, started.stderr

@@ -414,6 +414,27 @@ def test_done_screen_clears_itself(open_kiosk):
     patient.expect_no_blocked_or_broken_scripts()
 
 
+def test_a_cookie_copied_on_done_shows_nothing_once_done_has_cleared(open_kiosk, chromium):
+    kiosk, patient = open_kiosk(DONE_RESET_SECONDS=2)
+    patient.taps_start()
+    patient.answers_everything_up_to_review()
+    code = patient.taps_finish()
+    copied = patient.page.context.cookies()
+    patient.expect_screen("/", WELCOME_HEADING, timeout=7_000)
+
+    other = chromium.new_context()
+    try:
+        other.add_cookies(copied)
+        # Fetched, not shown: Done's own countdown would clear a page before
+        # it could be read.
+        for path in ("/visit/done", "/visit/review"):
+            page = other.request.get(f"{kiosk.url}{path}").text()
+            assert WELCOME_HEADING in page, path
+            assert code not in page, f"the copied cookie brought the claim code back on {path}"
+    finally:
+        other.close()
+
+
 def test_the_other_reason_box_shows_only_with_something_else_ticked(open_kiosk):
     kiosk, patient = open_kiosk()
     patient.taps_start()

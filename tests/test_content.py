@@ -341,3 +341,57 @@ def test_the_last_good_copy_is_the_text_that_was_checked(app):
     last_good = Path(app.instance_path) / content.LAST_GOOD_NAME
     assert last_good.read_text(encoding="utf-8") == PARKING
     assert not list(Path(app.instance_path).glob(".clinic.last-good.toml.*"))
+
+
+SVG_OPEN = b'<svg xmlns="http://www.w3.org/2000/svg">'
+
+
+@pytest.mark.parametrize(
+    ("svg", "says"),
+    [
+        # A stylesheet of any kind, however harmless it looks.
+        (SVG_OPEN + b"<style>rect{fill:red}</style></svg>", "may not contain <style>"),
+        (SVG_OPEN + b"<style>rect{fill:u\\72l(http://x.test/a)}</style></svg>", "may not contain <style>"),
+        (SVG_OPEN + b'<style>\\40import "http://x.test/a.css";</style></svg>', "may not contain <style>"),
+        (SVG_OPEN + b"<STYLE>rect{fill:red}</STYLE></svg>", "may not contain <style>"),
+        (
+            b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:s="http://www.w3.org/2000/svg">'
+            b"<s:style>rect{fill:red}</s:style></svg>",
+            "may not contain <style>",
+        ),
+        # CSS escapes in a style attribute spell what the check looks for.
+        (SVG_OPEN + b'<rect style="fill:u\\72l(http://x.test/a)"/></svg>', "CSS escapes"),
+        (SVG_OPEN + b'<rect style="fill:u\\000072 l(http://x.test/a)"/></svg>', "CSS escapes"),
+        (SVG_OPEN + b'<rect style="fill:\\75rl(http://x.test/a)"/></svg>', "CSS escapes"),
+        (SVG_OPEN + b"<rect style=\"\\40import 'http://x.test/a.css'\"/></svg>", "CSS escapes"),
+        (SVG_OPEN + b'<rect fill="u\\rl(http://x.test/a)"/></svg>', "CSS escapes"),
+        # And without escapes: anything that loads or runs.
+        (SVG_OPEN + b"<rect style=\"@import 'http://x.test/a.css'\"/></svg>", "may not load"),
+        (SVG_OPEN + b'<rect style="width:expression(alert(1))"/></svg>', "may not load"),
+        (SVG_OPEN + b"<rect style=\"fill:image-set('http://x.test/a.png' 1x)\"/></svg>", "may not load"),
+        (SVG_OPEN + b'<rect style="fill:u/**/rl(http://x.test/a)"/></svg>', "may not link"),
+    ],
+)
+def test_a_logo_cannot_hide_styles_or_links_behind_css_escapes(app, svg, says):
+    (Path(app.instance_path) / "logo.svg").write_bytes(svg)
+    write(app, '[clinic]\nlogo = "logo.svg"\n')
+    assert "line 2" in problem(app), svg
+    assert says in problem(app), problem(app)
+
+
+@pytest.mark.parametrize(
+    "svg",
+    [
+        SVG_OPEN + b'<rect style="fill:#0b4f6c;stroke:none" width="4" height="4"/></svg>',
+        SVG_OPEN + b'<rect style="fill:url(#g);opacity:0.5" width="4" height="4"/></svg>',
+        SVG_OPEN + b'<rect style="fill:URL( \'#g\' )" width="4" height="4"/></svg>',
+    ],
+)
+def test_a_logo_drawn_with_plain_style_attributes_is_taken_and_the_same_escaped_is_not(app, svg):
+    logo = Path(app.instance_path) / "logo.svg"
+    logo.write_bytes(svg)
+    write(app, '[clinic]\nlogo = "logo.svg"\n')
+    assert problem(app) == ""
+    logo.write_bytes(svg.replace(b"fill:", b"fi\\6c l:"))  # "fill", spelled with an escape
+    write(app, '[clinic]\nlogo = "logo.svg"\n# saved again\n')
+    assert "CSS escapes" in problem(app)

@@ -322,3 +322,71 @@ def test_the_urgent_screen_keeps_the_way_back_to_review(kiosk):
     fragment = kiosk.get(response.headers["Location"], headers={"HX-Request": "true"})
     assert fragment.headers["HX-Push-Url"] == "/visit/urgent?return_to=review"
     assert 'href="/visit/review"' in fragment.get_data(as_text=True)
+
+
+# --- a copied cookie opens nothing once the visit has left the screen -------------------
+
+OWN_QUESTION = "Will my neighbour read this question?"
+
+
+def _finished_visit(kiosk) -> tuple[str, str]:
+    """Finish a visit on `kiosk`; its claim code and a copy of its cookie."""
+    kiosk.answer_all({"own_question_1": OWN_QUESTION})
+    kiosk.finish()
+    done = kiosk.get("/visit/done").get_data(as_text=True)
+    code = re.search(r'id="claim-code"[^>]*>\s*([A-Z0-9]+)', done).group(1)
+    return code, kiosk.client.get_cookie("kiosk_session").value
+
+
+def _replayed(app, cookie: str) -> str:
+    """Everything a second browser sees with the copied cookie."""
+    thief = app.test_client()
+    thief.set_cookie("kiosk_session", cookie)
+    seen = []
+    for url in ["/", "/visit/done", "/visit/review", "/visit/questions", "/visit/safety"]:
+        response = thief.get(url, follow_redirects=True)
+        assert response.status_code == 200, url
+        seen.append(response.get_data(as_text=True))
+    return "\n".join(seen)
+
+
+@pytest.mark.parametrize(
+    "leaves",
+    [
+        # The idle wipe and the end of Done's countdown post the same form as a reset.
+        lambda kiosk: kiosk.post("/reset"),
+        # The next patient taps Start on Welcome.
+        lambda kiosk: kiosk.start(),
+    ],
+    ids=["reset", "next patient starts"],
+)
+def test_a_cookie_copied_on_done_shows_nothing_of_the_visit_once_the_kiosk_moves_on(app, kiosk, leaves):
+    code, cookie = _finished_visit(kiosk)
+    assert code in _replayed(app, cookie), "the copy works while Done is on screen"
+
+    leaves(kiosk)
+    seen = _replayed(app, cookie)
+    assert code not in seen, "the claim code came back with an old cookie"
+    assert "neighbour" not in seen, "the answers came back with an old cookie"
+    assert "Welcome" in seen
+    with app.app_context():  # the desk keeps the handout
+        assert db.session.scalar(select(Handout.claim_code)) == code
+
+
+def test_a_cookie_copied_on_done_opens_nothing_once_done_could_no_longer_be_up(app, kiosk):
+    """Even when the kiosk's browser never got to clear Done (switched off, the
+    network gone), the server stops showing it after DONE_MAX_SECONDS."""
+    from datetime import timedelta
+
+    code, cookie = _finished_visit(kiosk)
+    with app.app_context():
+        visit = db.session.scalar(select(Visit))
+        visit.finished_at -= timedelta(seconds=app.config["DONE_MAX_SECONDS"] - 30)
+        db.session.commit()
+    assert code in _replayed(app, cookie), "Done may still be up"
+    with app.app_context():
+        visit = db.session.scalar(select(Visit))
+        visit.finished_at -= timedelta(seconds=120)
+        db.session.commit()
+    seen = _replayed(app, cookie)
+    assert code not in seen and "neighbour" not in seen

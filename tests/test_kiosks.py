@@ -18,7 +18,8 @@ from kiosk.models import Alert, Handout, Kiosk, PrintJob, Visit, utcnow
 from .conftest import STAFF_PASSWORD, Desk, app_config, run_worker
 from .conftest import Kiosk as Touchscreen
 
-LINK = re.compile(r'<code class="password link">https?://[^/]+(/enroll/[^<]+)</code>')
+# The code goes after "#", which a browser never sends: it is in no log.
+LINK = re.compile(r'<code class="password link">https?://[^/]+/enroll#([A-Za-z0-9_-]+)</code>')
 
 
 @pytest.fixture
@@ -32,17 +33,24 @@ def app(tmp_path, monkeypatch):
 
 
 def register(admin_desk, name: str = "Waiting room 2", **fields) -> str:
-    """Register a kiosk on the desk; the path of its one-time link."""
+    """Register a kiosk on the desk; the code of its one-time link."""
     page = admin_desk.post("/desk/kiosks", {"name": name, "location": "By the window", **fields})
     assert page.status_code == 200, page.get_data(as_text=True)
     return LINK.search(page.get_data(as_text=True)).group(1)
 
 
-def enroll(app, link: str) -> Touchscreen:
+def open_link(screen: Touchscreen, code: str):
+    """What the kiosk's browser does with the link: loads /enroll, and its
+    script posts the code from after the "#"."""
+    assert "Set up this kiosk" in screen.get("/enroll").get_data(as_text=True)
+    return screen.post("/enroll", {"code": code})
+
+
+def enroll(app, code: str) -> Touchscreen:
     screen = Touchscreen(app.test_client())
-    page = screen.get(link)
-    assert "Set up this kiosk" in page.get_data(as_text=True)
-    assert screen.post(link).headers["Location"] == "/"
+    page = open_link(screen, code)
+    assert page.status_code == 200 and "This screen will become the kiosk:" in page.get_data(as_text=True)
+    assert screen.post("/enroll", {"code": code, "confirm": "1"}).headers["Location"] == "/"
     return screen
 
 
@@ -87,14 +95,16 @@ def test_a_link_works_once_and_not_after_a_day(app, admin_desk):
     link = register(admin_desk)
     enroll(app, link)
     again = Touchscreen(app.test_client())
-    assert again.get(link).status_code == 404
-    assert "does not work" in again.get(link).get_data(as_text=True)
+    assert open_link(again, link).status_code == 404
+    assert "does not work" in open_link(again, link).get_data(as_text=True)
+    tapped = again.post("/enroll", {"code": link, "confirm": "1"})
+    assert tapped.status_code == 404 and again.client.get_cookie("kiosk_device") is None
 
     late = register(admin_desk, "Hall kiosk")
     with app.app_context():
         db.session.execute(update(Kiosk).values(link_expires_at=utcnow() - timedelta(seconds=1)))
         db.session.commit()
-    assert Touchscreen(app.test_client()).get(late).status_code == 404
+    assert open_link(Touchscreen(app.test_client()), late).status_code == 404
 
 
 def test_a_forged_or_tampered_device_cookie_is_not_a_kiosk(app, admin_desk):
@@ -161,3 +171,27 @@ def test_registering_and_revoking_are_audited(app, admin_desk):
     assert ("add-kiosk", "kiosk Waiting room 2") in actions
     assert ("revoke-kiosk", "kiosk Waiting room 2") in actions
     assert STAFF_PASSWORD not in str(actions)
+
+
+def test_the_link_keeps_its_code_out_of_every_url_the_server_sees(app, admin_desk):
+    code = register(admin_desk)
+    screen = Touchscreen(app.test_client())
+    page = screen.get("/enroll")
+    assert code not in page.get_data(as_text=True)
+    assert "data-enroll-check" in page.get_data(as_text=True), "the page posts the code it is given"
+    named = screen.post("/enroll", {"code": code}, headers={"HX-Request": "true"})
+    assert "Waiting room 2" in named.get_data(as_text=True)
+    assert named.headers["HX-Push-Url"] == "/enroll", "the address shown stays clean"
+    with app.app_context():
+        assert db.session.scalar(select(Kiosk.token_hash)) is None, "asking which kiosk enrolls nothing"
+    assert screen.post("/enroll", {"code": code, "confirm": "1"}).status_code == 303
+
+
+def test_a_link_made_before_the_code_moved_after_the_hash_still_enrolls(app, admin_desk):
+    code = register(admin_desk)
+    screen = Touchscreen(app.test_client())
+    sent_on = screen.get(f"/enroll/{code}")
+    assert sent_on.status_code == 303 and sent_on.headers["Location"] == f"/enroll#{code}"
+    enroll(app, code)
+    assert screen.get(f"/enroll/{code}").status_code == 404, "a spent link does not work"
+    assert "does not work" in screen.get("/enroll/nothing-like-a-code").get_data(as_text=True)

@@ -126,7 +126,10 @@ def _kiosks_page(form: KioskForm | None = None, *, link: tuple[str, str] | None 
 
 
 def _link(kiosk_name: str, code: str) -> tuple[str, str]:
-    return kiosk_name, url_for("patient.enroll", code=code, _external=True)
+    """The kiosk's one-time enrollment link. The code goes after "#": a
+    browser never sends that part, so it is in no access log, proxy log or
+    Referer; the kiosk's page reads it there and posts it."""
+    return kiosk_name, url_for("patient.enroll_page", _external=True) + "#" + code
 
 
 @bp.get("/kiosks")

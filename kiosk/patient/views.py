@@ -123,7 +123,9 @@ def _current_visit() -> Visit | None:
     """This browser's visit, looked up once per request."""
     if "visit" not in g:
         g.visit = visits.load_visit(
-            session.get("visit"), expiry_minutes=current_app.config["VISIT_EXPIRY_MINUTES"]
+            session.get("visit"),
+            expiry_minutes=current_app.config["VISIT_EXPIRY_MINUTES"],
+            done_max_seconds=current_app.config["DONE_MAX_SECONDS"],
         )
     return g.visit
 
@@ -161,7 +163,7 @@ def _return_to() -> str:
 # --- enrolled kiosks --------------------------------------------------------------
 
 # Pages any device may open: the enrollment link itself.
-OPEN_ENDPOINTS = {"patient.enroll"}
+OPEN_ENDPOINTS = {"patient.enroll_page", "patient.enroll", "patient.enroll_old_link"}
 
 
 @bp.before_request
@@ -181,18 +183,40 @@ def _kiosk_name() -> str:
     return g.kiosk.name if g.kiosk is not None else current_app.config["KIOSK_NAME"]
 
 
-@bp.route("/enroll/<code>", methods=["GET", "POST"])
-def enroll(code: str):
-    """The one-time link an admin opens on a new kiosk: asks first (a link
-    previewer only GETs), and enrolls the device on the tap."""
+def _enroll_screen(status: int = 200, **context: Any):
+    context.setdefault("kiosk", None)
+    return render_screen("patient/_enroll.html", _("Set up this kiosk"), status=status, **context)
+
+
+@bp.get("/enroll")
+def enroll_page():
+    """Where an enrollment link lands: the page posts the code from the
+    link's fragment (kiosk.js) to learn which kiosk this screen becomes."""
+    return _enroll_screen(checking=True)
+
+
+@bp.get("/enroll/<code>")
+def enroll_old_link(code: str):
+    """A link made before the code moved after "#": sent on to the page
+    that reads it there. This request alone logs its code, spent at the tap."""
+    if kiosks.for_link(code) is None:
+        return _enroll_screen(status=404)
+    return redirect(url_for("patient.enroll_page") + "#" + quote(code, safe=""), 303)
+
+
+@bp.post("/enroll")
+def enroll():
+    """Asks first, naming the kiosk (a link previewer that runs the page's
+    script learns a name and spends nothing); enrolls the device on the tap."""
+    code = request.form.get("code", "")
     kiosk = kiosks.for_link(code)
     if kiosk is None:
-        return render_screen("patient/_enroll.html", _("Set up this kiosk"), status=404, kiosk=None)
-    if request.method == "GET":
-        return render_screen("patient/_enroll.html", _("Set up this kiosk"), kiosk=kiosk)
+        return _enroll_screen(status=404)
+    if request.form.get("confirm") != "1":
+        return _enroll_screen(kiosk=kiosk, code=code)
     enrolled = kiosks.enroll(code, current_app.config["SECRET_KEY"])
     if enrolled is None:
-        return render_screen("patient/_enroll.html", _("Set up this kiosk"), status=404, kiosk=None)
+        return _enroll_screen(status=404)
     session.clear()
     response = _go("patient.welcome")
     response.set_cookie(
@@ -308,7 +332,7 @@ def _local_path(path: str) -> str:
 
 @bp.post("/start")
 def start():
-    visits.discard_visit(session.get("visit"))
+    visits.leave_visit(session.get("visit"))
     lang = session.get("lang", "en")
     visit = visits.start_visit(kiosk=_kiosk_name(), language=lang)
     session["visit"] = visit.id
@@ -320,10 +344,14 @@ def start():
 def reset():
     """Wipe the visit in progress and everything about it in this browser.
 
+    The idle wipe and the end of Done post here too. A finished visit is
+    closed on the server, not only forgotten by this browser: a copy of the
+    cookie taken before shows nothing of it.
+
     Exempt from CSRF on purpose: the idle timer must always be able to wipe
     the screen, and a forged reset can do no more than that.
     """
-    visits.discard_visit(session.get("visit"))
+    visits.leave_visit(session.get("visit"))
     session.clear()
     return _go("patient.welcome")
 

@@ -221,7 +221,20 @@
     if (event.persisted) window.location.reload();
   });
 
+  // An enrollment link carries its one-time code after "#", a part of the
+  // address the browser never sends, so no server or proxy log holds it.
+  // Take it off the address and post it, to ask which kiosk this becomes.
+  function sendEnrollmentCode() {
+    const form = document.querySelector("#screen form[data-enroll-check]");
+    const code = window.location.hash.slice(1);
+    if (!form || !code) return;
+    history.replaceState(null, "", window.location.pathname);
+    form.elements.code.value = code;
+    form.requestSubmit();
+  }
+
   showFollowUps();
   countAll();
   arm();
+  sendEnrollmentCode();
 })();
