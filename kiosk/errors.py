@@ -19,13 +19,13 @@ import logging
 from collections.abc import Callable
 from enum import StrEnum
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,9 @@ def init_app(app: Flask) -> None:
         else:
             log.exception("unexpected error on %s %s", request.method, request.path)
         rollback()
+        # Flask-Login puts the signed-in staff member in every template, looked
+        # up from the database: an error page names no one instead.
+        g._login_user = login_manager.anonymous_user()
         status = 503 if trouble is Trouble.DATABASE else 500
         page = _pages.get(request.blueprint or "", default_page)
         try:
