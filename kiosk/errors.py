@@ -120,7 +120,10 @@ def rollback() -> None:
 def default_page(status: int, trouble: Trouble):
     if trouble is Trouble.DATABASE:
         return error_page(
-            status, _("Sorry, this kiosk cannot save right now. Please ask the front desk for help.")
+            status,
+            _(
+                "Sorry, something went wrong: this kiosk cannot save right now. Please ask the front desk for help."
+            ),
         )
     return error_page(status, _("Sorry, something went wrong on our side. Please try again."))
 

@@ -559,7 +559,9 @@ def http_error(error: HTTPException):
 
 
 OUR_FAULT = N_("Sorry, something went wrong on our side. Please try again.")
-CANNOT_SAVE = N_("Sorry, this kiosk cannot save right now. Please ask the front desk for help.")
+CANNOT_SAVE = N_(
+    "Sorry, something went wrong: this kiosk cannot save right now. Please ask the front desk for help."
+)
 
 
 @errors.page_for(bp.name)
