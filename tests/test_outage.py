@@ -37,7 +37,7 @@ KEY = "0123456789abcdef0123456789abcdef"
 URGENT = {"en": "Please tell the front desk now", "es": "Por favor, avise ahora a la recepción"}
 TELL_THEM = {
     "en": "Please tell them yourself: our system could not send them a message yet.",
-    "es": "Dígaselo usted mismo: nuestro sistema todavía no pudo enviarles un mensaje.",
+    "es": "Por favor, dígaselo usted. Todavía no les llegó nuestro mensaje.",
 }
 
 

@@ -218,7 +218,7 @@
     const form = new FormData();
     form.append("key", report.key);
     report.signs.forEach(function (sign) { form.append(body.dataset.signsQuestion, sign); });
-    fetch("/kiosk/alert", {
+    fetch(body.dataset.alertUrl || "/kiosk/alert", {
       method: "POST",
       body: form,
       credentials: "same-origin",
