@@ -213,3 +213,24 @@ def test_the_desk_says_calmly_that_the_database_is_away_and_comes_back_by_itself
         time.sleep(0.5)
     status, page = _get(opener, base + "/desk/")
     assert status == 200 and "Handouts and alerts" in page and "maria" in page
+
+
+def test_fhir_answers_an_outcome_while_the_database_is_away(app, desk, kiosk):
+    from kiosk import fhir
+
+    kiosk.answer_all()
+    kiosk.finish()
+
+    def unreachable(*_args, **_kwargs):
+        import sqlite3
+
+        from sqlalchemy.exc import OperationalError
+
+        raise OperationalError("SELECT", {}, sqlite3.OperationalError("unable to open database file"))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fhir, "questionnaire_response", unreachable)
+        response = desk.get("/fhir/QuestionnaireResponse/1")
+    assert response.status_code == 503
+    assert response.json["resourceType"] == "OperationOutcome"
+    assert response.json["issue"][0]["code"] == "transient"
