@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 
 from kiosk import create_app
 from kiosk.auth import create_staff
+from kiosk.database import create_tables
 from kiosk.extensions import db
 from kiosk.models import Alert
 
@@ -106,3 +107,52 @@ def test_a_sign_reported_while_the_database_is_down_reaches_the_desk_once_it_is_
     finally:
         desk_context.close()
         kiosk_context.close()
+
+
+def test_a_sign_reported_while_the_server_restarts_is_shown_at_once_and_stored_once(
+    chromium,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(app_config(tmp_path))
+    with app.app_context():
+        create_tables()
+
+    def serve(port: int = 0):
+        server = make_server("127.0.0.1", port, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        return server, thread
+
+    server, thread = serve()
+    port = server.server_port
+    context = chromium.new_context(has_touch=True, viewport=KIOSK_SCREEN)
+    try:
+        patient = context.new_page()
+        patient.goto(f"http://127.0.0.1:{port}/")
+        patient.locator("#start").tap()
+        expect(patient.locator('form[data-step="safety"]')).to_be_visible()
+
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        patient.locator('label.choice:has(input[name="warning_signs"][value="bladder"])').tap()
+        patient.locator('button[name="warning_signs"][value="some"]').tap()
+        expect(patient.locator("#screen h1")).to_have_text("Please tell the front desk now")
+        expect(patient.locator("#screen")).to_contain_text("Please tell them yourself")
+        expect(patient.locator("#screen ul.signs li")).to_have_count(1)
+        assert alert_count(app) == 0
+
+        server, thread = serve(port)  # the server is back
+        deadline = time.monotonic() + 40
+        while patient.evaluate(f"localStorage.getItem('{PENDING}')") is not None:
+            assert time.monotonic() < deadline, "the report never reached the server"
+            time.sleep(0.5)
+        time.sleep(3)
+        with app.app_context():
+            assert [list(a.signs) for a in db.session.scalars(select(Alert))] == [["bladder"]]
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()

@@ -241,15 +241,47 @@
     retryTimer = setTimeout(sendAlert, retryMs);
     retryMs = Math.min(retryMs * 2, 15000);
   }
-  // After the safety step's post, whatever its answer: make sure.
-  ["htmx:afterRequest", "htmx:sendError", "htmx:timeout"].forEach(function (type) {
-    document.body.addEventListener(type, function (event) {
-      const elt = event.detail.elt;
-      if (!stepInFlight || !elt || !elt.querySelector || !elt.querySelector("input[data-alert-key]")) return;
-      stepInFlight = false;
-      retryMs = 2000;
-      sendAlert();
+  // No answer from this server at all (restarting, the network down, a
+  // proxy's own error page): the urgent screen comes from the page itself,
+  // with the signs the patient tapped. The report is kept all the same.
+  function showUrgentHere() {
+    const template = document.getElementById("urgent-offline");
+    const screen = document.getElementById("screen");
+    const keyField = document.querySelector("input[data-alert-key]");
+    const report = pendingAlert();
+    if (!template || !screen || !report || !keyField) return;
+    const someOnly = keyField.dataset.someSigns;
+    const specific = report.signs.filter(function (sign) { return sign !== someOnly; });
+    const wanted = specific.length ? specific : [someOnly];
+    const urgent = template.content.cloneNode(true);
+    urgent.querySelectorAll("[data-sign]").forEach(function (item) {
+      if (wanted.indexOf(item.dataset.sign) === -1) item.remove();
     });
+    screen.replaceChildren(urgent);
+    arm();
+    const heading = screen.querySelector("h1");
+    if (heading) heading.focus({ preventScroll: true });
+  }
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    const elt = event.detail.elt;
+    if (!stepInFlight || !elt || !elt.querySelector || !elt.querySelector("input[data-alert-key]")) return;
+    const xhr = event.detail.xhr;
+    if (xhr.status >= 500 && xhr.responseText.indexOf('class="urgent"') === -1) {
+      event.detail.shouldSwap = false;
+      showUrgentHere();
+    }
+  });
+
+  // After the safety step's post, whatever its answer (htmx says so for an
+  // error or a timeout too): no answer at all shows the urgent screen here;
+  // then the report goes to the server to make sure.
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    const elt = event.detail.elt;
+    if (!stepInFlight || !elt || !elt.querySelector || !elt.querySelector("input[data-alert-key]")) return;
+    if (!event.detail.xhr || !event.detail.xhr.status) showUrgentHere();
+    stepInFlight = false;
+    retryMs = 2000;
+    sendAlert();
   });
 
   // A star picks its question too; a question unpicked loses its star.
