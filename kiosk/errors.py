@@ -6,7 +6,7 @@ belongs to for its page: the kiosk's calm "Sorry" (or, for a red flag, the
 urgent screen), the desk's "Problem", FHIR's OperationOutcome. A face
 registers its page with ``@errors.page_for(blueprint)``; URLs no face claims
 (an unknown address, ``/healthz``) get the kiosk's page, since a kiosk is
-what most often lands there.
+what most often lands there (it registers itself as the default).
 
 Every error page renders without the database: when it is the database that
 failed, asking it again (for the signed-in staff member, say) would only
@@ -21,7 +21,14 @@ from enum import StrEnum
 
 from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, PendingRollbackError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    PendingRollbackError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -47,14 +54,18 @@ class Trouble(StrEnum):
 
 Page = Callable[[int, Trouble], object]
 _pages: dict[str, Page] = {}
+DEFAULT = ""  # the page for URLs no face claims
 
 
-def page_for(blueprint: str) -> Callable[[Page], Page]:
-    """Register a face's page for unexpected errors on its URLs:
-    ``page(status, trouble)`` returns a response, and must not need the database."""
+def page_for(blueprint: str, *, default: bool = False) -> Callable[[Page], Page]:
+    """Register a face's page for unexpected errors on its URLs (and, with
+    ``default``, on URLs no face claims): ``page(status, trouble)`` returns a
+    response, and must not need the database."""
 
     def register(page: Page) -> Page:
         _pages[blueprint] = page
+        if default:
+            _pages[DEFAULT] = page
         return page
 
     return register
@@ -65,8 +76,10 @@ def database_trouble(error: BaseException) -> bool:
     A refused constraint (IntegrityError) is a bug or a race, not an outage."""
     if isinstance(error, IntegrityError):
         return False
-    if isinstance(error, DBAPIError):
-        return error.connection_invalidated or type(error).__name__ in ("OperationalError", "InterfaceError")
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
     return isinstance(error, DisconnectionError | PendingRollbackError | PoolTimeout)
 
 
@@ -98,9 +111,9 @@ def init_app(app: Flask) -> None:
         # up from the database: an error page names no one instead.
         g._login_user = login_manager.anonymous_user()
         status = 503 if trouble is Trouble.DATABASE else 500
-        page = _pages.get(request.blueprint or "", default_page)
+        page = _pages.get(request.blueprint or DEFAULT) or _pages.get(DEFAULT)
         try:
-            response = app.make_response(page(status, trouble))
+            response = app.make_response(page(status, trouble) if page else (FALLBACK_PAGE, status))
         except Exception:  # the error page itself failed: answer plainly, never a traceback
             log.exception("the error page failed to render")
             response = app.make_response((FALLBACK_PAGE, status))
@@ -115,17 +128,6 @@ def rollback() -> None:
         db.session.rollback()
     except Exception:  # noqa: BLE001  (the connection is dead: the pool replaces it)
         log.warning("could not roll back: the database connection is gone")
-
-
-def default_page(status: int, trouble: Trouble):
-    if trouble is Trouble.DATABASE:
-        return error_page(
-            status,
-            _(
-                "Sorry, something went wrong: this kiosk cannot save right now. Please ask the front desk for help."
-            ),
-        )
-    return error_page(status, _("Sorry, something went wrong on our side. Please try again."))
 
 
 def error_page(status: int, message: str):

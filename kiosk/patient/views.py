@@ -564,7 +564,7 @@ CANNOT_SAVE = N_(
 )
 
 
-@errors.page_for(bp.name)
+@errors.page_for(bp.name, default=True)
 def problem_page(status: int, trouble: errors.Trouble):
     """Whatever failed, a patient who has just reported a sign is sent to the
     desk; anyone else gets a calm sentence. Needs no database."""
