@@ -82,8 +82,12 @@ def test_a_sign_reported_while_the_database_is_down_reaches_the_desk_once_it_is_
         expect(patient.locator("#screen ul.signs")).to_contain_text(re.compile("fever", re.IGNORECASE))
         assert alert_count(pg_app) == 0
 
-        # The desk says what is wrong, calmly, in place of the queue.
+        # The desk says what is wrong, calmly, in place of the queue; a desk
+        # opened now gets a calm page of its own.
         expect(desk.locator("#queue")).to_contain_text("The database cannot be reached", timeout=15_000)
+        second_desk = desk_context.new_page()
+        second_desk.goto(base + "/desk/")
+        expect(second_desk.get_by_role("alert")).to_contain_text("The database cannot be reached")
 
         # The screen is wiped for the next patient while the database is still away.
         patient.evaluate("document.getElementById('reset-form').submit()")
@@ -96,6 +100,9 @@ def test_a_sign_reported_while_the_database_is_down_reaches_the_desk_once_it_is_
         forwarder.mend()
         alerts = desk.locator("[data-alert-id]")
         expect(alerts).to_have_count(1, timeout=40_000)
+        # The desk opened during the outage comes back by itself too.
+        expect(second_desk.get_by_role("heading", name="Handouts and alerts")).to_be_visible(timeout=20_000)
+        expect(second_desk.locator("[data-alert-id]")).to_have_count(1)
         expect(alerts.first).to_contain_text(re.compile("fever", re.IGNORECASE))
         deadline = time.monotonic() + 20
         while patient.evaluate(f"localStorage.getItem('{PENDING}')") is not None:
