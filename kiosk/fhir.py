@@ -22,7 +22,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, url_for
 from flask_babel import force_locale
 from flask_login import current_user
 
-from . import auth, content
+from . import auth, content, errors
 from . import questionnaire as qn
 from .content import gettext
 from .extensions import db
@@ -251,3 +251,10 @@ def questionnaire_response_view(handout_id: int):
 @bp.errorhandler(404)
 def not_found(_error):
     return _outcome(404, "not-found", "There is no such resource (handouts are deleted after a day).")
+
+
+@errors.page_for(bp.name)
+def problem(status: int, trouble: errors.Trouble):
+    if trouble is errors.Trouble.DATABASE:
+        return _outcome(status, "transient", "The database cannot be reached. Try again in a few seconds.")
+    return _outcome(status, "exception", "Something went wrong on the server.")

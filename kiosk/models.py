@@ -161,6 +161,19 @@ class Alert(db.Model):
     acknowledged_by: Mapped[str | None] = mapped_column(Text)
 
 
+class AlertReport(db.Model):
+    """A red-flag report as the kiosk page sent it, by the random key the page
+    made for it. The key is unique: a report the page sends again (its answer
+    was lost, or the database was away) is stored once. ``alert_id`` is the
+    alert it raised or updated (none when the desk had acknowledged the same
+    signs already); the report goes with its alert.
+    """
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class PrintState(StrEnum):
     QUEUED = "queued"  # stored; a worker sends it as soon as the handout is ready
     WAITING = "waiting"  # the print server did not answer; sent again once it does

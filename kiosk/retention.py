@@ -41,7 +41,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import statistics
 from .auth import FAILURE_WINDOW
 from .extensions import db
-from .models import Alert, AuditEvent, Handout, PrintJob, SignInFailure, StaffSession, Visit, utcnow
+from .models import (
+    Alert,
+    AlertReport,
+    AuditEvent,
+    Handout,
+    PrintJob,
+    SignInFailure,
+    StaffSession,
+    Visit,
+    utcnow,
+)
 from .print_jobs import remove_saved_copies
 
 log = logging.getLogger(__name__)
@@ -104,6 +114,8 @@ def purge(*, rewrite_now: bool = False) -> Purged:
 
     kept = timedelta(hours=config["RETENTION_HOURS"])
     purged.alerts = _delete(delete(Alert).where(Alert.acknowledged_at < now - kept))
+    # A report's key outlives its alert only when it raised none (the desk had those signs already).
+    _delete(delete(AlertReport).where(AlertReport.alert_id.is_(None), AlertReport.created_at < now - kept))
     purged.sign_in_attempts = _delete(delete(SignInFailure).where(SignInFailure.at < now - FAILURE_WINDOW))
     purged.desk_sessions = _delete(
         delete(StaffSession).where(

@@ -7,6 +7,7 @@ routes, the CLI and the tests all call the same code.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -19,7 +20,7 @@ from . import questionnaire as qn
 from . import statistics
 from .content import definition
 from .extensions import db
-from .models import Alert, Handout, Visit, utcnow
+from .models import Alert, AlertReport, Handout, Visit, utcnow
 from .questionnaire import FormData, StepResult
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ class VisitError(Exception):
 
 
 SIGNS_QUESTION_ID = qn.SAFETY.questions[0].id
+# The key a kiosk page makes for each red-flag report (kiosk.js): 128 random bits in hex.
+REPORT_KEY = re.compile(r"[0-9a-f]{32}")
+REPORT_KEY_FIELD = "alert_key"
 
 
 def red_flags_reported(answers: Mapping[str, Any]) -> list[str]:
@@ -115,9 +119,32 @@ def save_step(visit: Visit, step: qn.Step, form: FormData) -> StepResult:
     if step.id not in (visit.completed_steps or []):
         visit.completed_steps = [*(visit.completed_steps or []), step.id]
     if step.id == qn.SAFETY.id:
-        _record_alert(visit, red_flags_reported(result.values))
+        _record_alert(visit.kiosk, red_flags_reported(result.values), visit, _report_key(form))
     db.session.commit()
     return result
+
+
+def _report_key(form: FormData) -> str | None:
+    keys = form.getlist(REPORT_KEY_FIELD)
+    return keys[0] if keys and REPORT_KEY.fullmatch(keys[0]) else None
+
+
+def report_signs(kiosk: str, signs: list[str], key: str, visit: Visit | None = None) -> None:
+    """Store a red-flag report the kiosk page kept because it could not be
+    stored when it was made (the database was away, or the answer was lost).
+
+    The page sends it until it is stored, with the key it made for it: a
+    report stored already, by the safety step or an earlier try, changes
+    nothing. The visit, if it still exists, gets the alert as if the step had
+    stored it. Commits.
+    """
+    _record_alert(kiosk, signs, visit, key)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same report, stored a moment ago by a try that crossed this one
+        db.session.rollback()
+        if db.session.get(AlertReport, key) is None:
+            raise
 
 
 def change_language(
@@ -144,32 +171,59 @@ def take_draft(visit: Visit, step: qn.Step) -> dict[str, Any] | None:
     return values if isinstance(values, dict) else None
 
 
-def _record_alert(visit: Visit, signs: list[str]) -> None:
-    """Raise, or update, the desk alert for this visit's red flags.
+def _record_alert(kiosk: str, signs: list[str], visit: Visit | None, key: str | None = None) -> None:
+    """Raise, or update, the desk alert for these red flags; once per report key.
 
-    Answering the safety check again (after Back) updates the open alert
-    instead of raising a second one; once the desk has acknowledged it, new
-    signs raise a new alert.
+    Answering the safety check again (after Back) updates the visit's open
+    alert instead of raising a second one; once the desk has acknowledged it,
+    new signs raise a new alert. A report whose visit is gone (the kiosk was
+    reset before it could be stored) raises an alert of its own.
     """
     if not signs:
         return
-    open_alert = db.session.scalar(
-        select(Alert).where(Alert.visit_id == visit.id, Alert.acknowledged_at.is_(None))
-    )
-    if open_alert is not None:
-        if set(signs) - set(open_alert.signs):
-            merged = set(open_alert.signs) | set(signs)
-            if merged != {qn.SOME_SIGNS.id}:
-                merged.discard(qn.SOME_SIGNS.id)  # now the desk knows which
-            open_alert.signs = sorted(merged, key=_red_flag_order)
-        return
-    acknowledged = db.session.scalars(select(Alert.signs).where(Alert.visit_id == visit.id)).all()
-    already_seen = {sign for signs_seen in acknowledged for sign in signs_seen}
-    if already_seen and not set(signs) - already_seen:
-        return
-    db.session.add(Alert(visit_id=visit.id, kiosk=visit.kiosk, signs=signs))
-    statistics.alert_raised(visit.kiosk)
-    log.warning("urgent alert raised at kiosk %r (%d signs)", visit.kiosk, len(signs))
+    report = db.session.get(AlertReport, key) if key is not None else None
+    if report is not None:
+        # The page sends a report again, maybe with more signs: its alert
+        # takes what is new (a union: the same report twice changes nothing).
+        alert = db.session.get(Alert, report.alert_id) if report.alert_id is not None else None
+        if alert is None or not set(signs) - set(alert.signs):
+            return
+        if alert.acknowledged_at is None:
+            _merge(alert, signs)
+            return
+    alert = _raise_or_update(kiosk, signs, visit)
+    if report is not None:
+        report.alert_id = alert.id if alert is not None else report.alert_id
+    elif key is not None:
+        db.session.add(AlertReport(key=key, alert_id=alert.id if alert is not None else None))
+
+
+def _merge(alert: Alert, signs: list[str]) -> None:
+    if set(signs) - set(alert.signs):
+        merged = set(alert.signs) | set(signs)
+        if merged != {qn.SOME_SIGNS.id}:
+            merged.discard(qn.SOME_SIGNS.id)  # now the desk knows which
+        alert.signs = sorted(merged, key=_red_flag_order)
+
+
+def _raise_or_update(kiosk: str, signs: list[str], visit: Visit | None) -> Alert | None:
+    if visit is not None:
+        open_alert = db.session.scalar(
+            select(Alert).where(Alert.visit_id == visit.id, Alert.acknowledged_at.is_(None))
+        )
+        if open_alert is not None:
+            _merge(open_alert, signs)
+            return open_alert
+        acknowledged = db.session.scalars(select(Alert.signs).where(Alert.visit_id == visit.id)).all()
+        already_seen = {sign for signs_seen in acknowledged for sign in signs_seen}
+        if already_seen and not set(signs) - already_seen:
+            return None
+    alert = Alert(visit_id=visit.id if visit is not None else None, kiosk=kiosk, signs=signs)
+    db.session.add(alert)
+    db.session.flush()
+    statistics.alert_raised(kiosk)
+    log.warning("urgent alert raised at kiosk %r (%d signs)", kiosk, len(signs))
+    return alert
 
 
 def _red_flag_order(sign: str) -> int:

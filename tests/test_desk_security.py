@@ -329,7 +329,7 @@ def test_a_failed_database_write_does_not_log_what_the_patient_typed(app, kiosk,
         response = kiosk.answer("questions", {"own_question_1": "Canary-4K: can I still ride my horse?"})
     finally:
         event.remove(engine, "before_cursor_execute", refuse)
-    assert response.status_code == 500
+    assert response.status_code == 503  # the database's trouble, not a bug: the client may try again
     assert "Sorry, something went wrong" in response.get_data(as_text=True)
     assert "disk I/O error" in caplog.text, "the failure itself is logged"
     assert "Canary-4K" not in caplog.text

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .. import print_jobs
+from .. import errors, print_jobs
 from ..clock import clinic_now, clinic_time
-from ..extensions import db
 from ..models import utcnow
 from ..questionnaire import REPORTABLE_SIGNS
 
@@ -65,8 +64,30 @@ ERROR_MESSAGES = {
 }
 
 
-def _problem(message: str, status: int):
-    return render_template("desk/error.html", title="Problem", message=message), status
+DATABASE_AWAY = (
+    "The database cannot be reached, so the desk cannot show or save anything just now. "
+    "Nothing is lost: this page will come back by itself when the database is back. "
+    "If it stays like this for more than a few minutes, tell IT."
+)
+OUR_FAULT = "Something went wrong on the server. Please try again; if it keeps happening, tell IT."
+
+
+def _problem(message: str, status: int, *, unexpected: bool = False, recovers: bool = False):
+    """The desk's error page. After an unexpected error it asks nothing of the
+    database (no signed-in staff member in the header: looking them up would
+    fail again). ``recovers``: desk.js opens the page again by itself once it
+    answers (the database is back)."""
+    if request.headers.get("HX-Request"):
+        # A poll or a tap: only the message, swapped into the queue in place; the poll goes on.
+        return render_template("desk/_error.html", message=message), status
+    retry_url = request.url if request.method == "GET" else url_for("desk.queue")
+    return render_template(
+        "desk/error.html",
+        title="Problem",
+        message=message,
+        error_page=unexpected,
+        retry_url=retry_url if recovers else None,
+    ), status
 
 
 @bp.errorhandler(CSRFError)
@@ -80,13 +101,10 @@ def http_error(error: HTTPException):
     return _problem(message, error.code or 400)
 
 
-@bp.errorhandler(Exception)
-def unexpected_error(_error: Exception):
-    log.exception("unexpected error on the desk")
-    db.session.rollback()
-    return _problem(
-        "Something went wrong on the server. Please try again; if it keeps happening, tell IT.", 500
-    )
+@errors.page_for(bp.name)
+def problem_page(status: int, trouble: errors.Trouble):
+    away = trouble is errors.Trouble.DATABASE
+    return _problem(DATABASE_AWAY if away else OUR_FAULT, status, unexpected=True, recovers=away)
 
 
 from . import admin, handouts, queue, session  # noqa: E402,F401  (registers the routes)

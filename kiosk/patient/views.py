@@ -29,13 +29,14 @@ from flask import (
 from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from .. import content, kiosks, statistics, visits
+from .. import content, errors, kiosks, statistics, visits
 from .. import questionnaire as qn
 from ..content import definition
 from ..content import gettext as _
-from ..extensions import babel, csrf, db
+from ..extensions import babel, csrf
 from ..models import Visit
 from ..questionnaire import N_
 from . import bp, display
@@ -351,9 +352,35 @@ def reset():
     Exempt from CSRF on purpose: the idle timer must always be able to wipe
     the screen, and a forged reset can do no more than that.
     """
-    visits.leave_visit(session.get("visit"))
-    session.clear()
+    visit_id = session.get("visit")
+    session.clear()  # first: whatever else fails, the next patient sees nothing of this one
+    try:
+        visits.leave_visit(visit_id)
+    except SQLAlchemyError:
+        # The database is away: the visit is left to expire (retention removes it).
+        errors.rollback()
+        log.warning("a reset could not end its visit now; it will expire")
     return _go("patient.welcome")
+
+
+@bp.post("/kiosk/alert")
+def deliver_alert():
+    """A red-flag report the kiosk page kept because it may not have been
+    stored (kiosk.js sends it after every report, and again until this
+    answers 204). The page's key for it stores it once, however often it
+    comes: on the safety step's own post, an earlier try, or this one.
+
+    422 for a report that can never be stored (the page then drops it).
+    """
+    key = request.form.get("key", "")
+    signs = visits.red_flags_reported(qn.SAFETY.validate(request.form).values)
+    if not visits.REPORT_KEY.fullmatch(key) or not signs:
+        return "", 422
+    visit = _current_visit()
+    visits.report_signs(
+        _kiosk_name(), signs, key, visit if visit is not None and visit.finished_at is None else None
+    )
+    return "", 204
 
 
 # --- the steps ----------------------------------------------------------------
@@ -512,10 +539,45 @@ def _problem(status: int, message: str):
     return render_screen("patient/_problem.html", _("Sorry"), status=status, message=message)
 
 
+def _signs_posted() -> list[str]:
+    """The signs a post to the safety check reports, read from the form alone
+    (no database): a patient who reported one is sent to the desk whatever
+    else failed. Empty for any other request."""
+    if request.method != "POST" or not request.view_args:
+        return []
+    step = request.view_args.get("step")
+    if not isinstance(step, qn.Step) or step.id != qn.SAFETY.id:
+        return []
+    try:
+        return visits.red_flags_reported(step.validate(request.form).values)
+    except Exception:  # noqa: BLE001  (reading the form failed too: anything but "none" is a sign)
+        posted = set(request.form.getlist(visits.SIGNS_QUESTION_ID))
+        return [qn.SOME_SIGNS.id] if posted - {qn.NO_SIGNS.id} else []
+
+
+def _urgent_not_stored(signs: list[str], status: int):
+    """The urgent screen when the report may not have been stored: the same
+    words, and the patient is asked to tell the desk themselves. kiosk.js
+    keeps the report and sends it until it is stored. Needs no database."""
+    return render_screen(
+        "patient/_urgent.html",
+        _("Please tell the front desk now"),
+        status=status,
+        push_url=url_for("patient.step", step=qn.SAFETY.id),
+        signs=[flag for flag in qn.REPORTABLE_SIGNS if flag.id in signs],
+        back_url=url_for("patient.step", step=qn.SAFETY.id),
+        continue_url=url_for("patient.step", step=qn.FLOW[1]),
+        stored=False,
+    )
+
+
 @bp.errorhandler(CSRFError)
 def csrf_error(_error: CSRFError):
     """A form from a page that sat too long, or a forged post. A step is shown
     again with what was tapped, unsaved; anything else gets a way back."""
+    signs = _signs_posted()
+    if signs:
+        return _urgent_not_stored(signs, 400)
     return _step_without_token() or _problem(400, _(TRY_AGAIN))
 
 
@@ -524,11 +586,20 @@ def http_error(error: HTTPException):
     return _problem(error.code or 400, _(ERROR_MESSAGES.get(error.code or 400, TRY_AGAIN)))
 
 
-@bp.errorhandler(Exception)
-def unexpected_error(_error: Exception):
-    log.exception("unexpected error on %s %s", request.method, request.path)
-    db.session.rollback()
-    return _problem(500, _("Sorry, something went wrong on our side. Please try again."))
+OUR_FAULT = N_("Sorry, something went wrong on our side. Please try again.")
+CANNOT_SAVE = N_(
+    "Sorry, something went wrong: this kiosk cannot save right now. Please ask the front desk for help."
+)
+
+
+@errors.page_for(bp.name, default=True)
+def problem_page(status: int, trouble: errors.Trouble):
+    """Whatever failed, a patient who has just reported a sign is sent to the
+    desk; anyone else gets a calm sentence. Needs no database."""
+    signs = _signs_posted()
+    if signs:
+        return _urgent_not_stored(signs, status)
+    return _problem(status, _(CANNOT_SAVE if trouble is errors.Trouble.DATABASE else OUR_FAULT))
 
 
 def _step_without_token():

@@ -1,5 +1,6 @@
-// Desk console: conditional polling of the queue, a chime for new alerts, and
-// escalation of alerts nobody has acknowledged.
+// Desk console: conditional polling of the queue, a chime for new alerts,
+// escalation of alerts nobody has acknowledged, and coming back by itself
+// after the database was away.
 (function () {
   "use strict";
 
@@ -11,11 +12,26 @@
   document.body.addEventListener("htmx:configRequest", function (event) {
     if (event.detail.elt === queue && etag) event.detail.headers["If-None-Match"] = etag;
   });
+  // A poll that failed (the database away: the message is swapped in) forgets
+  // the version, so the first poll that works draws the whole queue again.
   document.body.addEventListener("htmx:afterRequest", function (event) {
     if (event.detail.elt !== queue || !event.detail.xhr) return;
+    if (!event.detail.successful || event.detail.xhr.status >= 500) { etag = null; return; }
     const tag = event.detail.xhr.getResponseHeader("ETag");
     if (tag) etag = tag;
   });
+
+  // An error page while the database is away: ask again every few seconds,
+  // and open the page once it answers. Nobody has to reload the desk.
+  const recover = document.querySelector("[data-recover-url]");
+  if (recover) {
+    const url = recover.dataset.recoverUrl;
+    setInterval(function () {
+      fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+        if (response.status < 500) window.location.replace(url);
+      }, function () { /* the server itself is away: ask again */ });
+    }, 5000);
+  }
 
   // Browsers allow sound only after the page has been clicked once.
   let audio = null;

@@ -1,7 +1,7 @@
 // The kiosk's script: the idle timer, the reset after Done (and more time for
 // it), focus after each step swaps in, text size and contrast changed in
 // place, stars that pick their question, the letters left in a text box, and
-// the count of taps sent with Finish.
+// the count of taps sent with Finish, and a red flag kept until the desk has it.
 // Reading aloud is speech.js. No inline scripts (the CSP forbids them).
 (function () {
   "use strict";
@@ -162,6 +162,128 @@
     if (taps) taps.value = String(tapsSoFar());
   }, true);
 
+  // --- a red flag that must reach the desk ------------------------------------
+  // A report of signs on the safety check is kept in localStorage, with a key
+  // made here, before it is sent; after every answer (a page, an error, no
+  // answer at all) it is sent to /kiosk/alert, and again every few seconds,
+  // until the server answers that it is stored (204). Never lost: it leaves
+  // the kiosk only on that answer, and localStorage outlives a reload, the
+  // idle reset and a restart of the server or the browser. Never doubled: the
+  // server stores a key once (alert_report), so a report that arrived while
+  // its answer was lost changes nothing when it comes again; a report made
+  // while one is waiting joins it, under its key. What is kept is the key
+  // and the signs' ids: nothing shown on screen, nothing the next patient sees.
+  const PENDING = "kiosk-pending-alert";
+  let stepInFlight = false;
+  let sending = false;
+  let retryTimer = null;
+  let retryMs = 2000;
+
+  function newKey() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+  }
+  function pendingAlert() {
+    try { return JSON.parse(localStorage.getItem(PENDING) || "null"); } catch (e) { return null; }
+  }
+  function keepAlert(report) {
+    try { localStorage.setItem(PENDING, JSON.stringify(report)); } catch (e) { /* storage off: the step's post stores it */ }
+  }
+  function csrfToken() {
+    try { return JSON.parse(body.getAttribute("hx-headers"))["X-CSRFToken"] || ""; } catch (e) { return ""; }
+  }
+
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    const keyField = form.querySelector("input[data-alert-key]");
+    if (!keyField) return;
+    const question = keyField.dataset.alertKey;
+    const values = Array.from(form.querySelectorAll('input[name="' + question + '"]:checked'), function (box) { return box.value; });
+    if (event.submitter && event.submitter.name === question) values.push(event.submitter.value);
+    // "None" (alone, or with a sign ticked: asked again) reports nothing.
+    if (!values.length || values.indexOf(keyField.dataset.noSigns) !== -1) { keyField.value = ""; return; }
+    const report = pendingAlert() || { key: newKey(), signs: [] };
+    values.forEach(function (sign) { if (report.signs.indexOf(sign) === -1) report.signs.push(sign); });
+    keepAlert(report);
+    keyField.value = report.key;
+    stepInFlight = true;
+  }, true);
+
+  function sendAlert() {
+    clearTimeout(retryTimer);
+    const report = pendingAlert();
+    if (!report || sending || stepInFlight) return;
+    sending = true;
+    const form = new FormData();
+    form.append("key", report.key);
+    report.signs.forEach(function (sign) { form.append(body.dataset.signsQuestion, sign); });
+    fetch(body.dataset.alertUrl || "/kiosk/alert", {
+      method: "POST",
+      body: form,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken() },
+    }).then(function (response) {
+      sending = false;
+      if (response.status === 204 || response.status === 422) {
+        // Stored (or never storable). Signs added meanwhile go again, under the same key.
+        const now = pendingAlert();
+        if (now && now.key === report.key && now.signs.length === report.signs.length) {
+          try { localStorage.removeItem(PENDING); } catch (e) { /* nothing to do */ }
+          retryMs = 2000;
+          return;
+        }
+      }
+      retry();
+    }, function () { sending = false; retry(); });
+  }
+  function retry() {
+    retryTimer = setTimeout(sendAlert, retryMs);
+    retryMs = Math.min(retryMs * 2, 15000);
+  }
+  // No answer from this server at all (restarting, the network down, a
+  // proxy's own error page): the urgent screen comes from the page itself,
+  // with the signs the patient tapped. The report is kept all the same.
+  function showUrgentHere() {
+    const template = document.getElementById("urgent-offline");
+    const screen = document.getElementById("screen");
+    const keyField = document.querySelector("input[data-alert-key]");
+    const report = pendingAlert();
+    if (!template || !screen || !report || !keyField) return;
+    const someOnly = keyField.dataset.someSigns;
+    const specific = report.signs.filter(function (sign) { return sign !== someOnly; });
+    const wanted = specific.length ? specific : [someOnly];
+    const urgent = template.content.cloneNode(true);
+    urgent.querySelectorAll("[data-sign]").forEach(function (item) {
+      if (wanted.indexOf(item.dataset.sign) === -1) item.remove();
+    });
+    screen.replaceChildren(urgent);
+    arm();
+    const heading = screen.querySelector("h1");
+    if (heading) heading.focus({ preventScroll: true });
+  }
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    const elt = event.detail.elt;
+    if (!stepInFlight || !elt || !elt.querySelector || !elt.querySelector("input[data-alert-key]")) return;
+    const xhr = event.detail.xhr;
+    if (xhr.status >= 500 && xhr.responseText.indexOf('class="urgent"') === -1) {
+      event.detail.shouldSwap = false;
+      showUrgentHere();
+    }
+  });
+
+  // After the safety step's post, whatever its answer (htmx says so for an
+  // error or a timeout too): no answer at all shows the urgent screen here;
+  // then the report goes to the server to make sure.
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    const elt = event.detail.elt;
+    if (!stepInFlight || !elt || !elt.querySelector || !elt.querySelector("input[data-alert-key]")) return;
+    if (!event.detail.xhr || !event.detail.xhr.status) showUrgentHere();
+    stepInFlight = false;
+    retryMs = 2000;
+    sendAlert();
+  });
+
   // A star picks its question too; a question unpicked loses its star.
   document.addEventListener("change", function (event) {
     const input = event.target;
@@ -237,4 +359,5 @@
   countAll();
   arm();
   sendEnrollmentCode();
+  sendAlert();
 })();
