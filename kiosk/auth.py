@@ -98,8 +98,8 @@ MIN_PASSWORD_LENGTH = 12
 """For passwords people choose (NIST SP 800-63B); generated ones are longer."""
 MIN_GUESSES_LOG10 = 10
 """zxcvbn's estimate of guesses needed, as a power of ten: 10^10 is its top
-score, about two weeks per account for an attacker with a stolen copy of the
-database trying 10,000 scrypt hashes a second."""
+score: about 12 days to try them all for one account, for an attacker with a
+stolen copy of the database trying 10,000 scrypt hashes a second."""
 ESTIMATED_LENGTH = 72
 """zxcvbn refuses longer input; the first 72 characters are judged."""
 COMMON_PASSWORDS = Path(__file__).with_name("data") / "common-passwords.txt"
@@ -191,10 +191,13 @@ _estimator = threading.Lock()  # zxcvbn keeps the names it is given in a module-
 def check_password_strength(password: str, *, username: str = "") -> None:
     """A password people choose: long enough, not blank, and not easy to
     guess, judged in the form it is hashed in. Raises AccountError saying why."""
+    # Long enough as typed (what a compatibility character such as "¼" stands
+    # for does not make it longer) and as hashed (invisible characters do not count).
+    typed = "".join(ch for ch in password if unicodedata.category(ch) != "Cf")
     password = normalise_password(password)
     if not password.strip():
         raise AccountError("The password cannot be blank or only spaces.")
-    if len(password) < MIN_PASSWORD_LENGTH:
+    if min(len(typed), len(password)) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters.")
     lowered = password.strip().lower()
     if password.lower() in _common_passwords() or lowered in _common_passwords():
