@@ -197,6 +197,8 @@ def check_password_strength(password: str, *, username: str = "") -> None:
     password = normalise_password(password)
     if not password.strip():
         raise AccountError("The password cannot be blank or only spaces.")
+    if any(unicodedata.category(ch) == "Cc" for ch in password):
+        raise AccountError("The password cannot contain control characters (a tab or a line break, say).")
     if min(len(typed), len(password)) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters.")
     lowered = password.strip().lower()

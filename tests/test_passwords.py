@@ -171,3 +171,35 @@ def test_generated_passwords_pass_the_strength_estimator(app):
     with app.app_context():
         for _ in range(200):
             auth.check_password_strength(auth.generate_password(), username="maria")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {
+            "current_password": STAFF_PASSWORD,
+            "new_password": "nul\x00 in the middle of it",
+            "new_password_again": "nul\x00 in the middle of it",
+        },
+        {
+            "current_password": STAFF_PASSWORD,
+            "new_password": "\U0001f642" * 12,
+            "new_password_again": "\U0001f642" * 12,
+        },
+        {"current_password": STAFF_PASSWORD, "new_password": "x" * 201, "new_password_again": "x" * 201},
+        {
+            "current_password": STAFF_PASSWORD,
+            "new_password": "\u200b" * 30,
+            "new_password_again": "\u200b" * 30,
+        },
+        {"current_password": "", "new_password": NEW, "new_password_again": NEW},
+        {"new_password": [NEW, "second"], "new_password_again": NEW},
+    ],
+    ids=["NUL", "one emoji repeated", "too long", "only invisible", "no current", "repeated field"],
+)
+def test_odd_input_on_the_password_page_is_refused_calmly(app, staff, desk, fields):
+    desk.get("/desk/password")
+    refused = desk.post("/desk/password", fields)
+    assert refused.status_code == 400
+    assert "Change your password" in refused.get_data(as_text=True)
+    assert Desk(app.test_client()).sign_in("maria", STAFF_PASSWORD).status_code == 302
