@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Enum, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from .extensions import db
@@ -266,6 +266,9 @@ class Staff(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
+    # True when the hash is of the normalised password (``auth.normalise_password``);
+    # accounts made before that are checked as typed once, then re-hashed.
+    password_normalised: Mapped[bool] = mapped_column(default=True, server_default=false())
     is_admin: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -303,10 +306,12 @@ class StaffSession(db.Model):
 
 
 class SignInFailure(db.Model):
-    """A sign-in attempt, kept briefly to slow down password guessing.
+    """A sign-in attempt, kept for an hour to slow down password guessing.
 
     Each attempt is stored before its password is checked (and removed when it
-    succeeds), so parallel guesses are counted too.
+    succeeds), so parallel guesses are counted too. ``device`` names the
+    browser when it is one the account signed in on before (``auth``'s known
+    browsers), whose failures are counted apart from strangers'.
 
     Stored in the database, not in one process's memory, so every app
     process behind a load balancer counts the same failures.
@@ -315,6 +320,7 @@ class SignInFailure(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), index=True)
     remote_addr: Mapped[str] = mapped_column(String(64), index=True)
+    device: Mapped[str] = mapped_column(String(32), default="", server_default="")
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 

@@ -111,6 +111,14 @@ def test_every_desk_screen_is_free_of_axe_violations(open_kiosk, chromium):  # n
     page.get_by_role("button", name="Register and make a link").click()
     expect(page.locator("code.link")).to_be_visible()
     check("kiosks, with a new link")
+    page.goto(kiosk.url + "/desk/password")
+    check("change password")
+    page.get_by_label("Your current password").fill(STAFF_PASSWORD)
+    page.get_by_label("New password", exact=True).fill("aaaaaaaaaaaa")
+    page.get_by_label("New password again").fill("aaaaaaaaaaaa")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("alert").first).to_contain_text("repeats")
+    check("change password, refused")
     context.close()
     assert found == {}
 

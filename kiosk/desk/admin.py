@@ -36,6 +36,7 @@ def _staff_page(
         staff=staff,
         form=form or StaffForm(),
         new_password=new_password,
+        failures=auth.recent_failures(),
     )
     return page, status
 
@@ -100,6 +101,16 @@ def reset_staff_password(staff_id: int):
     password = auth.generate_password()
     auth.set_password(member, password, by=current_user.username)
     return _staff_page(new_password=(member.username, password))
+
+
+@bp.post("/staff/<id:staff_id>/clear-sign-in-failures")
+def clear_sign_in_failures(staff_id: int):
+    """Let the real user in while a guesser elsewhere holds their account."""
+    _require_admin()
+    member = _member(staff_id)
+    auth.clear_failures(member, by=current_user.username)
+    flash(f"Failed sign-ins for {member.username} are cleared: they can sign in again.")
+    return _staff_page()
 
 
 # --- kiosks ------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from flask import request
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto
 from wtforms import BooleanField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 
 class DeskForm(FlaskForm):
@@ -23,6 +23,18 @@ class DeskForm(FlaskForm):
 class SignInForm(DeskForm):
     username = StringField("Name", validators=[DataRequired(), Length(max=80)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+class ChangePasswordForm(DeskForm):
+    current_password = PasswordField("Your current password", validators=[DataRequired(), Length(max=200)])
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=200)])
+    new_password_again = PasswordField(
+        "New password again",
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message="The two new passwords do not match. Please type them again."),
+        ],
+    )
 
 
 class LookupForm(FlaskForm):

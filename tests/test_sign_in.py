@@ -1,0 +1,244 @@
+"""Signing in to the desk as a hospital's security review and a clinic's IT
+try it: guessing one account from many addresses is slowed and capped, the
+real user still gets in, and a full disk or a read-only database gets a calm
+answer instead of an error."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text, update
+
+from kiosk import auth, create_app
+from kiosk.database import create_tables
+from kiosk.extensions import db
+from kiosk.models import AuditEvent, SignInFailure, Staff, StaffSession, utcnow
+
+from .conftest import POSTGRES_URL, STAFF_PASSWORD, Desk, app_config
+
+WRONG = "not the password at all"
+
+
+def desk_from(app, address: str, known: Desk | None = None) -> Desk:
+    """A browser at `address`; `known`: the same browser as that one (its cookies)."""
+    desk = known or Desk(app.test_client())
+    desk.client.environ_base["REMOTE_ADDR"] = address
+    return desk
+
+
+def guess_from_many_addresses(app, name: str = "boss", addresses: int = 30, each: int = 5) -> list[int]:
+    return [
+        desk_from(app, f"198.51.100.{n}").sign_in(name, WRONG).status_code
+        for n in range(addresses)
+        for _ in range(each)
+    ]
+
+
+# --- one account guessed from many addresses --------------------------------------------
+
+
+def test_guessing_one_account_from_many_addresses_is_slowed_long_before_a_hundred(app, staff):
+    statuses = guess_from_many_addresses(app)
+    assert len(statuses) == 150
+    assert statuses.count(401) <= 10, "passwords checked"
+    assert statuses.count(429) >= 140
+    held = desk_from(app, "198.51.100.200").sign_in("boss", STAFF_PASSWORD)
+    assert held.status_code == 429
+    assert int(held.headers["Retry-After"]) > 0
+    assert "ask an administrator" in held.get_data(as_text=True)
+
+
+def test_at_most_a_hundred_failures_an_hour_are_checked_for_one_account(app, staff):
+    now = utcnow()
+    with app.app_context():
+        # 100 failures in the last hour (from a botnet, say), the latest 9 minutes ago.
+        for n in range(100):
+            at = now - timedelta(minutes=59) + timedelta(seconds=30 * n)
+            db.session.add(SignInFailure(username="boss", remote_addr=f"10.1.{n}.1", at=at))
+        db.session.commit()
+    refused = desk_from(app, "10.9.9.9").sign_in("boss", WRONG)
+    assert refused.status_code == 429
+    assert 55 <= int(refused.headers["Retry-After"]) <= 60, "until the oldest failure is an hour old"
+
+
+def test_a_browser_that_signed_in_before_is_not_held_by_strangers(app, staff):
+    known = desk_from(app, "192.0.2.10")
+    assert known.sign_in("boss").status_code == 302
+    known.post("/desk/sign-out")
+    guess_from_many_addresses(app)
+    # The same shared front-desk PC's address is held too, for every account ...
+    for n in range(30):
+        desk_from(app, "192.0.2.10").sign_in(f"nobody{n}", WRONG)
+    assert desk_from(app, "192.0.2.10").sign_in("boss").status_code == 429
+    assert desk_from(app, "192.0.2.10").sign_in("maria").status_code == 429
+    # ... but not the browser boss signed in on before.
+    assert desk_from(app, "192.0.2.10", known).sign_in("boss").status_code == 302
+
+
+def test_a_known_browser_is_known_for_its_own_accounts_only_and_still_limited(app, staff):
+    known = desk_from(app, "192.0.2.10")
+    assert known.sign_in("maria").status_code == 302
+    known.post("/desk/sign-out")
+    for n in range(30):
+        desk_from(app, "192.0.2.10").sign_in(f"nobody{n}", WRONG)
+    assert desk_from(app, "192.0.2.10", known).sign_in("boss").status_code == 429, "boss never signed in here"
+    assert [desk_from(app, "192.0.2.10", known).sign_in("maria", WRONG).status_code for _ in range(6)] == [
+        401
+    ] * 5 + [429]
+    forger = desk_from(app, "192.0.2.10")
+    forger.client.set_cookie("kiosk_desk_device", "eyJpZCI6ImZvcmdlZCJ9.forged", path="/desk")
+    assert forger.sign_in("maria").status_code == 429, "a forged cookie is no known browser"
+
+
+def test_an_admin_clears_the_failed_sign_ins_on_the_staff_page(app, staff, admin_desk):
+    guess_from_many_addresses(app, "maria")
+    assert desk_from(app, "203.0.113.50").sign_in("maria").status_code == 429
+    page = admin_desk.get("/desk/staff").get_data(as_text=True)
+    assert "failed sign-ins in the last hour" in page
+    with app.app_context():
+        maria_id = db.session.scalar(select(Staff.id).where(Staff.username == "maria"))
+    cleared = admin_desk.post(f"/desk/staff/{maria_id}/clear-sign-in-failures")
+    assert cleared.status_code == 200
+    assert "can sign in again" in cleared.get_data(as_text=True)
+    assert desk_from(app, "203.0.113.50").sign_in("maria").status_code == 302
+    with app.app_context():
+        assert ("boss", "clear-sign-in-failures", "staff maria") in db.session.execute(
+            select(AuditEvent.staff, AuditEvent.action, AuditEvent.subject)
+        ).all()
+
+
+# --- when nothing can be written ------------------------------------------------------------------
+
+
+def read_only_twin(tmp_path, app):
+    """The same SQLite file opened read-only, as when its disk or file system refuses writes."""
+    path = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    with app.app_context():
+        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.session.remove()
+    return create_app(app_config(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///file:{path}?mode=ro&uri=true"))
+
+
+def test_sign_in_on_a_read_only_database_says_so_calmly_whatever_the_password(tmp_path, app, staff):
+    read_only = read_only_twin(tmp_path, app)
+    right = Desk(read_only.test_client()).sign_in("maria", STAFF_PASSWORD)
+    wrong = Desk(read_only.test_client()).sign_in("maria", WRONG)
+    for answer in (right, wrong):
+        assert answer.status_code == 503
+        page = answer.get_data(as_text=True)
+        assert "cannot save" in page and "call IT" in page
+    same = [re.sub(r"[\w.-]{40,}", "TOKEN", a.get_data(as_text=True)) for a in (right, wrong)]
+    assert same[0] == same[1], "it does not tell a right password"
+
+
+def test_signed_in_staff_still_see_the_queue_when_nothing_can_be_written(tmp_path, app, desk):
+    cookie = desk.client.get_cookie("kiosk_session").value
+    with app.app_context():  # a while since the last click: this one would be noted
+        db.session.execute(update(StaffSession).values(last_seen_at=utcnow() - timedelta(minutes=5)))
+        db.session.commit()
+    browser = read_only_twin(tmp_path, app).test_client()
+    browser.set_cookie("kiosk_session", cookie)
+    page = browser.get("/desk/")
+    assert page.status_code == 200
+    assert "Handouts and alerts" in page.get_data(as_text=True)
+    assert "cannot save" in page.get_data(as_text=True)
+
+
+def test_sign_in_on_a_read_only_postgresql_says_so_calmly(pg_app, tmp_path):
+    with pg_app.app_context():
+        auth.create_staff("maria", STAFF_PASSWORD)
+    # A standby, or a database set read-only by its administrator.
+    read_only = create_app(
+        app_config(
+            tmp_path,
+            SQLALCHEMY_DATABASE_URI=POSTGRES_URL
+            + ("&" if "?" in POSTGRES_URL else "?")
+            + "options=-c%20default_transaction_read_only%3Don",
+        )
+    )
+    try:
+        answer = Desk(read_only.test_client()).sign_in("maria", STAFF_PASSWORD)
+        assert answer.status_code == 503
+        assert "call IT" in answer.get_data(as_text=True)
+    finally:
+        with read_only.app_context():
+            db.engine.dispose()
+    assert Desk(pg_app.test_client()).sign_in("maria", STAFF_PASSWORD).status_code == 302
+
+
+MOUNT_REQUIRED = os.environ.get("CI", "") == "true"
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MB file system of its own (tmpfs), mounted by the test: needs root."""
+    where = tmp_path / "small-disk"
+    where.mkdir()
+    reason = "mounting a small tmpfs needs root" if os.geteuid() != 0 else ""
+    if not reason:
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(where)],
+            capture_output=True,
+            text=True,
+        )
+        reason = mounted.stderr.strip() if mounted.returncode else ""
+    if reason:
+        if MOUNT_REQUIRED:
+            pytest.fail(f"{reason}; CI=true, so this is a failure", pytrace=False)
+        pytest.skip(reason)
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Fill the file system to the last byte."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    assert shutil.disk_usage(disk).free < 4096 * 2
+    return filler
+
+
+def test_on_a_full_disk_staff_are_told_calmly_and_those_signed_in_keep_the_queue(
+    small_disk, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(
+        app_config(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{small_disk / 'kiosk.sqlite3'}")
+    )
+    with app.app_context():
+        create_tables()
+        auth.create_staff("maria", STAFF_PASSWORD)
+    desk = Desk(app.test_client())
+    assert desk.sign_in().status_code == 302
+    with app.app_context():
+        db.session.execute(update(StaffSession).values(last_seen_at=utcnow() - timedelta(minutes=5)))
+        db.session.commit()
+        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.session.remove()
+    filler = fill(small_disk)
+
+    refused = Desk(app.test_client()).sign_in()
+    assert refused.status_code == 503
+    assert "disk may be full" in refused.get_data(as_text=True)
+    queue = desk.get("/desk/")
+    assert queue.status_code == 200
+    assert "Handouts and alerts" in queue.get_data(as_text=True)
+
+    filler.unlink()
+    assert Desk(app.test_client()).sign_in().status_code == 302, "space freed: signing in works again"
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
