@@ -13,7 +13,7 @@ WORKERS ?= 2
 # its kiosks (README: Running in a clinic).
 KIOSK_ENROLLMENT ?= 0
 
-.PHONY: run test lint system-deps init-db bench loadtest translations
+.PHONY: run test lint system-deps init-db bench loadtest capacity translations
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { \
@@ -103,3 +103,15 @@ LOAD_OPTIONS = --think $(THINK) --jitter $(JITTER) $(if $(filter 1,$(SPREAD)),--
   $(if $(filter command line,$(origin DATABASE_URL)),--database-url '$(DATABASE_URL)')
 loadtest: system-deps $(VENV)/.installed-test translations
 	$(BIN)/python -m tests.load.loadtest --kiosks $(KIOSKS) --printer '$(PRINTER)' $(LOAD_OPTIONS)
+
+# How many kiosks this machine serves (tests/load/capacity.py): the load test
+# at STEPS kiosks, one after another, each on a fresh database, until a target
+# breaks; SECONDS is each step's length. Prints a line a step and, last, one
+# JSON object (max_kiosks, the steps with their p95s, whether the load
+# generator was the limit), and writes CHART (default
+# capacity-DATABASE-WORKERS.svg). The same pace, WORKERS and DATABASE_URL
+# rules as make loadtest: a DATABASE_URL given here is EMPTIED before every step.
+STEPS ?= 50,100,200,400,800
+CHART ?=
+capacity: system-deps $(VENV)/.installed-test translations
+	$(BIN)/python -m tests.load.capacity --steps $(STEPS) $(if $(CHART),--chart '$(CHART)') $(LOAD_OPTIONS)
