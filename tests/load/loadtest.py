@@ -739,6 +739,11 @@ def summary(result: dict[str, Any]) -> str:
         f"  handout ready      p95 {ms(result['pdf_ready_p95_ms'])} after Finish "
         f"(up to {result['finishes_peak_per_s']} visits finished in the same second)",
     ]
+    lines.append(
+        f"  load generator     {result['requests_per_s']} requests/s of the {result['expected_requests_per_s']} "
+        f"the pace asks for, in {result['load_processes']} process(es), the busiest at "
+        f"{result['load_generator_cpu_percent']} % of a core"
+    )
     for name in result["stopped_during_the_run"]:
         lines.append(f"  {name} STOPPED during the run (see its log)")
     if not result["drained"]:
