@@ -120,7 +120,7 @@ def broken_targets(result: dict[str, Any]) -> list[str]:
             broken.append(f"{target.name} {target.shown(value)} > {target.shown(target.limit)}")
     for key, name in MUST_BE_NONE.items():
         if result.get(key):
-            broken.append(f"{result[key]} {name}")
+            broken.append(f"{name}: {result[key]}")
     if not result.get("visits_completed"):
         broken.append("no visit completed")
     for name in result.get("stopped_during_the_run") or []:
