@@ -13,7 +13,7 @@ WORKERS ?= 2
 # its kiosks (README: Running in a clinic).
 KIOSK_ENROLLMENT ?= 0
 
-.PHONY: run test lint system-deps init-db bench loadtest translations
+.PHONY: run test lint system-deps init-db bench loadtest capacity translations
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { \
@@ -78,10 +78,40 @@ bench: system-deps $(VENV)/.installed-run
 # `make loadtest DATABASE_URL=postgresql+psycopg://...` runs it on PostgreSQL
 # and EMPTIES that database first; a DATABASE_URL only in the environment is
 # never emptied (the run refuses one that holds visits).
+#
+# The pace (tests/load/generator.py). By default a waiting room's: a visit of
+# about three minutes, 8 screens of THINK=22 s each, every reading time drawn
+# at random 50 % shorter to 50 % longer (JITTER=0.5), the kiosks' first
+# visits started one after another over a visit's length (SPREAD=1), for
+# three visits' length (about 9 minutes: one to start every kiosk, two
+# measured) unless SECONDS says otherwise. THINK=1 is the busy mode the
+# targets at 50 kiosks are measured in: every kiosk starts at once and reads
+# every screen exactly 1 s, for 60 s (JITTER=0 SPREAD=0 SECONDS=60 follow).
+# WORKERS: worker processes here (default 1; for make run it is gunicorn's).
+# LOAD_PROCESSES: Locust processes driving the kiosks (default 1).
 KIOSKS ?= 50
-SECONDS ?= 60
-THINK ?= 1.0
+THINK ?= 22
+BUSY = $(filter 1 1.0,$(THINK))
+JITTER ?= $(if $(BUSY),0,0.5)
+SPREAD ?= $(if $(BUSY),0,1)
+SECONDS ?= $(if $(BUSY),60)
+LOAD_WORKERS = $(if $(filter command line environment,$(origin WORKERS)),$(WORKERS),1)
+LOAD_PROCESSES ?= 1
 PRINTER ?= directory
+LOAD_OPTIONS = --think $(THINK) --jitter $(JITTER) $(if $(filter 1,$(SPREAD)),--spread,--no-spread) \
+  $(if $(SECONDS),--seconds $(SECONDS)) --workers $(LOAD_WORKERS) --load-processes $(LOAD_PROCESSES) \
+  $(if $(filter command line,$(origin DATABASE_URL)),--database-url '$(DATABASE_URL)')
 loadtest: system-deps $(VENV)/.installed-test translations
-	$(BIN)/python -m tests.load.loadtest --kiosks $(KIOSKS) --seconds $(SECONDS) --think $(THINK) \
-	  --printer '$(PRINTER)' $(if $(filter command line,$(origin DATABASE_URL)),--database-url '$(DATABASE_URL)')
+	$(BIN)/python -m tests.load.loadtest --kiosks $(KIOSKS) --printer '$(PRINTER)' $(LOAD_OPTIONS)
+
+# How many kiosks this machine serves (tests/load/capacity.py): the load test
+# at STEPS kiosks, one after another, each on a fresh database, until a target
+# breaks; SECONDS is each step's length. Prints a line a step and, last, one
+# JSON object (max_kiosks, the steps with their p95s, whether the load
+# generator was the limit), and writes CHART (default
+# capacity-DATABASE-WORKERS.svg). The same pace, WORKERS and DATABASE_URL
+# rules as make loadtest: a DATABASE_URL given here is EMPTIED before every step.
+STEPS ?= 50,100,200,400,800
+CHART ?=
+capacity: system-deps $(VENV)/.installed-test translations
+	$(BIN)/python -m tests.load.capacity --steps $(STEPS) $(if $(CHART),--chart '$(CHART)') $(LOAD_OPTIONS)

@@ -1,7 +1,8 @@
 """Load test: many kiosks doing full patient visits at once, then a check that
 every patient's handout was made and printed exactly once.
 
-    python -m tests.load.loadtest [--kiosks 50] [--seconds 60] [--think 1.0]
+    python -m tests.load.loadtest [--kiosks 50] [--seconds 60] [--think 1.0] [--jitter 0] [--spread]
+                                  [--workers 1] [--load-processes 1]
                                   [--database-url URL] [--printer directory] [--drain 60] [--keep]
 
 What it does:
@@ -10,10 +11,13 @@ What it does:
    directory printer's folder);
 2. prepares the database (``flask --app wsgi kiosk init-db``);
 3. starts gunicorn (2 processes, 4 threads each) on a free port of
-   127.0.0.1 and the background worker (``flask --app wsgi kiosk worker``);
-4. runs Locust headless for ``--seconds``: ``--kiosks`` simulated kiosks,
-   each tapping through visit after visit (``tests/load/locustfile.py``),
-   reading each screen for ``--think`` seconds;
+   127.0.0.1 and ``--workers`` background workers (``flask --app wsgi kiosk
+   worker``);
+4. runs Locust headless (in ``--load-processes`` processes) for
+   ``--seconds``: ``--kiosks`` simulated kiosks, each tapping through visit
+   after visit (``tests/load/locustfile.py``), reading each screen for
+   ``--think`` seconds, ± ``--jitter`` of it, all starting at once or, with
+   ``--spread``, over a visit's length (``tests/load/generator.py``);
 5. waits, at most ``--drain`` seconds, for the worker to finish every
    handout and every print, then stops the worker and the server;
 6. checks the database and the printed PDFs, and prints a short summary
@@ -62,6 +66,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk import config as kiosk_config
 from kiosk.models import Handout, PrintJob
+
+from . import generator
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILE = Path(__file__).resolve().with_name("locustfile.py")
@@ -297,14 +303,15 @@ def start_server(run: Run, port: int) -> Process:
     raise StartError(f"gunicorn did not answer /healthz within {START_TIMEOUT} s:\n{server.log_tail()}")
 
 
-def start_worker(run: Run, port: int) -> Process:
-    """Start the worker; it has started once /healthz reports it running."""
-    worker = run.spawn("worker", [str(BIN / "flask"), "--app", "wsgi", "kiosk", "worker"])
+def start_worker(run: Run, port: int, name: str = "worker") -> Process:
+    """Start a worker; it has started once /healthz reports a worker running
+    and its log says it started."""
+    worker = run.spawn(name, [str(BIN / "flask"), "--app", "wsgi", "kiosk", "worker"])
     started = time.monotonic()
     while time.monotonic() < started + START_TIMEOUT:
         if not worker.alive():
             raise StartError(f"the worker exited with {worker.popen.returncode}:\n{worker.log_tail()}")
-        if health(port).get("worker") == "running":
+        if health(port).get("worker") == "running" and " started" in read_text(worker.log):
             return worker
         time.sleep(0.2)
     raise StartError(f"the worker did not report running within {START_TIMEOUT} s:\n{worker.log_tail()}")
@@ -313,7 +320,9 @@ def start_worker(run: Run, port: int) -> Process:
 # --- the load ----------------------------------------------------------------------
 
 
-def run_locust(run: Run, port: int, kiosks: int, seconds: int, think: float) -> dict[str, Path]:
+def run_locust(
+    run: Run, port: int, kiosks: int, seconds: int, pacing: generator.Pacing, processes: int = 1
+) -> dict[str, Path]:
     prefix = run.root / "locust"
     files = {
         "stats": Path(f"{prefix}_stats.csv"),
@@ -334,8 +343,8 @@ def run_locust(run: Run, port: int, kiosks: int, seconds: int, think: float) -> 
         "--headless",
         "--users",
         str(kiosks),
-        "--spawn-rate",
-        str(kiosks),
+        *pacing.locust_options(kiosks),
+        *(["--processes", str(processes)] if processes > 1 else []),
         "--run-time",
         f"{seconds}s",
         "--stop-timeout",
@@ -356,7 +365,7 @@ def run_locust(run: Run, port: int, kiosks: int, seconds: int, think: float) -> 
         "locust",
         args,
         {
-            "LOADTEST_THINK_SECONDS": repr(think),
+            **pacing.environment(),
             "LOADTEST_CLAIM_CODES": str(files["codes"]),
             "LOADTEST_COUNTS": str(files["counts"]),
         },
@@ -571,7 +580,7 @@ def read_locust(files: dict[str, Path]) -> dict[str, Any]:
     if aggregated:
         figures["requests_per_s"] = rounded(number(aggregated.get("Requests/s")))
 
-    counts = json.loads(files["counts"].read_text()) if files["counts"].exists() else {}
+    counts = generator.read_counts(files["counts"])
     locust_exceptions = 0
     if files["exceptions"].exists():
         with open(files["exceptions"], newline="") as exceptions_file:
@@ -620,6 +629,10 @@ def run(
     *,
     wipe: bool = True,
     keep: bool = False,
+    jitter: float = 0.0,
+    spread: bool = False,
+    workers: int = 1,
+    load_processes: int = 1,
 ) -> dict[str, Any]:
     """Run the load test; returns its figures (see the module's docstring).
 
@@ -629,6 +642,7 @@ def run(
     ready. The temporary folder is deleted, unless `keep` is set or something
     went wrong (then ``logs`` in the figures says where it is).
     """
+    pacing = generator.Pacing(think=think, jitter=jitter, spread=spread)
     root = Path(tempfile.mkdtemp(prefix="kiosk-loadtest-"))
     run_ = None
     engine = None
@@ -639,11 +653,12 @@ def run(
         port = free_port()
         server = start_server(run_, port)
         worker = start_worker(run_, port)
-        files = run_locust(run_, port, kiosks, seconds, think)
+        others = [start_worker(run_, port, f"worker-{n}") for n in range(2, workers + 1)]
+        files = run_locust(run_, port, kiosks, seconds, pacing, load_processes)
         engine = create_engine(run_.database_url)
         drained, drain_s = drain_work(engine, printer, drain, worker)
         claim_codes = [c.strip() for c in read_text(files["codes"]).splitlines() if c.strip()]
-        stopped_early = [p.name for p in (server, worker) if not p.alive()]
+        stopped_early = [p.name for p in (server, worker, *others) if not p.alive()]
         run_.stop_all()
         checks = check_database(engine, claim_codes, printer, run_.printed)
         figures = read_locust(files)
@@ -652,6 +667,9 @@ def run(
             "kiosks": kiosks,
             "seconds": seconds,
             "think_s": think,
+            "jitter": jitter,
+            "spread": spread,
+            "workers": workers,
             "printer": printer,
             "visits_completed": len(claim_codes),
             "errors_5xx": figures.pop("errors_5xx"),
@@ -667,9 +685,12 @@ def run(
             "drain_s": round(drain_s, 1),
             **checks,
             **figures,
+            **generator.kept_pace(
+                pacing, kiosks, files["stats"], files["counts"], read_text(files["log"]), load_processes
+            ),
             "stopped_during_the_run": stopped_early,
             "server_log_errors": log_errors(server),
-            "worker_log_errors": log_errors(worker),
+            "worker_log_errors": sum(log_errors(w) for w in (worker, *others)),
         }
         problems = any(result[k] for k in ("errors_5xx", "errors_other", "lost", "duplicated"))
         if keep or problems or not drained or stopped_early:
@@ -702,8 +723,11 @@ def summary(result: dict[str, Any]) -> str:
     def ms(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.0f} ms"
 
+    pace = f"{result['think_s']} s per screen" + (f" ± {result['jitter']:.0%}" if result["jitter"] else "")
     lines = [
-        f"{result['kiosks']} kiosks for {result['seconds']} s, {result['think_s']} s per screen, "
+        f"{result['kiosks']} kiosks for {result['seconds']} s, {pace}, "
+        + ("starting over a visit's length" if result["spread"] else "all starting at once")
+        + f", {result['workers']} worker process(es), "
         f"on {result['database']}, printing to {result['printer'] or 'no printer'}",
         f"  visits completed   {result['visits_completed']} (handouts in the database: {result['handouts']})",
         f"  errors             {result['errors_5xx']} server errors (5xx), {result['errors_other']} other",
@@ -715,6 +739,11 @@ def summary(result: dict[str, Any]) -> str:
         f"  handout ready      p95 {ms(result['pdf_ready_p95_ms'])} after Finish "
         f"(up to {result['finishes_peak_per_s']} visits finished in the same second)",
     ]
+    lines.append(
+        f"  load generator     {result['requests_per_s']} requests/s of the {result['expected_requests_per_s']} "
+        f"the pace asks for, in {result['load_processes']} process(es), the busiest at "
+        f"{result['load_generator_cpu_percent']} % of a core"
+    )
     for name in result["stopped_during_the_run"]:
         lines.append(f"  {name} STOPPED during the run (see its log)")
     if not result["drained"]:
@@ -725,6 +754,11 @@ def summary(result: dict[str, Any]) -> str:
         lines.append(f"  error: {example}")
     if result.get("load_generator_overloaded"):
         lines.append("  note: Locust itself ran short of CPU; timings include that")
+    if result.get("load_generator_limited"):
+        lines.append(
+            f"  note: the load generator did not keep the pace: {result['requests_per_s']} requests/s "
+            f"of the {result['expected_requests_per_s']} expected"
+        )
     if result.get("logs"):
         lines.append(f"  logs and files kept in {result['logs']}")
     return "\n".join(lines)
@@ -737,10 +771,13 @@ def main(argv: list[str] | None = None) -> int:
         "127.0.0.1, then a check of every handout and print.",
     )
     parser.add_argument("--kiosks", type=int, default=50, help="simulated kiosks (default 50)")
-    parser.add_argument("--seconds", type=int, default=60, help="how long the kiosks tap (default 60)")
     parser.add_argument(
-        "--think", type=float, default=1.0, help="seconds a patient reads each screen (default 1.0)"
+        "--seconds",
+        type=int,
+        default=None,
+        help="how long the kiosks tap (default 60; with --spread, three visits' length)",
     )
+    generator.add_options(parser, think=1.0, jitter=0.0, spread=False)
     parser.add_argument(
         "--database-url",
         default=None,
@@ -760,8 +797,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder with logs and PDFs")
     args = parser.parse_args(argv)
-    if args.kiosks < 1 or args.seconds < 1 or args.think < 0 or args.drain < 0:
-        parser.error("--kiosks and --seconds must be at least 1, --think and --drain not negative")
+    pacing = generator.pacing_from(parser, args)
+    if args.seconds is None:
+        args.seconds = pacing.default_seconds()
+    if args.kiosks < 1 or args.seconds < 1 or args.drain < 0:
+        parser.error("--kiosks and --seconds must be at least 1, --drain not negative")
 
     database_url = args.database_url
     explicit = database_url is not None
@@ -777,6 +817,10 @@ def main(argv: list[str] | None = None) -> int:
             drain=args.drain,
             wipe=explicit,
             keep=args.keep,
+            jitter=pacing.jitter,
+            spread=pacing.spread,
+            workers=args.workers,
+            load_processes=args.load_processes,
         )
     except StartError as error:
         print(f"loadtest: {error}", file=sys.stderr)

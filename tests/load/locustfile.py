@@ -3,7 +3,9 @@ after another, as a patient on the touchscreen would.
 
 A tap is what the patient does on a screen: a post, then at once the screen
 the 303 points to (htmx follows it), both sent as htmx requests. Between taps
-the patient reads for ``LOADTEST_THINK_SECONDS``. One visit:
+the patient reads for ``LOADTEST_THINK_SECONDS``, or, with
+``LOADTEST_THINK_JITTER`` (a fraction), a time drawn anew for every screen
+between ``think × (1 − jitter)`` and ``think × (1 + jitter)``. One visit:
 
     GET /                      (the kiosk's first page load only)
     POST /start          ->    GET /visit/<first step>
@@ -15,6 +17,9 @@ Every post carries the CSRF token of the screen it was tapped on. A kiosk
 that gets an unexpected answer abandons the visit, as its idle timer would,
 and starts a new one.
 
+When the kiosks start is Locust's spawn rate: all at once, or spread over a
+visit's length as patients arrive (``tests/load/generator.py``).
+
 Requests are named for the statistics: ``step`` (every GET and POST of a step
 and of review), ``finish`` (the post that finishes a visit) and ``/``,
 ``/start``, ``/visit/done``, ``/reset``.
@@ -23,7 +28,9 @@ What it writes, for ``tests/load/loadtest.py``:
 
 - every claim code a kiosk was shown, one a line, to ``LOADTEST_CLAIM_CODES``;
 - a JSON object of counts (requests, 5xx answers, other unexpected answers
-  and failures, with a few examples) to ``LOADTEST_COUNTS`` when the run ends.
+  and failures, with a few examples, and the CPU this process used) to
+  ``LOADTEST_COUNTS.<pid>`` when the run ends: one a Locust process, so a run
+  with ``--processes`` writes several, which the load test adds up.
 
 Run it with ``python -m tests.load.loadtest``, which starts the server and
 the worker; on its own, point it at a kiosk that may be filled with test
@@ -36,17 +43,20 @@ import contextlib
 import json
 import os
 import re
+import resource
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from locust import FastHttpUser, constant, events, task
+from locust import FastHttpUser, between, constant, events, task
 
 from kiosk import questionnaire as qn
 from kiosk.cli import SAMPLE_ANSWERS
 
 THINK_SECONDS = float(os.environ.get("LOADTEST_THINK_SECONDS", "1.0"))
+THINK_JITTER = float(os.environ.get("LOADTEST_THINK_JITTER", "0"))
 CLAIM_CODES_FILE = os.environ.get("LOADTEST_CLAIM_CODES", "")
 COUNTS_FILE = os.environ.get("LOADTEST_COUNTS", "")
 
@@ -111,6 +121,32 @@ class Tally:
 tally = Tally()
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Clock:
+    """The CPU this Locust process used while the kiosks tapped, as a share of one core."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.cpu = cpu_seconds()
+
+    def cpu_percent(self) -> float:
+        wall = time.monotonic() - self.started
+        return 100 * (cpu_seconds() - self.cpu) / wall if wall > 0 else 0.0
+
+
+clock = Clock()
+
+
+@events.test_start.add_listener
+def start_clock(**_: Any) -> None:
+    global clock
+    clock = Clock()
+
+
 def record_claim_code(code: str) -> None:
     tally.visits_completed += 1
     if CLAIM_CODES_FILE:
@@ -121,9 +157,10 @@ def record_claim_code(code: str) -> None:
 @events.test_stop.add_listener
 def write_counts(**_: Any) -> None:
     if COUNTS_FILE:
-        part = Path(COUNTS_FILE + ".part")
-        part.write_text(json.dumps(tally.as_dict()), encoding="utf-8")
-        part.replace(COUNTS_FILE)
+        counts = {**tally.as_dict(), "process": {"pid": os.getpid(), "cpu_percent": clock.cpu_percent()}}
+        part = Path(f"{COUNTS_FILE}.{os.getpid()}.part")
+        part.write_text(json.dumps(counts), encoding="utf-8")
+        part.replace(f"{COUNTS_FILE}.{os.getpid()}")
 
 
 class UnexpectedAnswer(Exception):
@@ -133,7 +170,11 @@ class UnexpectedAnswer(Exception):
 class Kiosk(FastHttpUser):
     """One touchscreen kiosk with a stream of patients."""
 
-    wait_time = constant(THINK_SECONDS)
+    wait_time = (
+        between(THINK_SECONDS * (1 - THINK_JITTER), THINK_SECONDS * (1 + THINK_JITTER))
+        if THINK_JITTER
+        else constant(THINK_SECONDS)
+    )
 
     def on_start(self) -> None:
         self.token = ""
