@@ -79,6 +79,9 @@ SETTINGS: dict[str, str | int] = {
     # to send). If the worker dies, another takes the job over after this.
     # Keep it well above the 30 s a print server may take to refuse a job.
     "JOB_LEASE_SECONDS": 120,
+    # Processes the worker renders handouts in, side by side. 0: one for each
+    # core the worker may use, less one left to the web server (at least one).
+    "RENDER_PROCESSES": 0,
 }
 
 MIN_IDLE_WARNING_SECONDS = 20
