@@ -14,8 +14,8 @@ worker that dies mid-job has its job picked up again once its lease runs out.
 Two lanes run side by side: rendering, and the print server. A hung print
 server then holds up printing only, never a handout being made. Rendering
 runs in render processes beside the worker (``--render-processes``,
-``RENDER_PROCESSES``), one a core, as WeasyPrint keeps a core busy and one
-Python process uses one core at most; each claims handouts like any worker,
+``RENDER_PROCESSES``; by default one a core, less one for the web server),
+as WeasyPrint keeps a core busy and one Python process uses one core at most; each claims handouts like any worker,
 and the worker starts one again if it dies. The print lane is a thread of
 the worker itself. Each lane looks for work again within half a second when
 idle (a few indexed queries), at once after doing some.
@@ -23,6 +23,7 @@ idle (a few indexed queries), at once after doing some.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import secrets
@@ -151,7 +152,7 @@ class Worker:
     def run(self) -> None:
         """Work until ``stop`` is set; the job in hand is finished first."""
         log.info("worker %s started", self.name)
-        work = {"render": render_due, "print": self._print_lane}
+        work = {"render": self._render_lane, "print": self._print_lane}
         lanes = [
             threading.Thread(target=self._lane, args=(lane, work[lane]), name=lane, daemon=True)
             for lane in self.lanes
@@ -178,6 +179,12 @@ class Worker:
                 lane.join()
             self._guarded("beat", forget, self.name)
         log.info("worker %s stopped", self.name)
+
+    def _render_lane(self, owner: str) -> int:
+        done = render_due(owner)
+        if done and self.parent is not None and not gc.get_freeze_count():
+            settle()
+        return done
 
     def _print_lane(self, owner: str) -> int:
         done = print_due(owner)
@@ -214,11 +221,21 @@ class Worker:
             db.session.remove()
 
 
+def settle() -> None:
+    """Once a render process has made its first handout, everything it keeps
+    from one to the next is loaded (fonts, the stylesheet, the app): set it
+    aside from Python's garbage collector, which would otherwise walk it all
+    again and again while handouts are made (over 20 handouts in a row, its
+    time fell from about 15 to 5 ms a handout)."""
+    gc.collect()
+    gc.freeze()
+
+
 class RenderProcesses:
     """Render processes beside the worker: each runs `command` (a worker with
-    the render lane only) in a process of its own. One that dies (killed mid-render, say) is started again; the
-    handout it held is taken over by any render process once its lease runs
-    out, as for a worker that died."""
+    the render lane only) in a process of its own. One that dies (killed
+    mid-render, say) is started again; the handout it held is taken over by
+    any render process once its lease runs out, as for a worker that died."""
 
     def __init__(self, command: list[str], count: int) -> None:
         self.command = command
@@ -247,9 +264,6 @@ class RenderProcesses:
                 [*self.command, "--parent", str(os.getpid())],
                 stdin=subprocess.DEVNULL,
             )
-
-    def pids(self) -> list[int]:
-        return [process.pid for process in self.running if process is not None and process.poll() is None]
 
     def stop(self) -> None:
         """Ask every render process to stop after its handout; kill any that
