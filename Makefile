@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
+# Processes the worker renders handouts in; 0: one a core, less one for the web server.
+RENDER_PROCESSES ?= 0
 # make run is a demo: any browser can be a kiosk. A clinic's server enrolls
 # its kiosks (README: Running in a clinic).
 KIOSK_ENROLLMENT ?= 0
@@ -58,7 +60,7 @@ run: system-deps $(VENV)/.installed-run translations init-db
 	@echo ""
 	@if [ "$(KIOSK_ENROLLMENT)" = 0 ]; then echo "  Demo mode: any browser can be a kiosk (KIOSK_ENROLLMENT=1 to require enrolled kiosks)."; echo ""; fi
 	@# The web server and the worker (handouts, printing) together; Ctrl-C stops both.
-	KIOSK_ENROLLMENT=$(KIOSK_ENROLLMENT) $(BIN)/flask --app wsgi kiosk serve --host $(HOST) --port $(PORT) --web-workers $(WORKERS)
+	KIOSK_ENROLLMENT=$(KIOSK_ENROLLMENT) $(BIN)/flask --app wsgi kiosk serve --host $(HOST) --port $(PORT) --web-workers $(WORKERS) --render-processes $(RENDER_PROCESSES)
 
 test: system-deps $(VENV)/.installed-test
 	$(BIN)/python -m pytest
@@ -100,6 +102,7 @@ LOAD_PROCESSES ?= 1
 PRINTER ?= directory
 LOAD_OPTIONS = --think $(THINK) --jitter $(JITTER) $(if $(filter 1,$(SPREAD)),--spread,--no-spread) \
   $(if $(SECONDS),--seconds $(SECONDS)) --workers $(LOAD_WORKERS) --load-processes $(LOAD_PROCESSES) \
+  --render-processes $(RENDER_PROCESSES) \
   $(if $(filter command line,$(origin DATABASE_URL)),--database-url '$(DATABASE_URL)')
 loadtest: system-deps $(VENV)/.installed-test translations
 	$(BIN)/python -m tests.load.loadtest --kiosks $(KIOSKS) --printer '$(PRINTER)' $(LOAD_OPTIONS)

@@ -1,11 +1,23 @@
 """``make bench``: how long a typical handout takes to render, and what the
 desk's live queue costs per poll.
 
-Renders the built-in sample visit (``cli.SAMPLE_ANSWERS``) through our whole
-path, ``render_handout`` (answers → context → template → WeasyPrint → PDF), and
-hands the same final HTML string straight to WeasyPrint with the same options,
-alternating the two so both see the same machine. The ratio of the medians is
-what our own code costs on top of WeasyPrint.
+Renders the built-in sample visit (``cli.SAMPLE_ANSWERS``) three ways, in
+turn, so that all three see the same machine:
+
+- as a render process does (``render_handout``: answers → context → template
+  → WeasyPrint → PDF, with what the process keeps from one handout to the
+  next set aside from the garbage collector, ``worker.settle``);
+- as every worker did before it had render processes (the same
+  ``render_handout``, the collector walking everything on each handout);
+- plain WeasyPrint on the same final HTML, caching nothing
+  (``HTML(...).write_pdf(...)`` with the stylesheet parsed and the fonts
+  loaded again for each handout).
+
+They take turns in blocks of BLOCK renders, as a worker makes them one after
+another (the garbage collector's share included). Renders are timed in CPU
+time (``time.process_time``), which a busy machine disturbs far less than the
+clock on the wall; "handouts per core-minute" is a minute of CPU over the
+mean CPU time of one handout. Wall times are given too.
 
 The desk part fills a queue with QUEUE_ROWS finished handouts and an alert,
 then times a full queue fragment and the conditional poll that finds nothing
@@ -57,12 +69,44 @@ def _time(action: Callable[[], Any]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+BLOCK = 10  # renders of one way in a row, as a worker makes them: the collector's share included
+
+
+def _block(action: Callable[[], Any], wall_ms: list[float], cpu_ms: list[float], settled: bool) -> None:
+    """Run `action` BLOCK times in a row, after the last block's garbage is
+    collected (and, when `settled`, what is kept set aside as a render process
+    does); the wall time of each, and the mean CPU time of one."""
+    gc.unfreeze()
+    if settled:
+        from .worker import settle
+
+        settle()
+    else:
+        gc.collect()
+    cpu_start = time.process_time()
+    for _ in range(BLOCK):
+        start = time.perf_counter()
+        action()
+        wall_ms.append((time.perf_counter() - start) * 1000)
+    cpu_ms.append((time.process_time() - cpu_start) * 1000 / BLOCK)
+    gc.unfreeze()
+
+
 def run(runs: int = 30, warmup: int = 3, paper: str = "letter") -> dict[str, Any]:
-    """Time both paths ``runs`` times each after ``warmup`` untimed rounds."""
+    """Time the three ways ``runs`` times each after ``warmup`` untimed rounds."""
     # Imported here so ``--help`` does not pay for WeasyPrint and the app.
+    from weasyprint import CSS, HTML
+
     from . import create_app
     from .cli import SAMPLE_ANSWERS
-    from .handout import font_subsetter, handout_html, html_document, render_handout, render_options
+    from .handout import (
+        PDF_OPTIONS,
+        font_subsetter,
+        handout_html,
+        html_document,
+        render_handout,
+        static_root,
+    )
 
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as instance:
         os.environ["KIOSK_INSTANCE_PATH"] = instance
@@ -80,36 +124,48 @@ def run(runs: int = 30, warmup: int = 3, paper: str = "letter") -> dict[str, Any
                 return render_handout(SAMPLE_ANSWERS, **visit)
 
             html = handout_html(SAMPLE_ANSWERS, **visit)
+            css = static_root() / "css" / "handout.css"
 
-            def direct() -> bytes:
-                return html_document(html).write_pdf(**render_options())
+            def plain() -> bytes:
+                document = HTML(string=html, base_url=html_document(html).base_url)
+                return document.write_pdf(stylesheets=[CSS(filename=str(css))], **PDF_OPTIONS)
 
             pdf, pages = ours()
             for _ in range(warmup):
                 ours()
-                direct()
-            ours_ms, direct_ms = [], []
-            for _ in range(runs):
-                ours_ms.append(_time(ours))
-                direct_ms.append(_time(direct))
+                plain()
+            timed: dict[str, list[float]] = {"ours": [], "before": [], "plain": []}
+            cpu: dict[str, list[float]] = {"ours": [], "before": [], "plain": []}
+            for _ in range(max(1, runs // BLOCK)):
+                _block(ours, timed["ours"], cpu["ours"], settled=True)
+                _block(ours, timed["before"], cpu["before"], settled=False)
+                _block(plain, timed["plain"], cpu["plain"], settled=False)
+            plain_pages = len(
+                HTML(string=html, base_url=html_document(html).base_url)
+                .render(stylesheets=[CSS(filename=str(css))], **PDF_OPTIONS)
+                .pages
+            )
 
         with app.app_context():
             desk = _desk_poll(app, pdf)
             worker = _worker(app, instance, pdf)
 
-    p50, direct_p50 = statistics.median(ours_ms), statistics.median(direct_ms)
+    per_minute = {way: int(60_000 / statistics.mean(ms)) for way, ms in cpu.items()}
     return {
-        "handout_p50_ms": round(p50, 1),
-        "handout_p95_ms": round(percentile(ours_ms, 0.95), 1),
-        "direct_p50_ms": round(direct_p50, 1),
-        "direct_p95_ms": round(percentile(direct_ms, 0.95), 1),
-        "handout_ratio": round(p50 / direct_p50, 3),
+        **{f"{way}_p50_ms": round(statistics.median(ms), 1) for way, ms in timed.items()},
+        **{f"{way}_p95_ms": round(percentile(ms, 0.95), 1) for way, ms in timed.items()},
+        **{f"{way}_cpu_mean_ms": round(statistics.mean(ms), 1) for way, ms in cpu.items()},
         "pages": pages,
+        "plain_pages": plain_pages,
         "bytes": len(pdf),
         "paper": paper,
         "runs": runs,
-        # One render at a time keeps one core busy: this many a minute.
-        "handouts_per_core_minute": int(60_000 / p50),
+        # A minute of one core over the CPU time of one handout.
+        "handouts_per_core_minute": per_minute["ours"],
+        "handouts_per_core_minute_before": per_minute["before"],
+        "handouts_per_core_minute_plain": per_minute["plain"],
+        "ratio_to_before": round(per_minute["ours"] / per_minute["before"], 2),
+        "ratio_to_plain": round(per_minute["ours"] / per_minute["plain"], 2),
         **desk,
         **worker,
         "subsetter": font_subsetter(),
@@ -218,9 +274,11 @@ def _worker(app: Any, instance: str, pdf: bytes) -> dict[str, Any]:
             db.session.rollback()
         pickup_ms = pickup_ms[1:]  # the first waits for the worker to start
         time.sleep(2)
-        before = _cpu_seconds(worker.pid)
+        # The worker and its render processes.
+        pids = [worker.pid, *_children(worker.pid)]
+        before = sum(map(_cpu_seconds, pids))
         time.sleep(IDLE_SECONDS)
-        idle_cpu = _cpu_seconds(worker.pid) - before
+        idle_cpu = sum(map(_cpu_seconds, pids)) - before
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
@@ -229,6 +287,13 @@ def _worker(app: Any, instance: str, pdf: bytes) -> dict[str, Any]:
         "worker_pickup_max_ms": round(max(pickup_ms), 1),
         "worker_idle_cpu_percent": round(100 * idle_cpu / IDLE_SECONDS, 2),
     }
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -246,11 +311,21 @@ def main(argv: list[str] | None = None) -> None:
 
     r = run(runs=args.runs, warmup=args.warmup, paper=args.paper)
     print(f"Typical handout: {r['pages']} pages, {r['bytes']:,} bytes, {r['paper']} paper.")
-    print(f"{r['runs']} renders of each after a warm-up; fonts subset with {r['subsetter']}.")
-    paths = (("our full path (render_handout)", "handout"), ("WeasyPrint on the same HTML", "direct"))
-    for label, key in paths:
-        print(f"  {label:31s} p50 {r[f'{key}_p50_ms']:6.1f} ms  p95 {r[f'{key}_p95_ms']:6.1f} ms")
-    print(f"  ratio of the p50s               {r['handout_ratio']:.3f}")
+    print(f"{r['runs']} renders of each way, in turn, after a warm-up; fonts subset with {r['subsetter']}.")
+    ways = (
+        ("in a render process", "ours", "handouts_per_core_minute"),
+        ("as before render processes", "before", "handouts_per_core_minute_before"),
+        ("plain WeasyPrint, no caching", "plain", "handouts_per_core_minute_plain"),
+    )
+    for label, key, minute in ways:
+        print(
+            f"  {label:29s} CPU {r[f'{key}_cpu_mean_ms']:6.1f} ms ({r[minute]:4d} a core-minute); "
+            f"wall p50 {r[f'{key}_p50_ms']:6.1f} ms, p95 {r[f'{key}_p95_ms']:6.1f} ms"
+        )
+    print(
+        f"  handouts per core-minute: {r['ratio_to_before']:.2f}x as before, "
+        f"{r['ratio_to_plain']:.2f}x plain WeasyPrint"
+    )
     print(
         f"Desk queue with {r['desk_queue_rows']} handouts and an alert: full fragment p50 "
         f"{r['desk_queue_p50_ms']} ms ({r['desk_queue_bytes']:,} bytes); a poll with nothing new "
@@ -261,7 +336,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"Worker: picks up a job stored while it idled in p50 {r['worker_pickup_p50_ms']} ms, "
         f"at most {r['worker_pickup_max_ms']} ms ({PICKUPS} tries, printed to the folder); "
-        f"idle it uses {r['worker_idle_cpu_percent']} % of one core."
+        f"idle it uses {r['worker_idle_cpu_percent']} % of one core (with its render processes)."
     )
     print(f"  {r['cpus']} CPUs; load average {r['load_average_1m']} over the last minute")
     print(json.dumps(r))

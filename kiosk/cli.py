@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -11,13 +12,15 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 
 from .database import upgrade_database
 from .models import utcnow
 from .storage import write_atomically
 
 kiosk_cli = AppGroup("kiosk", help="Run and look after the visit-prep kiosk.")
+
+RENDER_NICENESS = 5
 
 SAMPLE_ANSWERS = {
     "warning_signs": ["none"],
@@ -127,7 +130,15 @@ def ensure_admin(password_file: Path | None) -> None:
 
 @kiosk_cli.command("worker")
 @click.option("--once", is_flag=True, help="Do the work that is due now, then stop.")
-def worker_command(once: bool) -> None:
+@click.option(
+    "--render-processes",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Processes rendering handouts side by side [default: RENDER_PROCESSES; "
+    "0: one a core, less one for the web server].",
+)
+@click.option("--parent", type=int, default=None, hidden=True, help="Run as a render process of this worker.")
+def worker_command(once: bool, render_processes: int | None, parent: int | None) -> None:
     """Render handouts, send and follow print jobs, discard abandoned visits.
 
     Runs until stopped (Ctrl-C or SIGTERM), finishing the job in hand first.
@@ -138,10 +149,23 @@ def worker_command(once: bool) -> None:
     if once:
         click.echo(f"Done: {worker.run_once()} piece(s) of work.")
         return
-    from .checks import log_at_start
+    app = current_app._get_current_object()
+    if parent is not None:
+        # A render process: renders only, and gives way to the web server, so
+        # a burst of handouts never slows a patient's screen.
+        os.nice(RENDER_NICENESS)
+        running = worker.Worker(app, lanes=("render",), parent=parent)
+    else:
+        from .checks import log_at_start
 
-    log_at_start()
-    running = worker.Worker(current_app._get_current_object())
+        log_at_start()
+        count = render_processes if render_processes is not None else app.config["RENDER_PROCESSES"]
+        script = click.get_current_context().find_object(ScriptInfo)
+        app_path = script.app_import_path if script and script.app_import_path else "wsgi"
+        renderer = [sys.executable, "-m", "flask", "--app", app_path, "kiosk", "worker"]
+        running = worker.Worker(
+            app, renderers=renderer, render_processes=count or worker.default_render_processes()
+        )
 
     def stop(_signum: int, _frame: object) -> None:
         running.stop.set()
@@ -194,10 +218,18 @@ def backup_command(out: Path) -> None:
 @click.option("--port", default=8000, show_default=True)
 @click.option("--web-workers", default=2, show_default=True, help="gunicorn worker processes.")
 @click.option("--threads", default=4, show_default=True, help="Threads per gunicorn worker.")
-def serve(host: str, port: int, web_workers: int, threads: int) -> None:
+@click.option(
+    "--render-processes",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Processes rendering handouts [default: one a core, less one for the web server].",
+)
+def serve(host: str, port: int, web_workers: int, threads: int, render_processes: int) -> None:
     """Start the web server (gunicorn) and a worker together; Ctrl-C stops both.
 
     For a clinic's server, run the two as services instead (README)."""
+    from . import worker
+
     bin_dir = Path(sys.executable).parent
     commands = {
         "web server": [
@@ -212,7 +244,10 @@ def serve(host: str, port: int, web_workers: int, threads: int) -> None:
             "--access-logfile=-",
             "wsgi:app",
         ],
-        "worker": [sys.executable, "-m", "flask", "--app", "wsgi", "kiosk", "worker"],
+        "worker": [
+            *(sys.executable, "-m", "flask", "--app", "wsgi", "kiosk", "worker"),
+            f"--render-processes={render_processes or worker.default_render_processes()}",
+        ],
     }
     children = {name: subprocess.Popen(command) for name, command in commands.items()}
     stopping = False

@@ -97,6 +97,9 @@ SETTINGS: dict[str, str | int | float] = {
     # ... at most this often (minutes): the longest a deleted patient row
     # stays in those files after its purge. 0: after every purge that deleted.
     "POSTGRES_REWRITE_MINUTES": 15,
+    # Processes the worker renders handouts in, side by side. 0: one for each
+    # core the worker may use, less one left to the web server (at least one).
+    "RENDER_PROCESSES": 0,
 }
 
 MIN_IDLE_WARNING_SECONDS = 20

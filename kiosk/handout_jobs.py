@@ -74,7 +74,7 @@ def render(handout: Handout, owner: str) -> None:
     if ready:
         print_jobs.auto_print_job(handout)
     db.session.commit()
-    log.info("handout %s ready: %d pages", handout.id, pages)
+    log.info("handout %s ready: %d pages (%s)", handout.id, pages, owner)
 
 
 def _failed(handout: Handout, owner: str, error: Exception) -> None:

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Enum, ForeignKey, LargeBinary, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Enum, ForeignKey, Index, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from .extensions import db
@@ -339,12 +339,14 @@ class DailyCount(db.Model):
     """One number for the statistics page: how often something happened at a
     kiosk on a day (``kiosk.statistics``).
 
-    Counters only, never a row per visit: no visit id, claim code, answer or
-    typed word is stored, so nothing here leads back to a patient, and the
-    counts outlive the purge of the visits they were counted from.
+    Counters only, never a visit: no visit id, claim code, answer or typed
+    word is stored, so nothing here leads back to a patient, and the counts
+    outlive the purge of the visits they were counted from. A count may be
+    in several rows (one for each transaction that counted it, until the
+    purge folds them): read their sum.
     """
 
-    __table_args__ = (UniqueConstraint("day", "kiosk", "metric", "step", "bucket"),)
+    __table_args__ = (Index("ix_daily_count_key", "day", "kiosk", "metric", "step", "bucket"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date]  # the clinic's local date (the unique key starts with it)

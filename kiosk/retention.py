@@ -129,6 +129,7 @@ def purge(*, rewrite_now: bool = False) -> Purged:
     purged.audit_events = _delete(
         delete(AuditEvent).where(AuditEvent.at < now - timedelta(days=config["AUDIT_RETENTION_DAYS"]))
     )
+    statistics.fold()
     db.session.commit()
     purged.saved_copies = _sweep_print_folder(Path(config["PRINT_DIRECTORY"]), kept)
     if purged.anything:

@@ -3,12 +3,19 @@
 waited for the desk, handouts printed, and how long and how many taps a
 finished visit took.
 
-Each event adds one to a counter (``models.DailyCount``: the clinic's day,
-the kiosk, what happened) in the transaction that records the event, so an
-event rolled back counts nothing. Times and taps are counted in buckets, and
-medians are read from those. There is never a row per visit: no visit id,
-claim code, answer or typed word is kept, no count leads back to a patient,
-and purging the visits leaves every count in place.
+Each event is counted (``models.DailyCount``: the clinic's day, the kiosk,
+what happened, how many) in the transaction that records the event, so an
+event rolled back counts nothing. A transaction writes counts of its own,
+new rows, and never adds to a row another one wrote: on PostgreSQL, adding
+to a shared row would make every visit finishing at a kiosk wait for the one
+before it to commit. The page sums the rows it reads, and the purge (every
+minute, in the worker) folds each day's rows of one count into one.
+
+Times and taps are counted in buckets, and medians are read from those.
+There is never a row per visit that outlives the minute before the next
+purge: no visit id, claim code, answer or typed word is kept, no time finer
+than the day and the buckets, no count leads back to a patient, and purging
+the visits leaves every count in place.
 """
 
 from __future__ import annotations
@@ -19,9 +26,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, event, func, insert, select, tuple_, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from . import questionnaire as qn
 from .clock import clinic_now
@@ -48,7 +54,8 @@ class Metric(StrEnum):
 
 
 _KEY = ("day", "kiosk", "metric", "step", "bucket")
-_INSERT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
+# The rows this session's transaction has written: key -> row id.
+_MINE = "statistics_rows"
 
 # The steps a visit can be given up on, in the order the patient meets them,
 # with the title staff read (the English one).
@@ -62,17 +69,52 @@ STEP_TITLES: tuple[tuple[str, str], ...] = (
 
 
 def _add(kiosk: str, metric: Metric, *, step: str = "", bucket: int = 0) -> None:
-    """Add one to a counter, in the session's transaction: it is committed
-    with the event it counts, or not at all. One statement, safe against a
-    second process adding to the same counter at the same moment."""
-    insert = _INSERT[db.session.get_bind().dialect.name]
-    statement = insert(DailyCount).values(
-        day=clinic_now().date(), kiosk=kiosk[:80], metric=metric.value, step=step, bucket=bucket, count=1
+    """Count one, in the session's transaction: it is committed with the
+    event it counts, or not at all. The first count of a kind in a
+    transaction writes a row of its own, the next ones add to that row, so a
+    transaction never touches (nor waits for) a row of another."""
+    key = (clinic_now().date(), kiosk[:80], metric.value, step, bucket)
+    mine: dict[tuple, int] = db.session.info.setdefault(_MINE, {})
+    if key in mine:
+        db.session.execute(
+            update(DailyCount).where(DailyCount.id == mine[key]).values(count=DailyCount.count + 1)
+        )
+        return
+    mine[key] = db.session.scalar(
+        insert(DailyCount).values(**dict(zip(_KEY, key, strict=True)), count=1).returning(DailyCount.id)
     )
-    statement = statement.on_conflict_do_update(
-        index_elements=_KEY, set_={"count": DailyCount.count + statement.excluded["count"]}
-    )
-    db.session.execute(statement)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_rows_written(session: Session, transaction: SessionTransaction) -> None:
+    # Committed or rolled back, the rows are no longer this transaction's.
+    if transaction.parent is None:
+        session.info.pop(_MINE, None)
+
+
+def fold() -> int:
+    """Fold each day's rows of one count into one row, in the session's
+    transaction (``retention.purge`` commits it). Rows still being written
+    by an open transaction are not seen; on PostgreSQL, rows another fold is
+    folding are skipped; either way nothing waits, and they are folded the
+    next time. Returns how many rows were folded away."""
+    key = [getattr(DailyCount, column) for column in _KEY]
+    doubled = select(*key).group_by(*key).having(func.count() > 1)
+    rows = select(DailyCount.id).where(tuple_(*key).in_(doubled)).with_for_update(skip_locked=True)
+    taken = db.session.execute(
+        delete(DailyCount)
+        .where(DailyCount.id.in_(rows.scalar_subquery()))
+        .returning(*key, DailyCount.count)
+        .execution_options(synchronize_session=False)
+    ).all()
+    sums: Counter[tuple] = Counter()
+    for *found, count in taken:
+        sums[tuple(found)] += count
+    if sums:
+        db.session.execute(
+            insert(DailyCount), [{**dict(zip(_KEY, k, strict=True)), "count": n} for k, n in sums.items()]
+        )
+    return len(taken) - len(sums)
 
 
 def visit_started(kiosk: str) -> None:

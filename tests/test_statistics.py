@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -415,3 +416,65 @@ def test_a_day_is_the_clinics_day(app, zone, hours):
 def test_period_ends_today_oldest_first():
     days = statistics.period(date(2026, 3, 1), 3)
     assert days == [date(2026, 2, 27), date(2026, 2, 28), date(2026, 3, 1)]
+
+
+# --- many kiosks at once (PostgreSQL) ---------------------------------------------------
+
+
+def count_in_a_thread(app, kiosk_name: str, counted: threading.Event) -> threading.Thread:
+    """Another request, at the same time: counts a visit started and commits."""
+
+    def count() -> None:
+        with app.app_context():
+            statistics.visit_started(kiosk_name)
+            db.session.commit()
+            counted.set()
+
+    thread = threading.Thread(target=count, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_visits_at_one_kiosk_count_side_by_side_without_waiting_for_each_other(pg_app):
+    # Two visits start at one kiosk at once: the second's transaction commits
+    # while the first's is still open, instead of waiting for it to end.
+    counted = threading.Event()
+    with pg_app.app_context():
+        statistics.visit_started("Lobby")
+        db.session.flush()  # the first visit's count is written, not yet committed
+        other = count_in_a_thread(pg_app, "Lobby", counted)
+        waited = not counted.wait(timeout=5)
+        db.session.commit()
+    other.join(timeout=30)
+    assert not waited, "the second visit waited for the first one's transaction"
+    assert metric(pg_app, "started") == 2
+
+
+def test_the_purge_folds_the_counts_into_one_row_a_day_a_kiosk_a_thing_without_waiting(pg_app):
+    for _ in range(3):
+        with pg_app.app_context():
+            statistics.visit_started("Lobby")
+            statistics.visit_started("Annex")
+            db.session.commit()
+    counted = threading.Event()
+    with pg_app.app_context():
+        statistics.visit_started("Lobby")
+        db.session.flush()  # a visit's transaction still open while the worker purges
+        purging = threading.Event()
+
+        def purge() -> None:
+            with pg_app.app_context():
+                retention.purge()
+                purging.set()
+
+        threading.Thread(target=purge, daemon=True).start()
+        assert purging.wait(timeout=10), "the purge waited for a visit's transaction"
+        db.session.commit()
+    count_in_a_thread(pg_app, "Lobby", counted).join(timeout=30)
+    with pg_app.app_context():
+        assert statistics.report().total.started == 8
+        retention.purge()
+        rows = db.session.execute(
+            select(DailyCount.kiosk, DailyCount.metric, DailyCount.count).order_by(DailyCount.kiosk)
+        ).all()
+    assert rows == [("Annex", "started", 3), ("Lobby", "started", 5)]

@@ -5,6 +5,9 @@ the cups-pdf queue, and `lp` counted on its way in.
   exactly once.
 - A worker killed mid-`lp` (before the job reached CUPS, or after): another
   worker takes the job over once its lease runs out, and it prints once.
+- A worker with several render processes renders a queue of handouts in all
+  of them, each handout once; a render process killed mid-render has its
+  handout rendered by another once its lease runs out, and is started again.
 
 `lp` is the real one, behind a small script on PATH that writes a line to a
 log before and after it runs, and can hang there, as a worker killed at that
@@ -14,6 +17,7 @@ moment would leave it.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,9 +26,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
+from kiosk.cli import SAMPLE_ANSWERS
 from kiosk.extensions import db
-from kiosk.models import Handout, HandoutState, PrintJob, PrintState, Visit
+from kiosk.models import Handout, HandoutState, PrintJob, PrintState, Visit, utcnow
 
 from . import cups_support as cups
 
@@ -74,9 +80,9 @@ class Workers:
         self.processes: list[subprocess.Popen] = []
         self.output = tmp_path / "workers.log"
 
-    def start(self, **env: str) -> subprocess.Popen:
+    def start(self, *args: str, **env: str) -> subprocess.Popen:
         process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "kiosk", "worker"],
+            [sys.executable, "-m", "flask", "--app", "wsgi", "kiosk", "worker", *args],
             cwd=ROOT,
             env={**self.env, **env},
             stdin=subprocess.DEVNULL,
@@ -201,3 +207,125 @@ def test_a_worker_killed_mid_lp_has_its_job_taken_over_and_printed_once(app, wor
     assert group.lines("done") == [job.sent_title], "it reached CUPS exactly once"
     written = cups.wait_for_output(job.cups_job_id)
     assert sorted(cups.cups_pdf_folder().glob(f"{job.sent_title}*-job_*.pdf")) == [written]
+
+
+# --- render processes ----------------------------------------------------------------
+
+# Long answers: a handout of several pages, a few tenths of a second to render.
+LONG_ANSWERS = {
+    **SAMPLE_ANSWERS,
+    "reasons_other": ("My brother had the same surgery and it did not help him at all. " * 5)[:300],
+    "own_question_1": ("Will I be able to lift my grandchildren and garden again after this? " * 5)[:300],
+    "own_question_2": ("How long before I can drive my truck to work on the farm every day? " * 5)[:300],
+}
+KILLED_LEASE_SECONDS = 10  # longer than a render here, even on a busy machine
+READY_LINE = re.compile(r"handout (\d+) ready: \d+ pages \((?P<owner>[^)]*)\)")
+
+
+def handouts_to_render(app, count: int) -> list[int]:
+    """`count` finished visits whose handouts wait for the worker: their ids."""
+    with app.app_context():
+        handouts = []
+        for n in range(count):
+            visit = Visit(id=f"render{n:026d}", kiosk="Test kiosk", answers=LONG_ANSWERS, completed_steps=[])
+            code = "".join("23456789ABCDEFGHJKMNPQRSTUVWXYZ"[(n * 11 + k) % 31] for k in range(4))
+            handouts.append(
+                Handout(visit=visit, claim_code=code, kiosk="Test kiosk", language="en", created_at=utcnow())
+            )
+        db.session.add_all(handouts)
+        db.session.commit()
+        return [handout.id for handout in handouts]
+
+
+def handouts_in(app, ids: list[int]) -> list[Handout]:
+    with app.app_context():
+        found = db.session.scalars(
+            select(Handout).where(Handout.id.in_(ids)).order_by(Handout.id).options(undefer(Handout.pdf))
+        ).all()
+        for handout in found:
+            db.session.expunge(handout)
+        return list(found)
+
+
+def renders_logged(group: Workers) -> list[tuple[int, int]]:
+    """(handout id, pid of the process that rendered it) for every handout the workers made."""
+    return [
+        (int(match[1]), int(match["owner"].split(":")[1]))
+        for match in READY_LINE.finditer(group.output.read_text())
+    ]
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def test_a_worker_renders_a_queue_in_all_its_render_processes_each_handout_once(pg_app, workers):
+    group = workers(pg_app.config["SQLALCHEMY_DATABASE_URI"])
+    ids = handouts_to_render(pg_app, 16)
+    # A lease no render on a busy machine outlasts: nothing here is taken over.
+    worker = group.start("--render-processes", "3", JOB_LEASE_SECONDS="60")
+
+    def all_ready() -> bool:
+        return all(h.state == HandoutState.READY for h in handouts_in(pg_app, ids))
+
+    wait_until(lambda: len(children_of(worker.pid)) == 3, "three render processes", 30, group)
+    render_processes = children_of(worker.pid)
+    wait_until(all_ready, "every handout to be made", 120, group)
+
+    handouts = handouts_in(pg_app, ids)
+    assert all(h.pdf.startswith(b"%PDF") and h.page_count >= 2 for h in handouts)
+    assert [h.attempts for h in handouts] == [1] * len(ids), "each handout was claimed once"
+    rendered = renders_logged(group)
+    assert sorted(handout for handout, _ in rendered) == ids, "each handout was rendered once"
+    by = {pid for _, pid in rendered}
+    assert by <= render_processes, "the render processes render; the worker itself only prints"
+    assert len(by) >= 2, f"the queue was shared between render processes, not left to one: {by}"
+
+
+def test_a_render_process_killed_mid_render_has_its_handout_rendered_by_another(pg_app, workers):
+    group = workers(pg_app.config["SQLALCHEMY_DATABASE_URI"])
+    ids = handouts_to_render(pg_app, 8)
+    worker = group.start("--render-processes", "2", JOB_LEASE_SECONDS=str(KILLED_LEASE_SECONDS))
+    wait_until(lambda: len(children_of(worker.pid)) == 2, "two render processes", 30, group)
+
+    killed = None
+    deadline = time.monotonic() + 60
+    while killed is None and time.monotonic() < deadline:
+        held = [h for h in handouts_in(pg_app, ids) if h.state == HandoutState.PREPARING and h.lease_owner]
+        if not held:
+            time.sleep(0.005)
+            continue
+        victim = held[0]
+        os.kill(int(victim.lease_owner.split(":")[1]), signal.SIGKILL)
+        [after] = handouts_in(pg_app, [victim.id])
+        # Killed before it stored the PDF (not just after): the lease is left behind.
+        if after.state == HandoutState.PREPARING and after.lease_owner == victim.lease_owner:
+            killed = victim
+    assert killed is not None, f"no render was caught mid-way; workers said:\n{group.tail()}"
+    killed_pid = int(killed.lease_owner.split(":")[1])
+
+    wait_until(
+        lambda: all(h.state == HandoutState.READY for h in handouts_in(pg_app, ids)),
+        "every handout to be made, the killed one after its lease",
+        120,
+        group,
+    )
+    handouts = {h.id: h for h in handouts_in(pg_app, ids)}
+    assert handouts[killed.id].attempts == 2, "taken over once, after the killed process's lease"
+    assert handouts[killed.id].ready_at >= killed.lease_until
+    assert all(h.attempts == 1 for h in handouts.values() if h.id != killed.id)
+    rendered = renders_logged(group)
+    assert sorted(handout for handout, _ in rendered) == ids, "each handout was rendered once"
+    assert dict(rendered)[killed.id] != killed_pid
+    wait_until(
+        lambda: len(children_of(worker.pid)) == 2, "the killed render process started again", 30, group
+    )
+    assert killed_pid not in children_of(worker.pid)

@@ -303,6 +303,7 @@ def run(
     *,
     wipe: bool = True,
     workers: int = 1,
+    render_processes: int = 0,
     load_processes: int = 1,
     report: Callable[[dict[str, Any]], None] = lambda step: None,
 ) -> dict[str, Any]:
@@ -321,6 +322,7 @@ def run(
             jitter=pacing.jitter,
             spread=pacing.spread,
             workers=workers,
+            render_processes=render_processes,
             load_processes=processes,
         )
         databases.append(result["database"])
@@ -330,6 +332,7 @@ def run(
     result = {
         "database": databases[0] if databases else None,
         "workers": workers,
+        "render_processes": render_processes or "default",
         "think_s": pacing.think,
         "jitter": pacing.jitter,
         "spread": pacing.spread,
@@ -401,6 +404,12 @@ def main(argv: list[str] | None = None) -> int:
         "for every step (DATABASE_URL from the environment is never emptied: one step only)",
     )
     parser.add_argument(
+        "--render-processes",
+        type=int,
+        default=0,
+        help="each worker's render processes (default: its own default, one a core less one)",
+    )
+    parser.add_argument(
         "--chart",
         type=Path,
         default=None,
@@ -410,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
     pacing = generator.pacing_from(parser, args)
     if args.seconds is not None and args.seconds < 1:
         parser.error("--seconds must be at least 1")
+    if args.render_processes < 0:
+        parser.error("--render-processes must not be negative")
 
     database_url = args.database_url
     wipe = database_url is not None
@@ -433,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
             database_url,
             wipe=wipe,
             workers=args.workers,
+            render_processes=args.render_processes,
             load_processes=args.load_processes,
             report=report,
         )

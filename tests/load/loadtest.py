@@ -12,7 +12,7 @@ What it does:
 2. prepares the database (``flask --app wsgi kiosk init-db``);
 3. starts gunicorn (2 processes, 4 threads each) on a free port of
    127.0.0.1 and ``--workers`` background workers (``flask --app wsgi kiosk
-   worker``);
+   worker``, with ``--render-processes`` if given);
 4. runs Locust headless (in ``--load-processes`` processes) for
    ``--seconds``: ``--kiosks`` simulated kiosks, each tapping through visit
    after visit (``tests/load/locustfile.py``), reading each screen for
@@ -303,10 +303,14 @@ def start_server(run: Run, port: int) -> Process:
     raise StartError(f"gunicorn did not answer /healthz within {START_TIMEOUT} s:\n{server.log_tail()}")
 
 
-def start_worker(run: Run, port: int, name: str = "worker") -> Process:
+def start_worker(run: Run, port: int, name: str = "worker", render_processes: int = 0) -> Process:
     """Start a worker; it has started once /healthz reports a worker running
-    and its log says it started."""
-    worker = run.spawn(name, [str(BIN / "flask"), "--app", "wsgi", "kiosk", "worker"])
+    and its log says it started. `render_processes`: 0 for the worker's own
+    default."""
+    command = [str(BIN / "flask"), "--app", "wsgi", "kiosk", "worker"]
+    if render_processes:
+        command.append(f"--render-processes={render_processes}")
+    worker = run.spawn(name, command)
     started = time.monotonic()
     while time.monotonic() < started + START_TIMEOUT:
         if not worker.alive():
@@ -501,6 +505,10 @@ def check_database(engine: Engine, claim_codes: list[str], printer: str, printed
     duplicated = sum(duplicated_detail.values()) - duplicated_detail["handouts_printed_more_than_once"]
 
     finish_seconds = Counter(h.created_at.replace(microsecond=0) for h in handouts if h.created_at)
+    ready_at = [h.ready_at for h in handouts if h.ready_at is not None]
+    created_at = [h.created_at for h in handouts if h.created_at is not None]
+    # From the first Finish to the last handout made: how fast the worker kept up.
+    rendering_s = (max(ready_at) - min(created_at)).total_seconds() if ready_at and created_at else 0
     ready_ms = [
         (h.ready_at - h.created_at).total_seconds() * 1000
         for h in handouts
@@ -523,6 +531,7 @@ def check_database(engine: Engine, claim_codes: list[str], printer: str, printed
         "pdf_ready_p50_ms": rounded(percentile(ready_ms, 0.50)),
         "pdf_ready_p95_ms": rounded(percentile(ready_ms, 0.95)),
         "pdf_ready_max_ms": rounded(max(ready_ms) if ready_ms else None),
+        "handouts_rendered_per_minute": round(len(ready_at) * 60 / rendering_s, 1) if rendering_s else None,
         # Most visits finished within one clock second: the burst the worker had to absorb.
         "finishes_peak_per_s": max(finish_seconds.values(), default=0),
     }
@@ -626,6 +635,7 @@ def run(
     database_url: str | None = None,
     printer: str = DIRECTORY_PRINTER,
     drain: float = 60,
+    render_processes: int = 0,
     *,
     wipe: bool = True,
     keep: bool = False,
@@ -652,8 +662,11 @@ def run(
         init_db(run_)
         port = free_port()
         server = start_server(run_, port)
-        worker = start_worker(run_, port)
-        others = [start_worker(run_, port, f"worker-{n}") for n in range(2, workers + 1)]
+        worker = start_worker(run_, port, render_processes=render_processes)
+        others = [
+            start_worker(run_, port, f"worker-{n}", render_processes=render_processes)
+            for n in range(2, workers + 1)
+        ]
         files = run_locust(run_, port, kiosks, seconds, pacing, load_processes)
         engine = create_engine(run_.database_url)
         drained, drain_s = drain_work(engine, printer, drain, worker)
@@ -680,6 +693,8 @@ def run(
             "finish_p95_ms": figures.pop("finish_p95_ms"),
             "step_p95_ms": figures.pop("step_p95_ms"),
             "pdf_ready_p95_ms": checks.pop("pdf_ready_p95_ms"),
+            "handouts_rendered_per_minute": checks.pop("handouts_rendered_per_minute"),
+            "render_processes": render_processes or "default",
             "printed": checks.pop("printed"),
             "drained": drained,
             "drain_s": round(drain_s, 1),
@@ -738,6 +753,8 @@ def summary(result: dict[str, Any]) -> str:
         f"  a step             p95 {ms(result['step_p95_ms'])}",
         f"  handout ready      p95 {ms(result['pdf_ready_p95_ms'])} after Finish "
         f"(up to {result['finishes_peak_per_s']} visits finished in the same second)",
+        f"  handouts made      {result['handouts_rendered_per_minute']} a minute, from the first Finish to "
+        f"the last handout ({result['render_processes']} render processes)",
     ]
     lines.append(
         f"  load generator     {result['requests_per_s']} requests/s of the {result['expected_requests_per_s']} "
@@ -795,13 +812,19 @@ def main(argv: list[str] | None = None) -> int:
         default=60,
         help="seconds to wait after the load for handouts and prints to finish (default 60)",
     )
+    parser.add_argument(
+        "--render-processes",
+        type=int,
+        default=0,
+        help="the worker's render processes (default: its own default, one a core less one)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder with logs and PDFs")
     args = parser.parse_args(argv)
     pacing = generator.pacing_from(parser, args)
     if args.seconds is None:
         args.seconds = pacing.default_seconds()
-    if args.kiosks < 1 or args.seconds < 1 or args.drain < 0:
-        parser.error("--kiosks and --seconds must be at least 1, --drain not negative")
+    if args.kiosks < 1 or args.seconds < 1 or args.drain < 0 or args.render_processes < 0:
+        parser.error("--kiosks and --seconds must be at least 1, --drain and --render-processes not negative")
 
     database_url = args.database_url
     explicit = database_url is not None
@@ -815,6 +838,7 @@ def main(argv: list[str] | None = None) -> int:
             database_url=database_url,
             printer=args.printer,
             drain=args.drain,
+            render_processes=args.render_processes,
             wipe=explicit,
             keep=args.keep,
             jitter=pacing.jitter,
