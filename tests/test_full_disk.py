@@ -288,7 +288,8 @@ def test_a_patient_tapping_start_on_a_full_disk_gets_a_calm_page(disk_app, small
     small_disk.fill()
     response = kiosk.post("/start")
     page = response.get_data(as_text=True)
-    assert "Sorry, something went wrong on our side. Please try again." in page
+    assert "Sorry, something went wrong: this kiosk cannot save right now." in page
+    assert "Please ask the front desk for help." in page
     assert "Traceback" not in page and "OperationalError" not in page and "disk" not in page.lower()
 
 
