@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from itsdangerous import TimestampSigner
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select, text, update
 from werkzeug.security import generate_password_hash
 
@@ -237,6 +237,35 @@ def test_a_read_only_sign_in_ends_after_fifteen_minutes_without_a_request(tmp_pa
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: now + 14 * 60 + 16 * 60)
     answer = reader.get("/desk/")
     assert answer.status_code == 302 and "/desk/sign-in" in answer.headers["Location"]
+
+
+def test_a_forged_read_only_cookie_opens_nothing(tmp_path, app, staff):
+    reader = read_only_reader(read_only_twin(tmp_path, app))
+    genuine = reader.client.get_cookie(READ_ONLY_COOKIE, path="/desk/").value
+    with app.app_context():
+        boss_id = db.session.scalar(select(Staff.id).where(Staff.username == "boss"))
+    value = {"id": boss_id, "standing": "0" * 32, "since": int(time.time()), "seen": int(time.time())}
+    other_key = URLSafeTimedSerializer("another key", salt="desk-read-only-sign-in").dumps(value)
+    tampered = genuine[:-3] + ("AAA" if not genuine.endswith("AAA") else "BBB")
+    for cookie in (other_key, tampered, "not a cookie", "x" * 2000):
+        reader.client.set_cookie(READ_ONLY_COOKIE, cookie, path="/desk/")
+        answer = reader.get("/desk/")
+        assert answer.status_code == 302 and "/desk/sign-in" in answer.headers["Location"]
+
+
+def test_checks_kept_in_memory_allow_more_as_time_passes():
+    now = [1000.0]
+    limits = auth.UnsavedLimits(clock=lambda: now[0])
+    assert [limits.take("maria", "10.0.0.1") for _ in range(6)][-2:] == [0.0, 60.0]
+    now[0] += 61
+    assert limits.take("maria", "10.0.0.1") == 0.0, "a minute later"
+    for _ in range(5):
+        now[0] += 61
+        for n in range(5):
+            limits.take("maria", f"10.0.{n}.2")
+    assert limits.take("maria", "10.0.9.9") > 60, "30 an hour for one account"
+    now[0] += 3600
+    assert limits.take("maria", "10.0.9.9") == 0.0
 
 
 def test_guesses_are_limited_when_failures_cannot_be_stored(tmp_path, app, staff):
