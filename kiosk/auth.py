@@ -26,10 +26,23 @@ browser, not those from elsewhere: the real user signing in must not give a
 guesser elsewhere a fresh allowance.
 
 Each attempt is stored *after* a read-only check of the limits and *before*
-its password is checked, so guesses sent in parallel all see each other. If
-it cannot be stored (a full disk, a read-only database), the password is not
-checked and the answer is that nothing can be saved: the same whatever the
-password, so a full disk is no way to guess without limits.
+its password is checked, so guesses sent in parallel all see each other.
+
+**When nothing can be written** (a full disk, a read-only database: the
+attempt cannot be stored), staff can still sign in *to read only*, so that
+the queue and its urgent alerts stay in sight. The stored failures are still
+read first; then, since this attempt cannot be stored, the checks are
+counted in the app process's memory (``UnsavedLimits``): UNSAVED_LIMITS, per
+account and per address. Each app process counts its own, so with P
+processes an account gets at most 5·P checks a minute and 30·P an hour (a
+restart forgets them). A right password gives a signed cookie, not a
+session (``read_only_cookie``): the account's id and a fingerprint of its
+password hash and enabled state, valid READ_ONLY_MINUTES from the last
+request, renewed while nothing can be saved, and within the desk session's
+idle and lifetime limits. It opens only pages that write nothing (the desk
+decides which). It is never turned into a session once writes work again:
+it was given without the attempt, the audit entry or a session a sign-out
+or an admin could end, so the user signs in anew, on the record.
 
 A sign-in for an unknown or disabled account checks a dummy password hash,
 so that it takes as long as a wrong password for a real one: the time taken
@@ -53,7 +66,9 @@ import math
 import re
 import secrets
 import threading
+import time
 import unicodedata
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,11 +77,12 @@ from functools import cache
 from pathlib import Path
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import storage
 from .extensions import db
 from .models import AuditEvent, SignInFailure, Staff, StaffSession, utcnow
 
@@ -89,6 +105,13 @@ ACCOUNT_MAX_FAILURES = 100
 """Never more than this many passwords checked for one account in FAILURE_WINDOW."""
 KNOWN_BROWSER_FAILURES = 5
 """Failures on a known browser for its account before each try must wait."""
+
+UNSAVED_LIMITS = (("account", 60, 5), ("account", 3600, 30), ("address", 60, 10))
+"""(what, seconds, checks): password checks allowed while attempts cannot be
+stored, counted by each app process in its memory."""
+READ_ONLY_MINUTES = 15
+"""A read-only sign-in ends this long after its last request."""
+READ_ONLY_COOKIE = "kiosk_desk_read_only"
 
 KNOWN_BROWSER_COOKIE = "kiosk_desk_device"
 KNOWN_BROWSER_DAYS = 365
@@ -119,9 +142,10 @@ class SignIn:
     # Which limit holds ("account": tries from everywhere, so the real user
     # may ask an admin to clear them), when retry_after is set.
     held_by: str = ""
-    # True when nothing could be saved (a full disk, a read-only database):
-    # the password was not checked.
-    cannot_save: bool = False
+    # True when nothing could be saved (a full disk, a read-only database)
+    # and the password was right: `staff` may read, without a session (see
+    # the module's note).
+    read_only: bool = False
 
 
 def generate_password() -> str:
@@ -293,20 +317,6 @@ def staff_count() -> int:
 
 # --- when nothing can be written -----------------------------------------------------
 
-SQLITE_CANNOT_WRITE = {8: "read-only", 10: "disk I/O error", 13: "full"}
-POSTGRES_CANNOT_WRITE = {"53100": "disk full", "25006": "read-only transaction"}
-
-
-def cannot_write(error: BaseException) -> bool:
-    """A database error that says nothing can be saved: a full disk, a
-    read-only file or database, a failing disk. Not a bug: the caller answers
-    calmly and staff call IT."""
-    original = getattr(error, "orig", error)
-    code = getattr(original, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in SQLITE_CANNOT_WRITE
-    return getattr(original, "sqlstate", None) in POSTGRES_CANNOT_WRITE
-
 
 class _Saved:
     ok = True
@@ -322,7 +332,7 @@ def _saving(what: str) -> Iterator[_Saved]:
         db.session.commit()
     except SQLAlchemyError as error:
         db.session.rollback()
-        if not cannot_write(error):
+        if not storage.cannot_write(error):
             raise
         log.warning("could not save %s: the database cannot be written (%s)", what, type(error).__name__)
         saved.ok = False
@@ -520,11 +530,11 @@ def sign_in(username: str, password: str, remote_addr: str, known: KnownBrowser 
     if checked.held:
         return SignIn(None, retry_after=math.ceil(checked.held.seconds), held_by=checked.held.by)
     if checked.cannot_save:
-        return SignIn(None, cannot_save=True)
+        return _sign_in_to_read(attempt, staff, password)
     if not checked.matches:
-        with _saving("a failed sign-in") as saved:
+        with _saving("a failed sign-in"):  # the attempt is stored: it counts all the same
             audit(name, "sign-in-failed", f"from {address}")
-        return SignIn(None, cannot_save=not saved.ok)
+        return SignIn(None)
     assert staff is not None
     with _saving("a sign-in") as saved:
         _clear_own_failures(attempt)
@@ -534,9 +544,133 @@ def sign_in(username: str, password: str, remote_addr: str, known: KnownBrowser 
         staff.last_sign_in_at = utcnow()
         token = start_session(staff)
         audit(staff.username, "sign-in", f"from {address}")
-    if not saved.ok:
-        return SignIn(None, cannot_save=True)
+    if not saved.ok:  # the disk filled since the attempt was stored
+        return SignIn(staff, read_only=True)
     return SignIn(staff, token=token)
+
+
+# --- signing in to read only ---------------------------------------------------------
+
+
+class UnsavedLimits:
+    """Password checks while attempts cannot be stored, counted in this
+    process's memory (see the module's note): each (what, seconds, checks) of
+    UNSAVED_LIMITS allows that many checks in that many seconds for one
+    account name or one address."""
+
+    MAX_KEYS = 10_000
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._times: dict[tuple[str, str], deque[float]] = {}
+        self._swept = clock()
+
+    def take(self, username: str, address: str) -> float:
+        """Seconds to wait, or 0.0 with this check counted."""
+        keys = {"account": ("account", username), "address": ("address", address)}
+        longest = max(seconds for _, seconds, _ in UNSAVED_LIMITS)
+        with self._lock:
+            now = self._clock()
+            self._forget(now, longest)
+            wait = 0.0
+            for what, seconds, checks in UNSAVED_LIMITS:
+                recent = [at for at in self._times.get(keys[what], ()) if at > now - seconds]
+                if len(recent) >= checks:
+                    wait = max(wait, recent[-checks] + seconds - now)
+            if wait > 0:
+                return wait
+            for key in keys.values():
+                times = self._times.setdefault(key, deque())
+                times.append(now)
+                while times[0] <= now - longest:
+                    times.popleft()
+            return 0.0
+
+    def _forget(self, now: float, longest: float) -> None:
+        """Drop names and addresses not seen for `longest` (once a minute),
+        and the oldest when there are too many to keep."""
+        if now - self._swept < 60 and len(self._times) < self.MAX_KEYS:
+            return
+        self._swept = now
+        for key in [key for key, times in self._times.items() if times[-1] <= now - longest]:
+            del self._times[key]
+        for key in list(self._times)[: max(0, len(self._times) - self.MAX_KEYS + 1)]:
+            del self._times[key]
+
+
+def _unsaved_limits() -> UnsavedLimits:
+    return current_app.extensions.setdefault("kiosk_unsaved_sign_in_limits", UnsavedLimits())
+
+
+def _sign_in_to_read(attempt: _Attempt, staff: Staff | None, password: str) -> SignIn:
+    """The attempt cannot be stored: check the password within the limits
+    kept in memory. Nothing is written, so the log is the only record."""
+    wait = _unsaved_limits().take(attempt.username, attempt.address)
+    if wait:
+        log.warning("sign-in refused while nothing can be saved: too many attempts")
+        return SignIn(None, retry_after=math.ceil(wait), held_by="unsaved")
+    if not _matches(staff, password):
+        log.warning("a failed sign-in could not be saved: the database cannot be written")
+        return SignIn(None)
+    assert staff is not None
+    log.warning(
+        "%s signed in to read only from %s: the database cannot be written", staff.username, attempt.address
+    )
+    return SignIn(staff, read_only=True)
+
+
+def _read_only_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="desk-read-only-sign-in")
+
+
+def _standing(staff: Staff) -> str:
+    """A fingerprint of the account's password hash and enabled state: a new
+    password or a disabled account ends a read-only sign-in."""
+    state = "enabled" if staff.active else "disabled"
+    return hashlib.sha256(f"{staff.password_hash}\0{state}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class ReadOnly:
+    """A read-only sign-in: who, when it began and when it was last used (Unix seconds)."""
+
+    staff: Staff
+    since: int
+    seen: int
+
+
+def read_only_cookie(staff: Staff, *, since: int | None = None, seen: int | None = None) -> str:
+    """The signed cookie of a read-only sign-in (valid READ_ONLY_MINUTES from now)."""
+    now = int(time.time())
+    value = {"id": staff.id, "standing": _standing(staff), "since": since or now, "seen": seen or now}
+    return _read_only_signer().dumps(value)
+
+
+def load_read_only(cookie: object, *, idle: timedelta, lifetime: timedelta) -> ReadOnly | None:
+    """The read-only sign-in a cookie holds, while it is in time and the
+    account still has the password and enabled state it was given with."""
+    if not isinstance(cookie, str) or len(cookie) > 1000:
+        return None
+    try:
+        value = _read_only_signer().loads(cookie, max_age=READ_ONLY_MINUTES * 60)
+    except BadSignature:  # forged, or expired
+        return None
+    if not isinstance(value, dict) or not all(isinstance(value.get(k), int) for k in ("id", "since", "seen")):
+        return None
+    now = time.time()
+    if now - value["seen"] > idle.total_seconds() or now - value["since"] > lifetime.total_seconds():
+        return None
+    staff = db.session.get(Staff, value["id"])
+    if staff is None or not secrets.compare_digest(_standing(staff), str(value.get("standing"))):
+        return None
+    return ReadOnly(staff, value["since"], value["seen"])
+
+
+def renew_read_only(found: ReadOnly, *, active: bool) -> str:
+    """The cookie again, valid READ_ONLY_MINUTES more; `active`: a request by
+    the user, not a poll of an open page, which counts for the idle limit."""
+    return read_only_cookie(found.staff, since=found.since, seen=int(time.time()) if active else found.seen)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ DATABASE_REASONS = {
     "unavailable": "The database cannot be reached or refused a write. Check that it is running.",
     storage.DISK_FULL: "The database's disk is full: it can be read but not written. Free some space on it.",
     storage.READ_ONLY: "The database or its disk is read-only. Make it writable again.",
+    storage.DISK_ERROR: "The database's disk fails to write: it can be read but not written. Check the disk.",
 }
 WORKER_REASON = "No worker has been heard from for 30 seconds: handouts are not being made or printed."
 
@@ -42,9 +43,11 @@ def _upsert(host: str, now):
     )
 
 
-def database_accepts_a_write() -> str:
+def database_accepts_a_write(*, quiet: bool = False) -> str:
     """Write this host's probe row and commit it. Returns "ok", or what
-    refused it: "disk full", "read-only" or "unavailable" (down, locked, …)."""
+    refused it: "disk full", "read-only", "disk error" or "unavailable"
+    (down, locked, …). ``quiet``: a refusal is not logged as an error (the
+    caller asks often while it is expected)."""
     host = socket.gethostname()[:120]
     try:
         db.session.execute(_upsert(host, utcnow()))
@@ -52,9 +55,21 @@ def database_accepts_a_write() -> str:
         return "ok"
     except Exception as error:  # any database failure means "not healthy", never a 500
         refused = storage.refusal(error) or "unavailable"
-        log.error("health check: the database refused a write (%s: %s)", type(error).__name__, refused)
+        (log.debug if quiet else log.error)(
+            "health check: the database refused a write (%s: %s)", type(error).__name__, refused
+        )
         db.session.rollback()
         return refused
+
+
+def writes_refused() -> str | None:
+    """Why nothing can be saved just now ("disk full", "read-only", ...), or
+    None when it can. Writes nothing while the disk is short of its reserve;
+    otherwise writes the probe row."""
+    if storage.low_on_space() is not None:
+        return storage.DISK_FULL
+    found = database_accepts_a_write(quiet=True)
+    return None if found == "ok" else found
 
 
 @bp.get("/healthz")
@@ -62,7 +77,7 @@ def healthz():
     low = storage.low_on_space()
     database = storage.DISK_FULL if low else database_accepts_a_write()
     worker = "unknown"
-    if database in ("ok", storage.DISK_FULL, storage.READ_ONLY):
+    if database in ("ok", storage.DISK_FULL, storage.READ_ONLY, storage.DISK_ERROR):
         try:
             worker = "running" if front_desk.worker_running() else "not running"
         except Exception:  # reading may fail too; the database's state says why

@@ -13,8 +13,10 @@ freed in a few minutes if something keeps committing. So:
   disk is full without writing its probe. What is left of the reserve stays
   for the patients at the kiosks and the desk.
 - ``refusal`` reads an error (SQLite's "database or disk is full", ENOSPC,
-  a read-only file system or database, PostgreSQL's disk-full) as what it
-  means for a person: "disk full" or "read-only", or None for anything else.
+  a read-only file system or database, a disk that fails to write,
+  PostgreSQL's disk-full) as what it means for a person: "disk full",
+  "read-only" or "disk error", or None for anything else; ``cannot_write``
+  is the yes or no of it, for the code that answers calmly when a save fails.
 - ``write_atomically`` writes a file beside its target and puts it in place
   only once whole; if the write fails the partial file is removed.
 """
@@ -35,6 +37,7 @@ from flask import current_app
 
 DISK_FULL = "disk full"
 READ_ONLY = "read-only"
+DISK_ERROR = "disk error"
 
 # errno values that mean "no room" or "cannot write here at all".
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
@@ -42,6 +45,7 @@ _READ_ONLY_ERRNOS = {errno.EROFS}
 # SQLite's result codes (the primary code is the low byte of the extended one).
 _SQLITE_FULL = 13
 _SQLITE_READONLY = 8
+_SQLITE_IOERR = 10  # the disk failed a read or write (SQLite says FULL when it knows it is full)
 # PostgreSQL's SQLSTATEs: class 53 is "insufficient resources" (53100 disk
 # full); 25006 a read-only transaction (a standby, or default_transaction_read_only).
 _PG_FULL = {"53100"}
@@ -62,6 +66,13 @@ def refusal(error: BaseException | None) -> str | None:
     return None
 
 
+def cannot_write(error: BaseException | None) -> bool:
+    """Whether a failed save means nothing can be saved just now (a full
+    disk, a read-only file or database, a failing disk): not a bug, so the
+    caller answers calmly and staff call IT."""
+    return refusal(error) is not None
+
+
 def _refusal_of(error: BaseException) -> str | None:
     if isinstance(error, OSError) and error.errno is not None:
         if error.errno in _FULL_ERRNOS:
@@ -75,6 +86,8 @@ def _refusal_of(error: BaseException) -> str | None:
                 return DISK_FULL
             if code & 0xFF == _SQLITE_READONLY:
                 return READ_ONLY
+            if code & 0xFF == _SQLITE_IOERR:
+                return DISK_ERROR
         message = str(error).lower()
         if "disk is full" in message:
             return DISK_FULL

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kiosk import config, create_app, printing
 from kiosk.database import create_tables
@@ -315,3 +315,42 @@ def test_an_enrolled_kiosk_shows_welcome_on_a_full_disk_without_noting_its_conta
     assert "Start" in welcome.get_data(as_text=True)
     if reserve_mb:
         assert database_files(disk_app) == before  # no contact noted into the last free space
+
+
+def test_on_a_full_disk_staff_sign_in_to_read_the_queue_and_its_alerts_until_space_is_freed(
+    disk_app, small_disk
+):
+    from kiosk.models import Alert, AuditEvent, SignInFailure
+
+    with disk_app.app_context():
+        alert = Alert(kiosk="Waiting room 2", signs=["saddle_numbness"])
+        db.session.add(alert)
+        db.session.commit()
+        alert_id = alert.id
+    small_disk.fill()
+
+    desk = Desk(disk_app.test_client())
+    assert desk.sign_in().status_code == 302  # its attempt could not be stored
+    before = database_files(disk_app)
+    page = desk.get("/desk/").get_data(as_text=True)
+    assert "Signed in to read only" in page and "The server's disk is full" in page and "call IT" in page
+    assert "Reports numbness between the legs (saddle area)" in page and "Waiting room 2" in page
+    assert "not acknowledge" in page
+    refused = desk.post(f"/desk/alerts/{alert_id}/acknowledge", headers={"HX-Request": "true"})
+    assert refused.status_code == 503 and "cannot be opened" in refused.get_data(as_text=True)
+    assert desk.get("/desk/lookup?code=K7P2").status_code == 503
+    health = disk_app.test_client().get("/healthz")
+    assert health.status_code == 503 and health.json["disk"] == "full"
+    assert database_files(disk_app) == before, "reading wrote nothing"
+    with disk_app.app_context():
+        assert db.session.get(Alert, alert_id).acknowledged_at is None
+        assert db.session.scalar(select(func.count(AuditEvent.id))) == 0, "nothing was stored"
+        assert db.session.scalar(select(func.count(SignInFailure.id))) == 0
+        db.session.remove()
+
+    small_disk.free()
+    assert desk.get("/desk/").status_code == 302, "space freed: the read-only sign-in ends"
+    assert desk.get("/desk/queue", headers={"HX-Request": "true"}).status_code == 401
+    assert desk.sign_in().status_code == 302
+    assert "Signed in to read only" not in desk.get("/desk/").get_data(as_text=True)
+    assert desk.post(f"/desk/alerts/{alert_id}/acknowledge").status_code == 302

@@ -1,7 +1,7 @@
 """Signing in to the desk as a hospital's security review and a clinic's IT
 try it: guessing one account from many addresses is slowed and capped, the
-real user still gets in, and a full disk or a read-only database gets a calm
-answer instead of an error."""
+real user still gets in, and on a full disk or a read-only database staff
+sign in to read the queue only, still limited in their guesses."""
 
 from __future__ import annotations
 
@@ -9,20 +9,24 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text, update
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import func, select, text, update
+from werkzeug.security import generate_password_hash
 
 from kiosk import auth, create_app
 from kiosk.database import create_tables
 from kiosk.extensions import db
-from kiosk.models import AuditEvent, SignInFailure, Staff, StaffSession, utcnow
+from kiosk.models import Alert, AuditEvent, SignInFailure, Staff, StaffSession, utcnow
 
 from .conftest import POSTGRES_URL, STAFF_PASSWORD, Desk, app_config
 
 WRONG = "not the password at all"
+READ_ONLY_COOKIE = "kiosk_desk_read_only"
 
 
 def desk_from(app, address: str, known: Desk | None = None) -> Desk:
@@ -92,7 +96,7 @@ def test_a_known_browser_is_known_for_its_own_accounts_only_and_still_limited(ap
         401
     ] * 5 + [429]
     forger = desk_from(app, "192.0.2.10")
-    forger.client.set_cookie("kiosk_desk_device", "eyJpZCI6ImZvcmdlZCJ9.forged", path="/desk")
+    forger.client.set_cookie("kiosk_desk_device", "eyJpZCI6ImZvcmdlZCJ9.forged", path="/desk/")
     assert forger.sign_in("maria").status_code == 429, "a forged cookie is no known browser"
 
 
@@ -125,16 +129,157 @@ def read_only_twin(tmp_path, app):
     return create_app(app_config(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///file:{path}?mode=ro&uri=true"))
 
 
-def test_sign_in_on_a_read_only_database_says_so_calmly_whatever_the_password(tmp_path, app, staff):
+READ_ONLY_BANNER = "Signed in to read only"
+
+
+def an_open_alert(app) -> int:
+    """A red flag a patient reported, not yet acknowledged. Its id."""
+    with app.app_context():
+        alert = Alert(kiosk="Waiting room 2", signs=["saddle_numbness"])
+        db.session.add(alert)
+        db.session.commit()
+        return alert.id
+
+
+def same_shape(*answers, names=("maria", "mario")) -> bool:
+    """The same status and page, but for tokens and the name typed."""
+    pages = [re.sub(r"[\w.-]{40,}", "TOKEN", a.get_data(as_text=True)) for a in answers]
+    pages = [re.sub("|".join(names), "NAME", page) for page in pages]
+    return len({a.status_code for a in answers}) == 1 and len(set(pages)) == 1
+
+
+def test_on_a_read_only_database_the_right_password_opens_the_queue_to_read_only(tmp_path, app, staff):
+    alert_id = an_open_alert(app)
     read_only = read_only_twin(tmp_path, app)
-    right = Desk(read_only.test_client()).sign_in("maria", STAFF_PASSWORD)
+    reader = Desk(read_only.test_client())
+    signed_in = reader.sign_in("maria", STAFF_PASSWORD)
+    assert signed_in.status_code == 302 and signed_in.headers["Location"].endswith("/desk/")
+    queue = reader.get("/desk/")
+    assert queue.status_code == 200
+    page = queue.get_data(as_text=True)
+    assert "Handouts and alerts" in page and "Urgent: a patient reported a warning sign" in page
+    assert READ_ONLY_BANNER in page and "cannot save" in page and "call IT" in page
+    assert "not acknowledge" in page and ">Acknowledge</button>" not in page
+    poll = reader.get("/desk/queue", headers={"HX-Request": "true"})
+    assert poll.status_code == 200 and "Waiting room 2" in poll.get_data(as_text=True)
+
+    refused = reader.post(f"/desk/alerts/{alert_id}/acknowledge")
+    assert refused.status_code == 503
+    assert READ_ONLY_BANNER in refused.get_data(as_text=True)
+    for closed in ("/desk/lookup?code=K7P2", "/desk/staff", "/desk/password", "/desk/kiosks"):
+        answer = reader.get(closed)
+        assert answer.status_code == 503, closed
+        assert "cannot be opened" in answer.get_data(as_text=True), closed
+
+    # A wrong password, for a real account or none: the answer of any wrong password.
     wrong = Desk(read_only.test_client()).sign_in("maria", WRONG)
-    for answer in (right, wrong):
-        assert answer.status_code == 503
-        page = answer.get_data(as_text=True)
-        assert "cannot save" in page and "call IT" in page
-    same = [re.sub(r"[\w.-]{40,}", "TOKEN", a.get_data(as_text=True)) for a in (right, wrong)]
-    assert same[0] == same[1], "it does not tell a right password"
+    nobody = Desk(read_only.test_client()).sign_in("mario", WRONG)
+    assert wrong.status_code == 401 and same_shape(wrong, nobody)
+    assert "do not match" in wrong.get_data(as_text=True)
+    assert READ_ONLY_BANNER not in wrong.get_data(as_text=True)
+
+    with app.app_context():
+        assert db.session.get(Alert, alert_id).acknowledged_at is None
+        assert db.session.scalar(select(func.count(AuditEvent.id))) == 0, "nothing was written"
+        assert db.session.scalar(select(func.count(SignInFailure.id))) == 0
+
+    signed_out = reader.post("/desk/sign-out")
+    assert signed_out.status_code == 302
+    assert reader.client.get_cookie(READ_ONLY_COOKIE, path="/desk/") is None
+    assert reader.get("/desk/").status_code == 302, "signed out"
+
+
+def read_only_reader(read_only_app) -> Desk:
+    reader = Desk(read_only_app.test_client())
+    assert reader.sign_in("maria", STAFF_PASSWORD).status_code == 302
+    assert READ_ONLY_BANNER in reader.get("/desk/").get_data(as_text=True)
+    return reader
+
+
+def test_once_writes_work_again_a_read_only_sign_in_opens_nothing(tmp_path, app, staff):
+    reader = read_only_reader(read_only_twin(tmp_path, app))
+    writable = Desk(app.test_client())
+    writable.client.set_cookie(
+        READ_ONLY_COOKIE, reader.client.get_cookie(READ_ONLY_COOKIE, path="/desk/").value, path="/desk/"
+    )
+    answer = writable.get("/desk/")
+    assert answer.status_code == 302 and "/desk/sign-in" in answer.headers["Location"]
+    assert "can be saved again" in writable.get(answer.headers["Location"]).get_data(as_text=True)
+    assert writable.client.get_cookie(READ_ONLY_COOKIE, path="/desk/") is None
+    assert writable.get("/desk/queue", headers={"HX-Request": "true"}).status_code == 401
+    assert writable.sign_in("maria").status_code == 302
+    assert READ_ONLY_BANNER not in writable.get("/desk/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("change", ["password", "disabled"])
+def test_a_new_password_or_a_disabled_account_ends_a_read_only_sign_in(tmp_path, app, staff, change):
+    read_only = read_only_twin(tmp_path, app)
+    reader = read_only_reader(read_only)
+    with app.app_context():  # made before the disk filled: the read-only database reads it
+        maria = db.session.scalar(select(Staff).where(Staff.username == "maria"))
+        if change == "password":
+            maria.password_hash = generate_password_hash("another password entirely")
+        else:
+            maria.active = False
+        db.session.commit()
+        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.session.remove()
+    answer = reader.get("/desk/")
+    assert answer.status_code == 302 and "/desk/sign-in" in answer.headers["Location"]
+    assert reader.get("/desk/queue", headers={"HX-Request": "true"}).status_code == 401
+
+
+def test_a_read_only_sign_in_ends_after_fifteen_minutes_without_a_request(tmp_path, app, staff, monkeypatch):
+    reader = read_only_reader(read_only_twin(tmp_path, app))
+    now = int(time.time())
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: now + 14 * 60)
+    assert reader.get("/desk/").status_code == 200, "renewed by each request"
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: now + 14 * 60 + 16 * 60)
+    answer = reader.get("/desk/")
+    assert answer.status_code == 302 and "/desk/sign-in" in answer.headers["Location"]
+
+
+def test_a_forged_read_only_cookie_opens_nothing(tmp_path, app, staff):
+    reader = read_only_reader(read_only_twin(tmp_path, app))
+    genuine = reader.client.get_cookie(READ_ONLY_COOKIE, path="/desk/").value
+    with app.app_context():
+        boss_id = db.session.scalar(select(Staff.id).where(Staff.username == "boss"))
+    value = {"id": boss_id, "standing": "0" * 32, "since": int(time.time()), "seen": int(time.time())}
+    other_key = URLSafeTimedSerializer("another key", salt="desk-read-only-sign-in").dumps(value)
+    tampered = genuine[:-3] + ("AAA" if not genuine.endswith("AAA") else "BBB")
+    for cookie in (other_key, tampered, "not a cookie", "x" * 2000):
+        reader.client.set_cookie(READ_ONLY_COOKIE, cookie, path="/desk/")
+        answer = reader.get("/desk/")
+        assert answer.status_code == 302 and "/desk/sign-in" in answer.headers["Location"]
+
+
+def test_checks_kept_in_memory_allow_more_as_time_passes():
+    now = [1000.0]
+    limits = auth.UnsavedLimits(clock=lambda: now[0])
+    assert [limits.take("maria", "10.0.0.1") for _ in range(6)][-2:] == [0.0, 60.0]
+    now[0] += 61
+    assert limits.take("maria", "10.0.0.1") == 0.0, "a minute later"
+    for _ in range(5):
+        now[0] += 61
+        for n in range(5):
+            limits.take("maria", f"10.0.{n}.2")
+    assert limits.take("maria", "10.0.9.9") > 60, "30 an hour for one account"
+    now[0] += 3600
+    assert limits.take("maria", "10.0.9.9") == 0.0
+
+
+def test_guesses_are_limited_when_failures_cannot_be_stored(tmp_path, app, staff):
+    read_only = read_only_twin(tmp_path, app)
+    guesses = [desk_from(read_only, "198.51.100.1").sign_in("maria", WRONG).status_code for _ in range(6)]
+    assert guesses == [401] * 5 + [429]
+    held = desk_from(read_only, "198.51.100.2").sign_in("maria", STAFF_PASSWORD)
+    assert held.status_code == 429, "the account is held from every address"
+    assert int(held.headers["Retry-After"]) > 0
+    assert desk_from(read_only, "198.51.100.2").sign_in("boss", STAFF_PASSWORD).status_code == 302
+    # One address trying many accounts.
+    many = [desk_from(read_only, "198.51.100.3").sign_in(f"nobody{n}", WRONG).status_code for n in range(11)]
+    assert many == [401] * 10 + [429]
+    assert desk_from(read_only, "198.51.100.3").sign_in("boss", STAFF_PASSWORD).status_code == 429
 
 
 def test_signed_in_staff_still_see_the_queue_when_nothing_can_be_written(tmp_path, app, desk):
@@ -150,9 +295,10 @@ def test_signed_in_staff_still_see_the_queue_when_nothing_can_be_written(tmp_pat
     assert "cannot save" in page.get_data(as_text=True)
 
 
-def test_sign_in_on_a_read_only_postgresql_says_so_calmly(pg_app, tmp_path):
+def test_on_a_read_only_postgresql_staff_sign_in_to_read_the_queue(pg_app, tmp_path):
     with pg_app.app_context():
         auth.create_staff("maria", STAFF_PASSWORD)
+    alert_id = an_open_alert(pg_app)
     # A standby, or a database set read-only by its administrator.
     read_only = create_app(
         app_config(
@@ -163,13 +309,25 @@ def test_sign_in_on_a_read_only_postgresql_says_so_calmly(pg_app, tmp_path):
         )
     )
     try:
-        answer = Desk(read_only.test_client()).sign_in("maria", STAFF_PASSWORD)
-        assert answer.status_code == 503
-        assert "call IT" in answer.get_data(as_text=True)
+        reader = read_only_reader(read_only)
+        page = reader.get("/desk/").get_data(as_text=True)
+        assert "Urgent: a patient reported a warning sign" in page and "call IT" in page
+        assert reader.post(f"/desk/alerts/{alert_id}/acknowledge").status_code == 503
+        wrong = Desk(read_only.test_client()).sign_in("maria", WRONG)
+        nobody = Desk(read_only.test_client()).sign_in("mario", WRONG)
+        assert wrong.status_code == 401 and same_shape(wrong, nobody)
+        cookie = reader.client.get_cookie(READ_ONLY_COOKIE, path="/desk/").value
     finally:
         with read_only.app_context():
             db.engine.dispose()
-    assert Desk(pg_app.test_client()).sign_in("maria", STAFF_PASSWORD).status_code == 302
+    with pg_app.app_context():
+        assert db.session.get(Alert, alert_id).acknowledged_at is None
+        assert db.session.scalar(select(func.count(AuditEvent.id))) == 0, "nothing was written"
+    writable = Desk(pg_app.test_client())
+    writable.client.set_cookie(READ_ONLY_COOKIE, cookie, path="/desk/")
+    assert writable.get("/desk/").status_code == 302, "writable again: the read-only sign-in ends"
+    assert writable.sign_in("maria", STAFF_PASSWORD).status_code == 302
+    assert READ_ONLY_BANNER not in writable.get("/desk/").get_data(as_text=True)
 
 
 MOUNT_REQUIRED = os.environ.get("CI", "") == "true"
@@ -211,12 +369,14 @@ def fill(disk: Path) -> Path:
     return filler
 
 
-def test_on_a_full_disk_staff_are_told_calmly_and_those_signed_in_keep_the_queue(
+def test_on_a_full_disk_staff_sign_in_to_read_and_those_signed_in_keep_the_queue(
     small_disk, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
     app = create_app(
-        app_config(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{small_disk / 'kiosk.sqlite3'}")
+        app_config(
+            tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{small_disk / 'kiosk.sqlite3'}", DISK_RESERVE_MB=1
+        )
     )
     with app.app_context():
         create_tables()
@@ -230,14 +390,16 @@ def test_on_a_full_disk_staff_are_told_calmly_and_those_signed_in_keep_the_queue
         db.session.remove()
     filler = fill(small_disk)
 
-    refused = Desk(app.test_client()).sign_in()
-    assert refused.status_code == 503
-    assert "disk may be full" in refused.get_data(as_text=True)
+    reader = Desk(app.test_client())
+    assert reader.sign_in().status_code == 302
+    page = reader.get("/desk/").get_data(as_text=True)
+    assert READ_ONLY_BANNER in page and "disk is full" in page
     queue = desk.get("/desk/")
     assert queue.status_code == 200
     assert "Handouts and alerts" in queue.get_data(as_text=True)
 
     filler.unlink()
+    assert reader.get("/desk/").status_code == 302, "space freed: the read-only sign-in ends"
     assert Desk(app.test_client()).sign_in().status_code == 302, "space freed: signing in works again"
     with app.app_context():
         db.session.remove()

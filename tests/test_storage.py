@@ -54,6 +54,18 @@ def test_a_full_or_read_only_disk_is_told_apart_from_other_failures(tmp_path):
     assert storage.refusal(ValueError("a bug")) is None
 
 
+def test_one_function_says_whether_nothing_can_be_saved(tmp_path):
+    disk_failing = sqlite3.OperationalError("disk I/O error")
+    disk_failing.sqlite_errorcode = 10 | (3 << 8)  # SQLITE_IOERR_WRITE
+    assert storage.refusal(OperationalError("COMMIT", {}, disk_failing)) == storage.DISK_ERROR
+    assert storage.cannot_write(OperationalError("COMMIT", {}, disk_failing))
+    assert storage.cannot_write(OperationalError("INSERT", {}, read_only_sqlite_error(tmp_path)))
+    assert storage.cannot_write(OperationalError("INSERT", {}, psycopg.errors.ReadOnlySqlTransaction("x")))
+    locked = sqlite3.OperationalError("database is locked")
+    assert not storage.cannot_write(OperationalError("INSERT", {}, locked))
+    assert not storage.cannot_write(ValueError("a bug"))
+
+
 def test_after_a_refused_write_the_worker_waits_longer_each_time_until_one_gets_through(app, monkeypatch):
     clock = [1000.0]
     monkeypatch.setattr(worker.time, "monotonic", lambda: clock[0])

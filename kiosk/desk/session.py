@@ -1,6 +1,12 @@
 """Signing in and out of the desk, changing one's own password, and the rule
 that every other desk URL needs a signed-in staff member who was recently
-active."""
+active.
+
+When nothing can be saved (a full disk, a read-only database), a right
+password signs in *to read only* (``auth.read_only_cookie``): only the
+pages in READ_ONLY_ENDPOINTS open, which write nothing; every other one
+answers calmly that it needs to save. It ends as soon as the server can
+save again, and the user signs in anew."""
 
 from __future__ import annotations
 
@@ -11,25 +17,32 @@ from datetime import timedelta
 from flask import current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from .. import auth
+from .. import auth, health
 from ..extensions import login_manager
 from ..models import Staff
-from . import bp
+from . import _problem, bp
 from .forms import ChangePasswordForm, SignInForm
 
 OPEN_ENDPOINTS = {"desk.sign_in"}
+# What a read-only sign-in opens: the queue and its poll, which write nothing.
+# A look-up, a handout, the admin pages are audited, so they need a write.
+READ_ONLY_ENDPOINTS = {"desk.queue", "desk.queue_fragment", "desk.sign_out"}
 # The queue's own polls are not activity: an open desk page must still time out.
 PASSIVE_ENDPOINTS = {"desk.queue_fragment", "desk.jobs_fragment", "desk.handout_panel"}
 SAFE_NEXT = re.compile(r"/desk(/[A-Za-z0-9_\-/]*)?")
 
-CANNOT_SAVE = (
-    "The server cannot save anything just now: its disk may be full, or its database is read-only. "
-    "Signing in has to be saved, so it is not possible until that is fixed. Please call IT. "
-    "Staff who are signed in already can still see the queue."
-)
 CANNOT_SAVE_PASSWORD = (
     "The server cannot save anything just now: its disk may be full, or its database is read-only. "
     "Your password is unchanged. Please call IT."
+)
+READ_ONLY_CLOSED = (
+    "You are signed in to read only, so this cannot be opened: it has to record something (in the audit "
+    "log, at least), and the server cannot save anything just now. The queue and its alerts can still be "
+    "seen. Please call IT."
+)
+SAVING_AGAIN = (
+    "Everything can be saved again, so the read-only sign-in has ended. "
+    "Please sign in again to acknowledge alerts, look up codes and print."
 )
 ACCOUNT_HELD = (
     "Someone has tried many wrong passwords for this name. Please wait {wait} and try again, or ask an "
@@ -62,10 +75,16 @@ def require_staff():
         if request.endpoint not in PASSIVE_ENDPOINTS and not auth.touch(g.desk_session.row):
             g.cannot_save = True
         return None
+    if request.cookies.get(auth.READ_ONLY_COOKIE) is not None:
+        return _read_only()
     ended = getattr(g, "desk_session", None)
     if ended is not None and ended.ended_because in ("idle", "expired"):
         session.clear()
         flash("You were signed out after a period without activity. Please sign in again.")
+    return _to_sign_in()
+
+
+def _to_sign_in():
     if request.htmx:
         response = make_response("", 401)
         response.headers["HX-Redirect"] = url_for("desk.sign_in")
@@ -73,9 +92,61 @@ def require_staff():
     return redirect(url_for("desk.sign_in", next=request.path if request.method == "GET" else None))
 
 
+def _read_only():
+    """A request with a read-only sign-in's cookie: read on while nothing can
+    be saved; once it can, the read-only sign-in ends (never silently made a
+    full one: see auth's note) and the user signs in anew."""
+    config = current_app.config
+    found = auth.load_read_only(
+        request.cookies.get(auth.READ_ONLY_COOKIE),
+        idle=timedelta(hours=config["STAFF_SESSION_HOURS"]),
+        lifetime=timedelta(hours=config["STAFF_SESSION_MAX_HOURS"]),
+    )
+    g.end_read_only = True
+    if found is None:
+        return _to_sign_in()
+    refused = health.writes_refused()
+    if refused is None:
+        flash(SAVING_AGAIN)
+        return _to_sign_in()
+    g.end_read_only = False
+    g.read_only, g.refused = found, refused
+    if request.endpoint in READ_ONLY_ENDPOINTS:
+        return None
+    return _problem(READ_ONLY_CLOSED, 503)
+
+
+def _read_only_cookie(response, value: str):
+    response.set_cookie(
+        auth.READ_ONLY_COOKIE,
+        value,
+        max_age=auth.READ_ONLY_MINUTES * 60,
+        path=url_for("desk.queue"),
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+@bp.after_request
+def keep_read_only(response):
+    """Renew a read-only sign-in's cookie while it holds, delete it once it ends."""
+    if getattr(g, "end_read_only", False):
+        response.delete_cookie(auth.READ_ONLY_COOKIE, path=url_for("desk.queue"))
+    elif (found := getattr(g, "read_only", None)) is not None:
+        active = request.endpoint not in PASSIVE_ENDPOINTS
+        _read_only_cookie(response, auth.renew_read_only(found, active=active))
+    return response
+
+
 @bp.context_processor
 def storage_state() -> dict:
-    return {"cannot_save": getattr(g, "cannot_save", False)}
+    return {
+        "cannot_save": getattr(g, "cannot_save", False),
+        "read_only": getattr(g, "read_only", None),
+        "refused": getattr(g, "refused", None),
+    }
 
 
 def staff_name() -> str:
@@ -121,16 +192,17 @@ def sign_in():
     if form.validate_on_submit():
         known = _known_browser()
         result = auth.sign_in(form.username.data, form.password.data, request.remote_addr or "", known)
+        if result.read_only and result.staff is not None:
+            session.clear()
+            return _read_only_cookie(redirect(url_for("desk.queue")), auth.read_only_cookie(result.staff))
         if result.staff is not None:
             session.clear()  # nothing from before signing in carries over
             login_user(result.staff)
             session.permanent = True
+            g.end_read_only = True
             response = redirect(_safe_next(request.args.get("next")))
             return _remember_browser(response, result.staff, known)
-        if result.cannot_save:
-            form.form_errors.append(CANNOT_SAVE)
-            status = 503
-        elif result.retry_after:
+        if result.retry_after:
             retry_after = result.retry_after
             form.form_errors.append(_held_message(retry_after, result.held_by))
             status = 429
@@ -195,6 +267,12 @@ def change_password():
 
 @bp.post("/sign-out")
 def sign_out():
+    if getattr(g, "read_only", None) is not None:
+        # Nothing to end on the server: the cookie goes; a copy would hold until it expires.
+        g.read_only, g.end_read_only = None, True
+        session.clear()
+        flash("You are signed out.")
+        return redirect(url_for("desk.sign_in"))
     auth.record_sign_out(current_user)
     logout_user()
     session.clear()
