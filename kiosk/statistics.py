@@ -23,8 +23,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from . import questionnaire as qn
 from .clock import clinic_now
+from .content import definition
 from .extensions import db
 from .models import DailyCount, Visit
 
@@ -50,12 +50,11 @@ class Metric(StrEnum):
 _KEY = ("day", "kiosk", "metric", "step", "bucket")
 _INSERT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
-# The steps a visit can be given up on, in the order the patient meets them,
-# with the title staff read (the English one).
-STEP_TITLES: tuple[tuple[str, str], ...] = (
-    *((step.id, step.title) for step in qn.STEPS),
-    (qn.REVIEW_STEP_ID, qn.REVIEW_TITLE),
-)
+def step_titles() -> tuple[tuple[str, str], ...]:
+    """The steps a visit can be given up on, in the order the patient meets
+    them, with the title staff read (the English one)."""
+    defined = definition()
+    return (*((step.id, step.title) for step in defined.steps), (defined.review_id, defined.review_title))
 
 
 # --- counting (in the event's transaction) -------------------------------------------
@@ -93,7 +92,7 @@ def visit_finished(visit: Visit, taps: int | None = None) -> None:
 
 def visit_abandoned(kiosk: str, completed_steps: Sequence[str] | None) -> None:
     """A visit deleted unfinished (wiped, restarted, or left to expire)."""
-    _add(kiosk, Metric.ABANDONED, step=qn.first_open_step(completed_steps))
+    _add(kiosk, Metric.ABANDONED, step=definition().first_open_step(completed_steps))
 
 
 def visits_purged(rows: Iterable[tuple[str, Sequence[str] | None]]) -> int:
@@ -249,8 +248,8 @@ class Report:
     def drop_off(self) -> list[DropOff]:
         """How many visits were given up on each step, in the order of the
         flow; a step no longer in the questionnaire is listed after, by its id."""
-        known = [DropOff(step, title, self.total.abandoned_at[step]) for step, title in STEP_TITLES]
-        ids = {step for step, _ in STEP_TITLES}
+        known = [DropOff(step, title, self.total.abandoned_at[step]) for step, title in step_titles()]
+        ids = {step for step, _ in step_titles()}
         gone = [DropOff(s, s, n) for s, n in sorted(self.total.abandoned_at.items()) if s not in ids and n]
         return known + gone
 
@@ -293,20 +292,21 @@ def kiosks(today: date | None = None, days: int = DAYS_SHOWN) -> list[str]:
     return list(db.session.scalars(query).all())
 
 
-CSV_HEADER = (
-    "day",
-    "kiosk",
-    "visits started",
-    "visits finished",
-    "visits abandoned",
-    *(f"abandoned at: {title}" for _, title in STEP_TITLES),
-    "red-flag alerts",
-    "alerts acknowledged",
-    "median minutes to acknowledge",
-    "handouts printed",
-    "median minutes to finish",
-    "median taps",
-)
+def csv_header() -> tuple[str, ...]:
+    return (
+        "day",
+        "kiosk",
+        "visits started",
+        "visits finished",
+        "visits abandoned",
+        *(f"abandoned at: {title}" for _, title in step_titles()),
+        "red-flag alerts",
+        "alerts acknowledged",
+        "median minutes to acknowledge",
+        "handouts printed",
+        "median minutes to finish",
+        "median taps",
+    )
 
 
 def csv_rows(kiosk: str | None = None, today: date | None = None, days: int = DAYS_SHOWN) -> list[list]:
@@ -317,8 +317,9 @@ def csv_rows(kiosk: str | None = None, today: date | None = None, days: int = DA
     tallies = {(day, name): Tally(day=day, kiosk=name) for day in shown for name in names}
     for day, name, metric, step, bucket, count in _counts(shown, kiosk, by_kiosk=True):
         tallies[(day, name)].add(metric, step, bucket, count)
-    rows: list[list] = [list(CSV_HEADER)]
+    rows: list[list] = [list(csv_header())]
     for tally in tallies.values():
+        titles = step_titles()
         rows.append(
             [
                 tally.day.isoformat() if tally.day else "",
@@ -326,7 +327,7 @@ def csv_rows(kiosk: str | None = None, today: date | None = None, days: int = DA
                 tally.started,
                 tally.finished,
                 tally.abandoned,
-                *(tally.abandoned_at[step] for step, _ in STEP_TITLES),
+                *(tally.abandoned_at[step] for step, _ in titles),
                 tally.alerts,
                 tally.acknowledged,
                 _blank(tally.minutes_to_acknowledge),
