@@ -36,7 +36,6 @@ TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
 SOURCE_LANGUAGE = "en"
 
 
-
 # --- the Questionnaire ------------------------------------------------------------------------------
 
 

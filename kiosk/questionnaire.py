@@ -580,7 +580,10 @@ class Bank(Multi):
 
     def review(self, question: Question, answers: Mapping[str, Any], translate: Translate) -> list[str]:
         """The questions picked, a star on those that matter most."""
-        return [("★ " if q.top else "") + (q.text if q.own else translate(q.text)) for q in question.picked(answers)]
+        return [
+            ("★ " if q.top else "") + (q.text if q.own else translate(q.text))
+            for q in question.picked(answers)
+        ]
 
 
 # --- the content -----------------------------------------------------------------

@@ -50,6 +50,7 @@ class Metric(StrEnum):
 _KEY = ("day", "kiosk", "metric", "step", "bucket")
 _INSERT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
+
 def step_titles() -> tuple[tuple[str, str], ...]:
     """The steps a visit can be given up on, in the order the patient meets
     them, with the title staff read (the English one)."""

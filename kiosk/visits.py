@@ -117,7 +117,9 @@ class Next:
     return_to_review: bool = False
 
 
-def next_screen(visit: Visit, step: qn.Step, result: StepResult, *, asked_which: bool, from_review: bool) -> Next:
+def next_screen(
+    visit: Visit, step: qn.Step, result: StepResult, *, asked_which: bool, from_review: bool
+) -> Next:
     """Where the visit goes once ``step`` was saved (``save_step``).
 
     A red flag goes to the urgent screen (the desk is alerted already); one

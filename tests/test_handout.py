@@ -18,7 +18,6 @@ from kiosk.extensions import db
 from kiosk.handout import StaticFilesOnly, handout_html, render_handout
 from kiosk.models import Handout
 
-
 from .conftest import run_worker
 
 SECTIONS = [

@@ -22,6 +22,7 @@ from ..models import utcnow
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 log = logging.getLogger(__name__)
 
+
 @bp.context_processor
 def desk_labels() -> dict:
     """Words for ids the desk templates show: red-flag signs and print states."""
