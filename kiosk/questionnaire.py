@@ -1035,6 +1035,9 @@ class Definition:
     review_title: str = REVIEW_TITLE
 
     def __post_init__(self) -> None:
+        for question in (q for s in self.steps for q in s.questions):
+            if question.kind not in KINDS:
+                raise ValueError(f"{question.id!r} is of an unknown kind {question.kind!r}")
         seen: set[str] = set()
         for part in self.fields():
             if part.kind not in KINDS:
