@@ -48,9 +48,8 @@ def constants_read(source: str) -> set[str]:
         elif isinstance(node, ast.Import):
             aliases |= {a.asname or a.name for a in node.names if a.name.endswith(".questionnaire")}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and ast.unparse(node.value) in aliases:
-            if node.attr in WATCHED:
-                read.add(node.attr)
+        if isinstance(node, ast.Attribute) and ast.unparse(node.value) in aliases and node.attr in WATCHED:
+            read.add(node.attr)
         if isinstance(node, ast.Name) and node.id in {
             "SIGNS_QUESTION_ID",
             "REPORTABLE_SIGNS",
