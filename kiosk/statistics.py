@@ -236,6 +236,8 @@ class Report:
     kiosk: str | None  # None: every kiosk
     days: list[Tally]  # every day of the period, oldest first, empty ones too
     total: Tally
+    # The steps, with their titles, of the questionnaire the report was made with.
+    steps: tuple[tuple[str, str], ...] = ()
 
     @property
     def first_day(self) -> date:
@@ -249,8 +251,8 @@ class Report:
     def drop_off(self) -> list[DropOff]:
         """How many visits were given up on each step, in the order of the
         flow; a step no longer in the questionnaire is listed after, by its id."""
-        known = [DropOff(step, title, self.total.abandoned_at[step]) for step, title in step_titles()]
-        ids = {step for step, _ in step_titles()}
+        known = [DropOff(step, title, self.total.abandoned_at[step]) for step, title in self.steps]
+        ids = {step for step, _ in self.steps}
         gone = [DropOff(s, s, n) for s, n in sorted(self.total.abandoned_at.items()) if s not in ids and n]
         return known + gone
 
@@ -283,7 +285,7 @@ def report(kiosk: str | None = None, today: date | None = None, days: int = DAYS
     for day, metric, step, bucket, count in _counts(shown, kiosk, by_kiosk=False):
         by_day[day].add(metric, step, bucket, count)
         total.add(metric, step, bucket, count)
-    return Report(kiosk=kiosk, days=list(by_day.values()), total=total)
+    return Report(kiosk=kiosk, days=list(by_day.values()), total=total, steps=step_titles())
 
 
 def kiosks(today: date | None = None, days: int = DAYS_SHOWN) -> list[str]:
