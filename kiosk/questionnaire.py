@@ -3,9 +3,11 @@ how each kind of question is answered and checked, and how its answers read
 on the handout.
 
 This module is the single source of truth. The kiosk screens, the server-side
-validation, the handout and the FHIR export all read it, so adding a question
+validation, the review, the handout and the FHIR export all read it, through
+the definition in force (``kiosk.content.definition()``), so adding a question
 or a choice is an edit here (or, for a clinic's own questions, in its content
-file: ``kiosk.content``) and nowhere else. Every item has a stable id: ids are
+file: ``kiosk.content``) and nowhere else; adding a kind of question is one
+``Kind`` class and one macro. Every item has a stable id: ids are
 stored with the answers and must never be renamed once a kiosk has used them.
 
 It imports nothing of the application. Patient-facing text is wrapped in
