@@ -35,7 +35,11 @@ class StepConverter(BaseConverter):
     """A step of the questionnaire in a URL: the Step itself. Only the steps'
     ids match, so any other is no page at all (404, whatever the method)."""
 
-    regex = "(?:" + "|".join(re.escape(s.id) for s in qn.STEPS) + ")"
+    @classmethod
+    def matching(cls, definition: qn.Definition) -> type[StepConverter]:
+        """The converter for the definition's steps (the same for every clinic)."""
+        regex = "(?:" + "|".join(re.escape(s.id) for s in definition.steps) + ")"
+        return type(cls.__name__, (cls,), {"regex": regex})
 
     def to_python(self, value: str) -> qn.Step | None:
         return content.definition().step(value)
@@ -71,7 +75,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if instance.stat().st_mode & 0o077:
             instance.chmod(0o700)
     app.url_map.converters["id"] = IdConverter
-    app.url_map.converters["step"] = StepConverter
 
     app.config.from_mapping(config.DEFAULTS)
     app.config.from_mapping(config.defaults(app.instance_path))
@@ -103,6 +106,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
     content.init_app(app)
+    app.url_map.converters["step"] = StepConverter.matching(content.refresh(app).content.definition)
 
     from . import database, errors, security
 

@@ -33,20 +33,7 @@ bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 QUESTIONNAIRE_ID = "second-opinion-prep"
 MEDIA_TYPE = "application/fhir+json"
 TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
-MAX_OCCURS = "http://hl7.org/fhir/StructureDefinition/questionnaire-maxOccurs"
 SOURCE_LANGUAGE = "en"
-
-ITEM_TYPES: dict[str, str] = {
-    "yesno": "boolean",
-    "single": "choice",
-    "scale": "choice",
-    "multi": "choice",
-    "signs": "choice",
-    "bank": "choice",
-    "stars": "choice",
-    "text": "text",
-}
-REPEATS = {"multi", "signs", "bank", "stars"}
 
 
 # --- the Questionnaire ------------------------------------------------------------------------------
@@ -88,25 +75,15 @@ def _text(field: str, text: str) -> dict[str, Any]:
 
 
 def _question_item(question: qn.Question) -> dict[str, Any]:
-    kind = ITEM_TYPES[question.kind]
+    kind = question.kind_of
     item: dict[str, Any] = {
         "linkId": question.id,
         **_text("text", question.label),
-        "type": kind,
+        "type": kind.fhir_type,
         "required": question.required,
+        # Its kind says the rest: repeats, choices, a length.
+        **kind.fhir_item(question, answer_system(question), _text),
     }
-    if question.kind in REPEATS:
-        item["repeats"] = True
-    if question.kind == "stars":
-        item["extension"] = [{"url": MAX_OCCURS, "valueInteger": question.stars}]
-    if kind == "text":
-        item["maxLength"] = question.max_length
-    if kind == "choice":
-        system = answer_system(question)
-        item["answerOption"] = [
-            {"valueCoding": {"system": system, "code": choice.id, **_text("display", choice.label)}}
-            for choice in question.all_choices()
-        ]
     if question.depends_on:
         depends_on = content.definition().question(question.depends_on)
         assert depends_on is not None
@@ -170,19 +147,7 @@ def questionnaire() -> dict[str, Any]:
 
 
 def _answers(question: qn.Question, value: Any) -> list[dict[str, Any]]:
-    kind = ITEM_TYPES[question.kind]
-    if value in (None, "", []):
-        return []
-    if kind == "boolean":
-        return [{"valueBoolean": value == "yes"}]
-    if kind == "text":
-        return [{"valueString": value}]
-    labels = {choice.id: choice.label for choice in question.all_choices()}
-    return [
-        {"valueCoding": {"system": answer_system(question), "code": code, "display": gettext(labels[code])}}
-        for code in (value if isinstance(value, list) else [value])
-        if code in labels
-    ]
+    return question.kind_of.fhir_answers(question, value, answer_system(question), gettext)
 
 
 def questionnaire_response(handout: Handout) -> dict[str, Any]:

@@ -39,7 +39,6 @@ from . import questionnaire as qn
 from .clock import clinic_time
 from .content import Clinic, gettext
 from .handout_fonts import HandoutFonts
-from .visits import red_flags_reported
 
 log = logging.getLogger(__name__)
 
@@ -136,18 +135,10 @@ class HandoutSection:
     blocks: tuple[Block, ...]
 
 
-def _chosen(question: qn.Question, answers: dict[str, Any]) -> list[qn.Choice]:
-    value = answers.get(question.id)
-    ids = value if isinstance(value, list) else [value] if value else []
-    return [c for c in (question.choice(i) for i in ids if isinstance(i, str)) if c is not None]
-
-
 def _block(definition: qn.Definition, question: qn.Question, answers: dict[str, Any]) -> Block | None:
     """How one question's answer reads on the handout, or None for nothing."""
     reads = question.handout
-    style = reads.style or (
-        "words" if question.kind == "text" else "list" if question.kind == "multi" else "answer"
-    )
+    style = reads.style or question.kind_of.handout_style
     lead_in = gettext(reads.lead_in) if reads.lead_in else ""
     blanks = tuple(gettext(b) for b in reads.blanks)
     if style == "words":
@@ -161,7 +152,7 @@ def _block(definition: qn.Definition, question: qn.Question, answers: dict[str, 
             for q in question.picked(answers)
         )
         return Block(style, questions=picked) if picked else None
-    chosen = _chosen(question, answers)
+    chosen = question.chosen(answers)
     if not chosen and (fallback := question.choice(reads.unanswered)) is not None:
         chosen = [fallback]
     shown = [c for c in chosen if c.id not in reads.skip]
@@ -177,7 +168,7 @@ def _block(definition: qn.Definition, question: qn.Question, answers: dict[str, 
     if style == "sentence":
         sentence = ", ".join(gettext(c.phrase or c.label) for c in shown)
         then = definition.question(reads.then) if reads.then else None
-        ending = [gettext(c.phrase or c.label) for c in _chosen(then, answers)] if then else []
+        ending = [gettext(c.phrase or c.label) for c in then.chosen(answers)] if then else []
         if ending:
             sentence += f" {gettext(reads.joiner)} {ending[0]}" if reads.joiner else f" {ending[0]}"
         return Block(style, lead_in, (sentence,))
@@ -267,7 +258,7 @@ def handout_context(
 ) -> dict[str, Any]:
     """Everything the handout template shows, from the stored answers."""
     definition = content.definition()
-    signs = next(q for q in definition.fields() if q.kind == "signs")
+    signs = definition.signs_question
     # rebase=False: Flask-Babel would otherwise turn it back into UTC.
     date = format_date(clinic_time(created_at), format="long", rebase=False)
     return {
@@ -276,7 +267,7 @@ def handout_context(
         "date": date,
         "footer": _footer(clinic, date, claim_code),
         "warning_columns": _two_columns([gettext(flag.warning) for flag in signs.choices]),
-        "reported_red_flags": bool(red_flags_reported(answers)),
+        "reported_red_flags": bool(definition.red_flags_reported(answers)),
         "sections": _sections(definition, answers),
         "letter": letter_records(answers),
     }

@@ -3,9 +3,11 @@ how each kind of question is answered and checked, and how its answers read
 on the handout.
 
 This module is the single source of truth. The kiosk screens, the server-side
-validation, the handout and the FHIR export all read it, so adding a question
+validation, the review, the handout and the FHIR export all read it, through
+the definition in force (``kiosk.content.definition()``), so adding a question
 or a choice is an edit here (or, for a clinic's own questions, in its content
-file: ``kiosk.content``) and nowhere else. Every item has a stable id: ids are
+file: ``kiosk.content``) and nowhere else; adding a kind of question is one
+``Kind`` class and one macro. Every item has a stable id: ids are
 stored with the answers and must never be renamed once a kiosk has used them.
 
 It imports nothing of the application. Patient-facing text is wrapped in
@@ -24,19 +26,6 @@ def N_(text: str) -> str:
     """Mark text for translation without translating it here."""
     return text
 
-
-Kind = Literal["yesno", "single", "multi", "scale", "text", "bank", "stars", "signs"]
-"""How a question is answered:
-
-- ``yesno``, ``single``, ``scale``: one choice;
-- ``multi``: any number of choices;
-- ``text``: the patient's own words, up to ``max_length`` letters;
-- ``signs``: the safety list (its choices are red flags), answered "none of
-  these", "one or more", or with the signs themselves;
-- ``bank``: ready-made questions to pick, by topic, with up to ``stars`` of
-  them (or of the patient's ``own`` questions) starred as most important;
-- ``stars``: the bank's stars, stored under their own id (``Question.parts``).
-"""
 
 TEXT_MAX_LENGTH = 300
 """Longest free text we accept in any field: a few sentences, enough for a question."""
@@ -132,7 +121,7 @@ class FormData(Protocol):
 @dataclass(frozen=True)
 class Question:
     id: str
-    kind: Kind
+    kind: str  # the name of its kind (``KINDS``): how it is answered
     label: str
     hint: str = ""
     choices: tuple[Choice, ...] = ()
@@ -156,31 +145,19 @@ class Question:
     def choice(self, choice_id: str) -> Choice | None:
         return next((c for c in self.all_choices() if c.id == choice_id), None)
 
+    @property
+    def kind_of(self) -> Kind:
+        """The question's kind: how it is drawn, read, reviewed, printed and exported."""
+        return KINDS[self.kind]
+
     def all_choices(self) -> tuple[Choice, ...]:
-        if self.kind == "yesno":
-            return self.choices or YES_NO
-        if self.kind == "bank":
-            return tuple(q for topic in self.topics for q in topic.questions)
-        if self.kind == "signs":
-            return (*self.choices, NO_SIGNS, SOME_SIGNS)
-        return self.choices
+        return self.kind_of.choices(self)
 
     def parts(self) -> tuple[Question, ...]:
         """Every answer this question stores, each under its own id: the
         question itself and, for the bank, its stars and the patient's own
         questions."""
-        if self.kind != "bank":
-            return (self,)
-        stars = Question(
-            self.stars_id,
-            "stars",
-            self.stars_label,
-            # Any question picked from the bank, or one of the patient's own.
-            choices=(*self.all_choices(), *(Choice(q.id, q.label) for q in self.own)),
-            required=False,
-            stars=self.stars,
-        )
-        return (self, stars, *self.own)
+        return self.kind_of.parts(self)
 
     def read(self, form: FormData) -> tuple[dict[str, Any], dict[str, Problem]]:
         """The posted answer(s), cleaned, and a calm message for each to fix."""
@@ -188,12 +165,19 @@ class Question:
         errors: dict[str, Problem] = {}
         for part in self.parts():
             raw = [v for v in form.getlist(part.id) if isinstance(v, str)]
-            values[part.id], problem = _READERS[part.kind](part, raw)
+            values[part.id], problem = part.kind_of.read(part, raw)
             if problem is not None:
                 errors[part.id] = problem
-        if self.kind == "bank":
-            _check_picks(self, values, errors)
+        self.kind_of.check(self, values, errors)
         return values, errors
+
+    def chosen(self, answers: Mapping[str, Any]) -> list[Choice]:
+        """The choices a stored answer holds (``Kind.chosen``)."""
+        return self.kind_of.chosen(self, answers)
+
+    def review(self, answers: Mapping[str, Any], translate: Translate) -> list[str]:
+        """The answer in plain words for the review screen (``Kind.review``)."""
+        return self.kind_of.review(self, answers, translate)
 
     def picked(self, answers: Mapping[str, Any]) -> list[Picked]:
         """The bank's questions the patient chose, starred first in the order
@@ -309,10 +293,6 @@ class StepResult:
         return not self.errors
 
 
-def validate_step(step: Step, form: FormData) -> StepResult:
-    return step.validate(form)
-
-
 def clean_text(raw: str) -> str:
     """What the patient typed, as typed: trimmed, without control characters
     (other than line breaks and tabs) or bidirectional controls. Joiners,
@@ -324,16 +304,6 @@ def clean_text(raw: str) -> str:
         if ch in "\n\t" or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in BIDI_CONTROLS)
     )
     return "".join(kept).strip()
-
-
-Reader = Any  # (Question, list[str]) -> (value, Problem | None)
-
-
-def _read_text(question: Question, raw: list[str]) -> tuple[str, Problem | None]:
-    text = clean_text(raw[0]) if raw else ""
-    if len(text) > question.max_length:
-        return text, Problem(MSG_TOO_LONG, length=len(text), limit=question.max_length)
-    return text, None
 
 
 def _read_one(question: Question, raw: list[str]) -> tuple[str, Problem | None]:
@@ -356,25 +326,6 @@ def _read_many(question: Question, raw: list[str]) -> tuple[list[str], Problem |
     return kept, None
 
 
-def _read_signs(question: Question, raw: list[str]) -> tuple[list[str], Problem | None]:
-    """The safety list: the signs ticked, or "none", or "some" (not said which).
-
-    Posted are the ticked signs plus the button tapped. A sign ticked counts
-    even without its button; "none" with a sign ticked is asked again.
-    """
-    signs = [c.id for c in question.choices if c.id in raw]
-    answers = {NO_SIGNS.id, SOME_SIGNS.id} & set(raw)
-    if set(raw) - question.choice_ids():
-        return signs, Problem(MSG_NOT_ON_LIST)
-    if NO_SIGNS.id in answers and (signs or SOME_SIGNS.id in answers):
-        return signs, Problem(MSG_SIGNS_CONFLICT)
-    if signs:
-        return signs, None
-    if answers:
-        return [answers.pop()], None
-    return [], Problem(MSG_SIGNS_ANSWER)
-
-
 def _check_picks(bank: Question, values: dict[str, Any], errors: dict[str, Problem]) -> None:
     """Starring a question picks it; at most ``stars`` stars; at least one question."""
     own = [q.id for q in bank.own if values.get(q.id)]
@@ -391,16 +342,250 @@ def _check_picks(bank: Question, values: dict[str, Any], errors: dict[str, Probl
         errors[bank.id] = Problem(MSG_PICK_A_QUESTION)
 
 
-_READERS: dict[str, Reader] = {
-    "text": _read_text,
-    "yesno": _read_one,
-    "single": _read_one,
-    "scale": _read_one,
-    "multi": _read_many,
-    "bank": _read_many,
-    "stars": _read_many,
-    "signs": _read_signs,
-}
+# --- kinds of question ----------------------------------------------------------------
+
+FIELDS_TEMPLATE = "patient/_fields.html"
+"""Where the built-in kinds' screen macros are."""
+
+
+class Kind:
+    """One kind of question, whole: how the kiosk draws it, how a posted form
+    reads and is checked, how the review says it, how the handout lays it out
+    unless the question says otherwise, and what FHIR makes of it.
+
+    Every part of the kiosk asks a question's kind (``Question.kind_of``);
+    none of them knows the kinds by name. A new kind is a subclass, given to
+    ``register``, and a Jinja macro ``(question, values, errors)`` named in
+    ``screen``: nothing else changes.
+    """
+
+    name: str = ""
+    raises_alerts: bool = False
+    """Its choices are red flags: any one chosen alerts the desk (the safety list)."""
+    screen: tuple[str, str] = (FIELDS_TEMPLATE, "choices")
+    """The template and the macro that draw a question of this kind on the kiosk."""
+    handout_style: Style = "answer"
+    """How an answer reads on the handout when its ``Reads`` gives no style."""
+    fhir_type: str = "choice"
+    """The FHIR item type (``boolean``, ``choice``, ``text``, ...)."""
+    several: bool = False
+    """Any number of answers (a list) rather than one: FHIR ``repeats``."""
+
+    def choices(self, question: Question) -> tuple[Choice, ...]:
+        """Every choice an answer may hold."""
+        return question.choices
+
+    def parts(self, question: Question) -> tuple[Question, ...]:
+        """Every answer a question of this kind stores, each under its own id."""
+        return (question,)
+
+    def read(self, question: Question, raw: list[str]) -> tuple[Any, Problem | None]:
+        """One part's posted values, cleaned, and a calm message if they need fixing."""
+        return _read_many(question, raw) if self.several else _read_one(question, raw)
+
+    def check(self, question: Question, values: dict[str, Any], errors: dict[str, Problem]) -> None:
+        """Check the parts' values together, once each was read (``read``)."""
+
+    def chosen(self, question: Question, answers: Mapping[str, Any]) -> list[Choice]:
+        """The choices a stored answer holds, in its order; one no longer offered is left out."""
+        value = answers.get(question.id)
+        ids = value if isinstance(value, list) else [value] if value else []
+        return [c for c in (question.choice(i) for i in ids if isinstance(i, str)) if c is not None]
+
+    def review(self, question: Question, answers: Mapping[str, Any], translate: Translate) -> list[str]:
+        """The answer in plain words for the review screen, one item each."""
+        return [translate(c.label) for c in self.chosen(question, answers)]
+
+    def fhir_item(self, question: Question, system: str, text: Texts) -> dict[str, Any]:
+        """What a FHIR Questionnaire item says of this kind beyond its linkId,
+        text, type and required: ``system`` is the code system of its choices,
+        ``text(field, words)`` gives words with their translations."""
+        item: dict[str, Any] = {"repeats": True} if self.several else {}
+        item["answerOption"] = [
+            {"valueCoding": {"system": system, "code": c.id, **text("display", c.label)}}
+            for c in self.choices(question)
+        ]
+        return item
+
+    def fhir_answers(self, question: Question, value: Any, system: str, translate: Translate) -> list[dict]:
+        """A stored answer as a QuestionnaireResponse's ``answer`` list."""
+        if value in (None, "", []):
+            return []
+        labels = {c.id: c.label for c in self.choices(question)}
+        return [
+            {"valueCoding": {"system": system, "code": code, "display": translate(labels[code])}}
+            for code in (value if isinstance(value, list) else [value])
+            if code in labels
+        ]
+
+
+Translate = Any  # (str) -> str: text in the patient's language
+Texts = Any  # (field, str) -> dict: the text under ``field``, with its translations
+
+KINDS: dict[str, Kind] = {}
+"""Every kind of question, by the name a question gives (``Question.kind``)."""
+
+
+def register(kind: type[Kind]) -> type[Kind]:
+    """Make a kind known by its name (a class decorator)."""
+    if not kind.name or kind.name in KINDS:
+        raise ValueError(f"a kind needs a name of its own, not {kind.name!r}")
+    KINDS[kind.name] = kind()
+    return kind
+
+
+@register
+class Single(Kind):
+    """One choice from a list."""
+
+    name = "single"
+
+
+@register
+class Scale(Single):
+    """One choice on a scale (its choices in order)."""
+
+    name = "scale"
+
+
+@register
+class YesNo(Single):
+    """Yes or no (its own words for each, if it has any)."""
+
+    name = "yesno"
+    fhir_type = "boolean"
+
+    def choices(self, question: Question) -> tuple[Choice, ...]:
+        return question.choices or YES_NO
+
+    def fhir_item(self, question: Question, system: str, text: Texts) -> dict[str, Any]:
+        return {}
+
+    def fhir_answers(self, question: Question, value: Any, system: str, translate: Translate) -> list[dict]:
+        return [{"valueBoolean": value == "yes"}] if value not in (None, "", []) else []
+
+
+@register
+class Multi(Kind):
+    """Any number of choices."""
+
+    name = "multi"
+    several = True
+    handout_style = "list"
+
+
+@register
+class Stars(Multi):
+    """The bank's stars, stored under their own id (``Bank.parts``)."""
+
+    name = "stars"
+    handout_style = "answer"
+
+    def fhir_item(self, question: Question, system: str, text: Texts) -> dict[str, Any]:
+        return {
+            "repeats": True,
+            "extension": [{"url": MAX_OCCURS_EXTENSION, "valueInteger": question.stars}],
+            "answerOption": super().fhir_item(question, system, text)["answerOption"],
+        }
+
+
+MAX_OCCURS_EXTENSION = "http://hl7.org/fhir/StructureDefinition/questionnaire-maxOccurs"
+
+
+@register
+class Text(Kind):
+    """The patient's own words, up to ``max_length`` letters."""
+
+    name = "text"
+    screen = (FIELDS_TEMPLATE, "text")
+    handout_style = "words"
+    fhir_type = "text"
+
+    def choices(self, question: Question) -> tuple[Choice, ...]:
+        return ()
+
+    def read(self, question: Question, raw: list[str]) -> tuple[str, Problem | None]:
+        text = clean_text(raw[0]) if raw else ""
+        if len(text) > question.max_length:
+            return text, Problem(MSG_TOO_LONG, length=len(text), limit=question.max_length)
+        return text, None
+
+    def review(self, question: Question, answers: Mapping[str, Any], translate: Translate) -> list[str]:
+        return [answers[question.id]] if answers.get(question.id) else []
+
+    def fhir_item(self, question: Question, system: str, text: Texts) -> dict[str, Any]:
+        return {"maxLength": question.max_length}
+
+    def fhir_answers(self, question: Question, value: Any, system: str, translate: Translate) -> list[dict]:
+        return [{"valueString": value}] if value not in (None, "", []) else []
+
+
+@register
+class Signs(Kind):
+    """The safety list: its choices are red flags, answered "none of these",
+    "one or more", or with the signs themselves. Any sign alerts the desk."""
+
+    name = "signs"
+    screen = (FIELDS_TEMPLATE, "signs")
+    several = True
+    raises_alerts = True
+
+    def choices(self, question: Question) -> tuple[Choice, ...]:
+        return (*question.choices, NO_SIGNS, SOME_SIGNS)
+
+    def read(self, question: Question, raw: list[str]) -> tuple[list[str], Problem | None]:
+        """The signs ticked, or "none", or "some" (not said which).
+
+        Posted are the ticked signs plus the button tapped. A sign ticked counts
+        even without its button; "none" with a sign ticked is asked again.
+        """
+        signs = [c.id for c in question.choices if c.id in raw]
+        answers = {NO_SIGNS.id, SOME_SIGNS.id} & set(raw)
+        if set(raw) - question.choice_ids():
+            return signs, Problem(MSG_NOT_ON_LIST)
+        if NO_SIGNS.id in answers and (signs or SOME_SIGNS.id in answers):
+            return signs, Problem(MSG_SIGNS_CONFLICT)
+        if signs:
+            return signs, None
+        if answers:
+            return [answers.pop()], None
+        return [], Problem(MSG_SIGNS_ANSWER)
+
+
+@register
+class Bank(Multi):
+    """Ready-made questions to pick, by topic, with up to ``stars`` of them
+    (or of the patient's ``own`` questions) starred as most important."""
+
+    name = "bank"
+    screen = (FIELDS_TEMPLATE, "bank")
+    handout_style = "questions"
+
+    def choices(self, question: Question) -> tuple[Choice, ...]:
+        return tuple(q for topic in question.topics for q in topic.questions)
+
+    def parts(self, question: Question) -> tuple[Question, ...]:
+        """The bank itself, its stars and the patient's own questions."""
+        stars = Question(
+            question.stars_id,
+            Stars.name,
+            question.stars_label,
+            # Any question picked from the bank, or one of the patient's own.
+            choices=(*self.choices(question), *(Choice(q.id, q.label) for q in question.own)),
+            required=False,
+            stars=question.stars,
+        )
+        return (question, stars, *question.own)
+
+    def check(self, question: Question, values: dict[str, Any], errors: dict[str, Problem]) -> None:
+        _check_picks(question, values, errors)
+
+    def review(self, question: Question, answers: Mapping[str, Any], translate: Translate) -> list[str]:
+        """The questions picked, a star on those that matter most."""
+        return [
+            ("★ " if q.top else "") + (q.text if q.own else translate(q.text))
+            for q in question.picked(answers)
+        ]
 
 
 # --- the content -----------------------------------------------------------------
@@ -834,31 +1019,39 @@ FLOW: tuple[str, ...] = (*(s.id for s in STEPS), REVIEW_STEP_ID)
 """Every step with a progress position: the answerable steps, then review."""
 
 
-def first_open_step(completed_steps: Sequence[str] | None) -> str:
-    """Where a visit stands: the first step not yet answered, or review when
-    every step is. A visit left unfinished was given up here."""
-    done = set(completed_steps or [])
-    return next((s.id for s in STEPS if s.id not in done), REVIEW_STEP_ID)
-
-
 @dataclass(frozen=True)
 class Definition:
     """The whole questionnaire a kiosk asks: the built-in one, or the built-in
     one with a clinic's own questions (``kiosk.content``). The steps, and so
-    the kiosk's screens and URLs, are the same for every clinic."""
+    the kiosk's screens and URLs, are the same for every clinic.
+
+    At run time the application reaches the questionnaire only through
+    ``kiosk.content.definition()``: the constants above are what the built-in
+    definition is made of, never read elsewhere. Questions about a visit's
+    answers (which red flags, where it stands) are asked of it too.
+    """
 
     steps: tuple[Step, ...] = STEPS
     sections: tuple[Section, ...] = SECTIONS
+    review_id: str = REVIEW_STEP_ID
+    review_title: str = REVIEW_TITLE
 
     def __post_init__(self) -> None:
+        for question in (q for s in self.steps for q in s.questions):
+            if question.kind not in KINDS:
+                raise ValueError(f"{question.id!r} is of an unknown kind {question.kind!r}")
         seen: set[str] = set()
         for part in self.fields():
+            if part.kind not in KINDS:
+                raise ValueError(f"{part.id!r} is of an unknown kind {part.kind!r}")
             if part.id in seen:
                 raise ValueError(f"duplicate question id {part.id!r}")
             seen.add(part.id)
             choice_ids = [c.id for c in part.all_choices()]
             if len(choice_ids) != len(set(choice_ids)):
                 raise ValueError(f"duplicate choice id in {part.id!r}")
+
+    # --- its parts
 
     def step(self, step_id: str) -> Step | None:
         return next((s for s in self.steps if s.id == step_id), None)
@@ -882,26 +1075,78 @@ class Definition:
         )
         return replace(self, steps=steps)
 
+    # --- the way through
+
+    @property
+    def flow(self) -> tuple[str, ...]:
+        """Every step with a progress position: the answerable steps, then review."""
+        return (*(s.id for s in self.steps), self.review_id)
+
+    def first_open_step(self, completed_steps: Sequence[str] | None) -> str:
+        """Where a visit stands: the first step not yet answered, or review when
+        every step is. A visit left unfinished was given up here."""
+        done = set(completed_steps or [])
+        return next((s.id for s in self.steps if s.id not in done), self.review_id)
+
+    def can_open(self, completed_steps: Sequence[str] | None, step_id: str) -> bool:
+        """A step opens once every step before it has been answered."""
+        flow = self.flow
+        return flow.index(step_id) <= flow.index(self.first_open_step(completed_steps))
+
+    def step_after(self, step_id: str) -> str:
+        """The step (or review) that follows this one."""
+        flow = self.flow
+        return flow[min(flow.index(step_id) + 1, len(flow) - 1)]
+
+    def step_before(self, step_id: str) -> str | None:
+        """The step before this one; None for the first."""
+        index = self.flow.index(step_id)
+        return self.flow[index - 1] if index else None
+
+    # --- the safety list
+
+    @property
+    def signs_question(self) -> Question:
+        """The question whose answers alert the desk (``Kind.raises_alerts``)."""
+        return next(q for q in self.fields() if q.kind_of.raises_alerts)
+
+    @property
+    def safety_step(self) -> Step:
+        """The step that asks ``signs_question``."""
+        signs = self.signs_question
+        return next(s for s in self.steps if signs in s.questions)
+
+    no_signs: Choice = field(default=NO_SIGNS, init=False, repr=False, compare=False)
+    """The answer "I have none of these"."""
+    some_signs: RedFlag = field(default=SOME_SIGNS, init=False, repr=False, compare=False)
+    """The answer "one or more", not yet said which: alerts the desk all the same."""
+
+    @property
+    def reportable_signs(self) -> tuple[RedFlag, ...]:
+        """What an alert can say: each red flag, or "one or more, not said which"."""
+        return (*self.signs_question.choices, self.some_signs)
+
+    def red_flag(self, flag_id: str) -> RedFlag | None:
+        return next((f for f in self.reportable_signs if f.id == flag_id), None)
+
+    def red_flags_reported(self, answers: Mapping[str, Any]) -> list[str]:
+        """The signs the patient reported, in the list's order: red-flag ids, or
+        ``["some"]`` for "one or more" not yet said which; empty for none."""
+        reported = answers.get(self.signs_question.id)
+        if not isinstance(reported, list):
+            return []
+        return [flag.id for flag in self.reportable_signs if flag.id in reported]
+
+    def signs_not_said(self, answers: Mapping[str, Any]) -> bool:
+        """One or more signs reported, and not yet which."""
+        return self.red_flags_reported(answers) == [self.some_signs.id]
+
+    def signs_posted_unread(self, form: FormData) -> list[str]:
+        """The safety list's post seen without reading it (when reading it
+        failed): anything but "none" is a sign, not said which."""
+        posted = set(form.getlist(self.signs_question.id))
+        return [self.some_signs.id] if posted - {self.no_signs.id} else []
+
 
 BUILT_IN = Definition()
-"""The questionnaire as shipped, before any clinic's own content."""
-
-
-def step(step_id: str) -> Step | None:
-    return BUILT_IN.step(step_id)
-
-
-def all_questions() -> Iterator[Question]:
-    return BUILT_IN.fields()
-
-
-def question(question_id: str) -> Question | None:
-    return BUILT_IN.question(question_id)
-
-
-REPORTABLE_SIGNS: tuple[RedFlag, ...] = (*RED_FLAGS, SOME_SIGNS)
-"""What an alert can say: each red flag, or "one or more, not said which"."""
-
-
-def red_flag(flag_id: str) -> RedFlag | None:
-    return next((f for f in REPORTABLE_SIGNS if f.id == flag_id), None)
+"""The questionnaire as shipped, before any clinic's own content (``kiosk.content``)."""

@@ -29,8 +29,8 @@ from enum import StrEnum
 from sqlalchemy import delete, event, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session, SessionTransaction
 
-from . import questionnaire as qn
 from .clock import clinic_now
+from .content import definition
 from .extensions import db
 from .models import DailyCount, Visit
 
@@ -57,12 +57,12 @@ _KEY = ("day", "kiosk", "metric", "step", "bucket")
 # The rows this session's transaction has written: key -> row id.
 _MINE = "statistics_rows"
 
-# The steps a visit can be given up on, in the order the patient meets them,
-# with the title staff read (the English one).
-STEP_TITLES: tuple[tuple[str, str], ...] = (
-    *((step.id, step.title) for step in qn.STEPS),
-    (qn.REVIEW_STEP_ID, qn.REVIEW_TITLE),
-)
+
+def step_titles() -> tuple[tuple[str, str], ...]:
+    """The steps a visit can be given up on, in the order the patient meets
+    them, with the title staff read (the English one)."""
+    defined = definition()
+    return (*((step.id, step.title) for step in defined.steps), (defined.review_id, defined.review_title))
 
 
 # --- counting (in the event's transaction) -------------------------------------------
@@ -135,7 +135,7 @@ def visit_finished(visit: Visit, taps: int | None = None) -> None:
 
 def visit_abandoned(kiosk: str, completed_steps: Sequence[str] | None) -> None:
     """A visit deleted unfinished (wiped, restarted, or left to expire)."""
-    _add(kiosk, Metric.ABANDONED, step=qn.first_open_step(completed_steps))
+    _add(kiosk, Metric.ABANDONED, step=definition().first_open_step(completed_steps))
 
 
 def visits_purged(rows: Iterable[tuple[str, Sequence[str] | None]]) -> int:
@@ -278,6 +278,8 @@ class Report:
     kiosk: str | None  # None: every kiosk
     days: list[Tally]  # every day of the period, oldest first, empty ones too
     total: Tally
+    # The steps, with their titles, of the questionnaire the report was made with.
+    steps: tuple[tuple[str, str], ...] = ()
 
     @property
     def first_day(self) -> date:
@@ -291,8 +293,8 @@ class Report:
     def drop_off(self) -> list[DropOff]:
         """How many visits were given up on each step, in the order of the
         flow; a step no longer in the questionnaire is listed after, by its id."""
-        known = [DropOff(step, title, self.total.abandoned_at[step]) for step, title in STEP_TITLES]
-        ids = {step for step, _ in STEP_TITLES}
+        known = [DropOff(step, title, self.total.abandoned_at[step]) for step, title in self.steps]
+        ids = {step for step, _ in self.steps}
         gone = [DropOff(s, s, n) for s, n in sorted(self.total.abandoned_at.items()) if s not in ids and n]
         return known + gone
 
@@ -325,7 +327,7 @@ def report(kiosk: str | None = None, today: date | None = None, days: int = DAYS
     for day, metric, step, bucket, count in _counts(shown, kiosk, by_kiosk=False):
         by_day[day].add(metric, step, bucket, count)
         total.add(metric, step, bucket, count)
-    return Report(kiosk=kiosk, days=list(by_day.values()), total=total)
+    return Report(kiosk=kiosk, days=list(by_day.values()), total=total, steps=step_titles())
 
 
 def kiosks(today: date | None = None, days: int = DAYS_SHOWN) -> list[str]:
@@ -335,20 +337,21 @@ def kiosks(today: date | None = None, days: int = DAYS_SHOWN) -> list[str]:
     return list(db.session.scalars(query).all())
 
 
-CSV_HEADER = (
-    "day",
-    "kiosk",
-    "visits started",
-    "visits finished",
-    "visits abandoned",
-    *(f"abandoned at: {title}" for _, title in STEP_TITLES),
-    "red-flag alerts",
-    "alerts acknowledged",
-    "median minutes to acknowledge",
-    "handouts printed",
-    "median minutes to finish",
-    "median taps",
-)
+def csv_header() -> tuple[str, ...]:
+    return (
+        "day",
+        "kiosk",
+        "visits started",
+        "visits finished",
+        "visits abandoned",
+        *(f"abandoned at: {title}" for _, title in step_titles()),
+        "red-flag alerts",
+        "alerts acknowledged",
+        "median minutes to acknowledge",
+        "handouts printed",
+        "median minutes to finish",
+        "median taps",
+    )
 
 
 def csv_rows(kiosk: str | None = None, today: date | None = None, days: int = DAYS_SHOWN) -> list[list]:
@@ -359,8 +362,9 @@ def csv_rows(kiosk: str | None = None, today: date | None = None, days: int = DA
     tallies = {(day, name): Tally(day=day, kiosk=name) for day in shown for name in names}
     for day, name, metric, step, bucket, count in _counts(shown, kiosk, by_kiosk=True):
         tallies[(day, name)].add(metric, step, bucket, count)
-    rows: list[list] = [list(CSV_HEADER)]
+    rows: list[list] = [list(csv_header())]
     for tally in tallies.values():
+        titles = step_titles()
         rows.append(
             [
                 tally.day.isoformat() if tally.day else "",
@@ -368,7 +372,7 @@ def csv_rows(kiosk: str | None = None, today: date | None = None, days: int = DA
                 tally.started,
                 tally.finished,
                 tally.abandoned,
-                *(tally.abandoned_at[step] for step, _ in STEP_TITLES),
+                *(tally.abandoned_at[step] for step, _ in titles),
                 tally.alerts,
                 tally.acknowledged,
                 _blank(tally.minutes_to_acknowledge),

@@ -10,6 +10,7 @@ import logging
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -38,7 +39,6 @@ class VisitError(Exception):
         self.step_id = step_id
 
 
-SIGNS_QUESTION_ID = qn.SAFETY.questions[0].id
 # The key a kiosk page makes for each red-flag report (kiosk.js): 128 random bits in hex.
 REPORT_KEY = re.compile(r"[0-9a-f]{32}")
 REPORT_KEY_FIELD = "alert_key"
@@ -47,15 +47,12 @@ REPORT_KEY_FIELD = "alert_key"
 def red_flags_reported(answers: Mapping[str, Any]) -> list[str]:
     """The signs the patient reported, in the list's order: red-flag ids, or
     ``["some"]`` for "one or more" not yet said which; empty for none."""
-    reported = answers.get(SIGNS_QUESTION_ID)
-    if not isinstance(reported, list):
-        return []
-    return [flag.id for flag in qn.REPORTABLE_SIGNS if flag.id in reported]
+    return definition().red_flags_reported(answers)
 
 
 def signs_not_said(answers: Mapping[str, Any]) -> bool:
     """One or more signs reported, and not yet which."""
-    return red_flags_reported(answers) == [qn.SOME_SIGNS.id]
+    return definition().signs_not_said(answers)
 
 
 # --- the visit ----------------------------------------------------------------
@@ -97,12 +94,47 @@ def load_visit(visit_id: str | None, *, expiry_minutes: int, done_max_seconds: i
 
 def first_open_step(visit: Visit) -> str:
     """The first step still to answer, or review when all are done."""
-    return qn.first_open_step(visit.completed_steps)
+    return definition().first_open_step(visit.completed_steps)
 
 
 def can_open(visit: Visit, step_id: str) -> bool:
     """A step opens once every step before it has been answered."""
-    return qn.FLOW.index(step_id) <= qn.FLOW.index(first_open_step(visit))
+    return definition().can_open(visit.completed_steps, step_id)
+
+
+URGENT = "urgent"
+"""``Next.screen`` for the screen that sends the patient to the desk."""
+
+
+@dataclass(frozen=True)
+class Next:
+    """Where a visit goes after a step was saved: a step's id, review, or
+    ``URGENT``; ``which``: the safety step again, to ask which signs;
+    ``return_to_review``: the patient came from review and goes back there."""
+
+    screen: str
+    which: bool = False
+    return_to_review: bool = False
+
+
+def next_screen(
+    visit: Visit, step: qn.Step, result: StepResult, *, asked_which: bool, from_review: bool
+) -> Next:
+    """Where the visit goes once ``step`` was saved (``save_step``).
+
+    A red flag goes to the urgent screen (the desk is alerted already); one
+    or more signs not said which are asked for, once, for the desk. A patient
+    who came from review goes back there if every step is answered; anyone
+    else goes on to the next step.
+    """
+    defined = definition()
+    if defined.red_flags_reported(result.values):
+        if defined.signs_not_said(result.values) and not asked_which:
+            return Next(step.id, which=True, return_to_review=from_review)
+        return Next(URGENT, return_to_review=from_review)
+    if from_review and first_open_step(visit) == defined.review_id:
+        return Next(defined.review_id)
+    return Next(defined.step_after(step.id))
 
 
 def save_step(visit: Visit, step: qn.Step, form: FormData) -> StepResult:
@@ -118,7 +150,7 @@ def save_step(visit: Visit, step: qn.Step, form: FormData) -> StepResult:
     visit.draft = None
     if step.id not in (visit.completed_steps or []):
         visit.completed_steps = [*(visit.completed_steps or []), step.id]
-    if step.id == qn.SAFETY.id:
+    if definition().signs_question in step.questions:
         _record_alert(visit.kiosk, red_flags_reported(result.values), visit, _report_key(form))
     db.session.commit()
     return result
@@ -201,8 +233,9 @@ def _record_alert(kiosk: str, signs: list[str], visit: Visit | None, key: str | 
 def _merge(alert: Alert, signs: list[str]) -> None:
     if set(signs) - set(alert.signs):
         merged = set(alert.signs) | set(signs)
-        if merged != {qn.SOME_SIGNS.id}:
-            merged.discard(qn.SOME_SIGNS.id)  # now the desk knows which
+        some = definition().some_signs.id
+        if merged != {some}:
+            merged.discard(some)  # now the desk knows which
         alert.signs = sorted(merged, key=_red_flag_order)
 
 
@@ -227,7 +260,7 @@ def _raise_or_update(kiosk: str, signs: list[str], visit: Visit | None) -> Alert
 
 
 def _red_flag_order(sign: str) -> int:
-    ids = [q.id for q in qn.REPORTABLE_SIGNS]
+    ids = [q.id for q in definition().reportable_signs]
     return ids.index(sign) if sign in ids else len(ids)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kiosk import create_app, printing
+from kiosk import content, create_app, printing
 from kiosk import questionnaire as qn
 from kiosk.cli import SAMPLE_ANSWERS
 from kiosk.database import create_tables
@@ -123,7 +123,7 @@ def runner(app):
 
 def form_for(step_id: str, answers: dict[str, Any]) -> dict[str, Any]:
     """The form a patient would post for one step, from stored-style answers."""
-    step = qn.step(step_id)
+    step = qn.BUILT_IN.step(step_id)
     assert step is not None
     return {q.id: answers[q.id] for q in step.fields() if answers.get(q.id) not in (None, "", [])}
 
@@ -168,7 +168,9 @@ class Kiosk(ClientSession):
 
     def answer_all(self, answers: dict[str, Any] | None = None) -> None:
         self.start()
-        for step in qn.STEPS:
+        with self.client.application.app_context():
+            steps = content.definition().steps  # the definition in force
+        for step in steps:
             response = self.answer(step.id, answers)
             assert response.status_code == 303, (step.id, response.status_code)
 

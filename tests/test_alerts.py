@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from kiosk import questionnaire as qn
-from kiosk.desk import SIGN_LABELS
+from kiosk.desk import sign_labels
 from kiosk.extensions import db
 from kiosk.models import Alert, utcnow
 
@@ -27,14 +27,15 @@ def test_every_red_flag_has_a_staff_wording(flag):
     assert len(label) <= 100, "an alert is read at a glance"
 
 
-def test_the_desk_labels_every_red_flag_from_the_questionnaire():
-    assert {q.id: q.staff_label for q in (*qn.RED_FLAGS, qn.SOME_SIGNS)} == SIGN_LABELS
+def test_the_desk_labels_every_red_flag_from_the_questionnaire(app):
+    with app.app_context():
+        assert {q.id: q.staff_label for q in (*qn.RED_FLAGS, qn.SOME_SIGNS)} == sign_labels()
 
 
 def test_the_desk_shows_the_staff_wording_not_the_patients(app, desk, kiosk):
     kiosk.answer_all({"warning_signs": ["saddle_numbness"]})
     page = desk.get("/desk/queue").get_data(as_text=True)
-    flag = qn.red_flag("saddle_numbness")
+    flag = qn.BUILT_IN.red_flag("saddle_numbness")
     assert flag.staff_label in page
     assert flag.warning not in page
 
@@ -55,7 +56,7 @@ def test_one_or_more_signs_not_yet_said_which_reaches_the_desk_at_once(app, desk
     assert qn.SOME_SIGNS.staff_label in page
     kiosk.post("/visit/safety", {"warning_signs": ["weight_loss", "some"], "which": "1"})
     page = desk.get("/desk/queue").get_data(as_text=True)
-    assert qn.red_flag("weight_loss").staff_label in page
+    assert qn.BUILT_IN.red_flag("weight_loss").staff_label in page
     assert qn.SOME_SIGNS.staff_label not in page, "the one alert now says which sign"
 
 

@@ -349,7 +349,7 @@ def test_a_yes_on_the_safety_check_shows_the_front_desk_screen_and_the_patient_c
     patient.answers_safety(yes=("fever",))
 
     patient.expect_screen("/visit/urgent", URGENT_HEADING)
-    expect(patient.page.locator("#screen ul.signs")).to_contain_text(qn.red_flag("fever").warning)
+    expect(patient.page.locator("#screen ul.signs")).to_contain_text(qn.BUILT_IN.red_flag("fever").warning)
     patient.expect_fit_for_touch("the urgent screen")
     assert kiosk.alert_signs() == [["fever"]], "the front desk should get exactly one alert, for the fever"
 

@@ -60,8 +60,8 @@ def test_the_desk_sees_an_alert_and_a_handout_within_seconds_and_prints_it(open_
     seen_after = time.monotonic() - tapped
     assert seen_after < SEEN_WITHIN_MS / 1000
     # In the staff's words, not the patient's.
-    expect(alert).to_contain_text(qn.red_flag("saddle_numbness").staff_label)
-    expect(alert).not_to_contain_text(qn.red_flag("saddle_numbness").warning)
+    expect(alert).to_contain_text(qn.BUILT_IN.red_flag("saddle_numbness").staff_label)
+    expect(alert).not_to_contain_text(qn.BUILT_IN.red_flag("saddle_numbness").warning)
     expect(alert).to_contain_text("Test kiosk")
 
     alert.get_by_role("button", name="Acknowledge").click()

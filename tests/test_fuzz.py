@@ -260,11 +260,11 @@ def session_value(session, key: str) -> Any:
 
 # --- what gets sent ------------------------------------------------------------------------
 
-QUESTION_IDS = [q.id for q in qn.all_questions()]
+QUESTION_IDS = [q.id for q in qn.BUILT_IN.fields()]
 STEP_IDS = [s.id for s in qn.STEPS]
 BANK = qn.QUESTIONS.questions[0]
 BANK_IDS = [c.id for c in BANK.all_choices()]
-CHOICE_IDS = sorted({c.id for q in qn.all_questions() for c in q.all_choices()})
+CHOICE_IDS = sorted({c.id for q in qn.BUILT_IN.fields() for c in q.all_choices()})
 SIGNS = qn.SAFETY.questions[0]  # the safety check's one question: the list of warning signs
 SIGN_IDS = [flag.id for flag in qn.RED_FLAGS]  # in the list's order
 NONE, SOME = qn.NO_SIGNS.id, qn.SOME_SIGNS.id
@@ -591,8 +591,8 @@ def assert_answers_are_valid(answers: Any, completed: Any) -> None:
     assert set(completed) <= set(STEP_IDS), completed
     assert set(answers) <= set(QUESTION_IDS), f"unknown fields stored: {set(answers) - set(QUESTION_IDS)}"
     for step_id in completed:
-        step = qn.step(step_id)
-        result = qn.validate_step(step, visits._StoredAnswers(answers))
+        step = qn.BUILT_IN.step(step_id)
+        result = step.validate(visits._StoredAnswers(answers))
         assert result.ok, (step_id, result.errors, answers)
         for question in step.fields():
             assert question.id in answers, (step_id, question.id)
@@ -701,7 +701,7 @@ def check_validation(step: qn.Step, form: MultiDict, result: qn.StepResult) -> N
             assert (problem.text if problem else "") == why, (form.getlist(question.id), problem)
             if not why:
                 assert result.values[question.id] == answer
-                assert visits.red_flags_reported(result.values) == reported_signs(result.values)
+                assert qn.BUILT_IN.red_flags_reported(result.values) == reported_signs(result.values)
         if question.kind != "text":
             continue
         typed = next((v for v in form.getlist(question.id) if isinstance(v, str)), "")
@@ -729,7 +729,7 @@ def test_a_step_stores_only_answers_that_pass_validation(app, data):
     to the right screen, and reported signs alert the desk."""
     kiosk = Kiosk(app.test_client())
     # The safety check and the steps with free text come up twice as often.
-    step = qn.step(
+    step = qn.BUILT_IN.step(
         data.draw(st.sampled_from([*STEP_IDS, qn.SAFETY.id, qn.REASONS.id, qn.QUESTIONS.id]), label="step")
     )
     index = STEP_IDS.index(step.id)
@@ -767,7 +767,7 @@ def test_a_step_stores_only_answers_that_pass_validation(app, data):
     elif index > answered:
         assert sent.status == to_fix(409, how)
     else:
-        expected = qn.validate_step(step, form)
+        expected = step.validate(form)
         check_validation(step, form, expected)
         assert sent.status == (303 if expected.ok else to_fix(422, how)), expected.errors
         if expected.ok:
@@ -989,7 +989,7 @@ def assert_draft_is_clean(draft: Any) -> None:
     cleaned text, and only ids from the lists."""
     if draft is None:
         return
-    step = qn.step(draft["step"])
+    step = qn.BUILT_IN.step(draft["step"])
     assert step is not None, draft
     assert set(draft["values"]) <= {q.id for q in step.fields()}, draft
     for question in step.fields():
@@ -1103,7 +1103,7 @@ def test_a_new_language_mid_visit_keeps_the_screen_and_changes_no_answer(app, da
         visit.answers = sample_answers_for(qn.STEPS[:answered])
         visit.completed_steps = STEP_IDS[:answered]
         db.session.commit()
-    step = qn.step(data.draw(st.sampled_from(STEP_IDS), label="step"))
+    step = qn.BUILT_IN.step(data.draw(st.sampled_from(STEP_IDS), label="step"))
     lang = data.draw(mostly(st.sampled_from(sorted(languages))), label="lang")
     pairs = [("lang", lang), ("draft_step", step.id), ("next", f"/visit/{step.id}")]
     pairs += data.draw(step_form(step), label="fields")
@@ -1117,12 +1117,12 @@ def test_a_new_language_mid_visit_keeps_the_screen_and_changes_no_answer(app, da
         assert (language, draft) == ("en", None)
         return
     assert sent.status == 303
-    draft_step = qn.step(sent.form.get("draft_step", ""))
+    draft_step = qn.BUILT_IN.step(sent.form.get("draft_step", ""))
     assert language == sent.form.get("lang")
     if draft_step is None:
         assert draft is None
         return
-    assert draft == {"step": draft_step.id, "values": qn.validate_step(draft_step, sent.form).values}
+    assert draft == {"step": draft_step.id, "values": draft_step.validate(sent.form).values}
     page = kiosk.get(f"/visit/{draft_step.id}")
     assert page.status_code in (200, 303)
     event(f"{language}: a draft, {'shown' if page.status_code == 200 else 'kept'}")
@@ -1301,7 +1301,7 @@ def test_the_patient_flow_under_fuzzed_taps(app):
             the step's fields along, to keep them over a new language)."""
             pairs = data.draw(preference_form(), label="preferences")
             if data.draw(st.booleans(), label="with a step's fields"):
-                step = qn.step(data.draw(st.sampled_from(STEP_IDS), label="step"))
+                step = qn.BUILT_IN.step(data.draw(st.sampled_from(STEP_IDS), label="step"))
                 pairs += [("draft_step", step.id), *data.draw(step_form(step), label="fields")]
             visit_id = self.visit_id()
             state = visit_state(app, visit_id)
@@ -1310,13 +1310,13 @@ def test_the_patient_flow_under_fuzzed_taps(app):
             sent = send(self.kiosk, "/preferences", pairs, how)
             check_preferences(sent, how, before, preferences_of(self.kiosk), languages)
             assert visit_state(app, visit_id) == state, "a preference changed the answers"
-            lang, draft_step = sent.form.get("lang"), qn.step(sent.form.get("draft_step", ""))
+            lang, draft_step = sent.form.get("lang"), qn.BUILT_IN.step(sent.form.get("draft_step", ""))
             if state is None:
                 pass
             elif lang in languages and state[2] is None and sent.status == 303:
                 # The handout follows the language; the screen's fields are kept.
                 if draft_step:
-                    values = qn.validate_step(draft_step, sent.form).values
+                    values = draft_step.validate(sent.form).values
                     draft = {"step": draft_step.id, "values": values}
                 assert visit_language_and_draft(app, visit_id) == (lang, draft)
             else:
@@ -1342,7 +1342,7 @@ def test_the_patient_flow_under_fuzzed_taps(app):
 
         @rule(data=st.data(), how=HOW)
         def post_a_step(self, data, how):
-            step = qn.step(data.draw(st.sampled_from(STEP_IDS), label="step"))
+            step = qn.BUILT_IN.step(data.draw(st.sampled_from(STEP_IDS), label="step"))
             pairs = data.draw(step_form(step), label="fields")
             visit_id = self.visit_id()
             before = visit_state(app, visit_id)
@@ -1357,12 +1357,12 @@ def test_the_patient_flow_under_fuzzed_taps(app):
             elif not set(STEP_IDS[: STEP_IDS.index(step.id)]) <= set(before[1]):
                 assert sent.status == to_fix(409, how)
             else:
-                ok = qn.validate_step(step, sent.form).ok
+                ok = step.validate(sent.form).ok
                 assert sent.status == (303 if ok else to_fix(422, how)), sent.status
             if sent.status != 303 or before is None or before[2] is not None:
                 assert after == before
 
-        @rule(answers=st.fixed_dictionaries({q.id: valid_values(q) for q in qn.all_questions()}))
+        @rule(answers=st.fixed_dictionaries({q.id: valid_values(q) for q in qn.BUILT_IN.fields()}))
         def answer_the_open_step(self, answers):
             state = visit_state(app, self.visit_id())
             if state is None or state[2] is not None:
@@ -1372,7 +1372,7 @@ def test_the_patient_flow_under_fuzzed_taps(app):
                 return
             pairs = [(q.id, v) for q in step.fields() for v in answers[q.id]]
             sent = self.post(f"/visit/{step.id}", pairs, How())
-            expected = qn.validate_step(step, MultiDict(pairs))
+            expected = step.validate(MultiDict(pairs))
             assert sent.status == (413 if sent.too_large else 303 if expected.ok else 422)
 
         @rule(answer=valid_values(SIGNS), which=st.sampled_from(["", "1"]), htmx=st.booleans())
@@ -1404,7 +1404,7 @@ def test_the_patient_flow_under_fuzzed_taps(app):
 
         @rule(step_id=st.sampled_from(STEP_IDS))
         def change_an_answer_after_finishing(self, step_id):
-            step = qn.step(step_id)
+            step = qn.BUILT_IN.step(step_id)
             visit_id = self.visit_id()
             before = visit_state(app, visit_id)
             if before is None or before[2] is None:
@@ -1441,7 +1441,7 @@ def test_the_patient_flow_under_fuzzed_taps(app):
                 return
             answers, completed, _ = before
             complete = all(
-                s.id in completed and qn.validate_step(s, visits._StoredAnswers(answers)).ok for s in qn.STEPS
+                s.id in completed and s.validate(visits._StoredAnswers(answers)).ok for s in qn.STEPS
             )
             with app.app_context():
                 handout = db.session.scalar(select(Handout).where(Handout.visit_id == visit_id))

@@ -17,7 +17,6 @@ from kiosk.clock import load_time_zone
 from kiosk.extensions import db
 from kiosk.handout import StaticFilesOnly, handout_html, render_handout
 from kiosk.models import Handout
-from kiosk.visits import SIGNS_QUESTION_ID, red_flags_reported
 
 from .conftest import run_worker
 
@@ -58,7 +57,7 @@ def render(app, answers, **kwargs):
 def long_visit(sample_answers) -> dict:
     """Every question in the bank picked, two long questions of their own, every reason."""
     bank = [q.id for topic in qn.QUESTION_BANK for q in topic.questions]
-    reasons = qn.question("reasons")
+    reasons = qn.BUILT_IN.question("reasons")
     return {
         **sample_answers,
         "reasons": [c.id for c in reasons.choices],
@@ -124,7 +123,7 @@ def test_the_records_checklist_has_date_blanks(app, sample_answers):
 @pytest.mark.parametrize("records", [["unsure"], []])
 def test_not_sure_which_records_lists_every_kind(app, sample_answers, records):
     text = pdf_text(render(app, {**sample_answers, "records_exist": records})[0])
-    kinds = [c.label for c in qn.question("records_exist").choices if c.id != "unsure"]
+    kinds = [c.label for c in qn.BUILT_IN.question("records_exist").choices if c.id != "unsure"]
     assert len(kinds) == 7
     assert all(kind in text for kind in kinds)
 
@@ -163,8 +162,8 @@ def test_the_records_advice_follows_whether_they_were_asked_for(app, sample_answ
 
 def test_a_reported_red_flag_is_repeated_on_the_handout(app, sample_answers):
     # How a reported sign is stored is kiosk.visits' business; this is one way it is.
-    reported = {**sample_answers, SIGNS_QUESTION_ID: ["fever"]}
-    assert red_flags_reported(reported)
+    reported = {**sample_answers, qn.BUILT_IN.signs_question.id: ["fever"]}
+    assert qn.BUILT_IN.red_flags_reported(reported)
     text = pdf_text(render(app, reported)[0])
     assert "Today you told us about one of these signs" in text
     assert "Today you told us" not in pdf_text(render(app, sample_answers)[0])

@@ -196,13 +196,13 @@ def test_a_tapped_answer_is_said_back_cutting_short_the_reading(open_kiosk):  # 
     patient.expect_step(qn.SITUATION)
     expect_reading(page, qn.SITUATION.title)
 
-    region = qn.question("spine_region")
+    region = qn.BUILT_IN.question("spine_region")
     patient.taps_choice("spine_region", "low_back")
     expect_said_back(page, region.choice("low_back").label)  # alone, after the reading was cut short
 
     # Unticked, an answer cuts the reading short and says nothing.
     patient.taps_choice("first_recommendation", "fusion")
-    expect_said_back(page, qn.question("first_recommendation").choice("fusion").label)
+    expect_said_back(page, qn.BUILT_IN.question("first_recommendation").choice("fusion").label)
     page.locator('label.choice:has(input[name="first_recommendation"][value="fusion"])').tap()
     expect(page.locator('input[name="first_recommendation"][value="fusion"]')).not_to_be_checked()
     assert spoken(page)[-1] == {"cancel": True}
@@ -213,12 +213,12 @@ def test_a_tapped_answer_is_said_back_cutting_short_the_reading(open_kiosk):  # 
     patient.taps_next()
     patient.expect_step(qn.REASONS)
     reasons = expect_reading(page, qn.REASONS.title)
-    other_reason = qn.question("reasons_other")
+    other_reason = qn.BUILT_IN.question("reasons_other")
     assert other_reason.label not in reasons, "a follow-up box not shown should not be read"
     patient.taps_choice("reasons", "other")
     page.wait_for_function(f"() => ({READING_NOW})().length === 3")
     assert reading_now(page) == [
-        qn.question("reasons").choice("other").label,
+        qn.BUILT_IN.question("reasons").choice("other").label,
         other_reason.label,
         other_reason.hint,
     ]
@@ -301,7 +301,7 @@ def test_read_to_me_lasts_for_the_visit_and_ends_with_it(open_kiosk):  # noqa: F
 
     patient.expect_step(qn.QUESTIONS)
     questions = expect_reading(page, qn.QUESTIONS.title)
-    bank = qn.question("questions")
+    bank = qn.BUILT_IN.question("questions")
     assert_in_order(
         questions, [bank.topics[0].label, bank.topics[0].questions[0].label, bank.topics[1].label]
     )

@@ -12,7 +12,7 @@ from kiosk import questionnaire as qn
 from kiosk import visits
 from kiosk.extensions import db
 from kiosk.models import Visit
-from kiosk.questionnaire import clean_text, validate_step
+from kiosk.questionnaire import clean_text
 
 from .conftest import form_for
 
@@ -122,39 +122,39 @@ def test_no_question_at_all_is_refused(kiosk):
 
 
 def test_starring_a_question_picks_it():
-    result = validate_step(qn.QUESTIONS, Form(questions=["q_options_all"], top_questions=["q_costs_total"]))
+    result = qn.QUESTIONS.validate(Form(questions=["q_options_all"], top_questions=["q_costs_total"]))
     assert result.ok
     assert result.values["questions"] == ["q_options_all", "q_costs_total"]
     assert result.values["top_questions"] == ["q_costs_total"]
 
 
 def test_a_star_on_a_blank_own_question_is_dropped():
-    result = validate_step(qn.QUESTIONS, Form(questions=["q_options_all"], top_questions=["own_question_1"]))
+    result = qn.QUESTIONS.validate(Form(questions=["q_options_all"], top_questions=["own_question_1"]))
     assert result.ok
     assert result.values["top_questions"] == []
 
 
 def test_text_loses_control_characters_and_surrounding_space():
-    result = validate_step(qn.QUESTIONS, Form(own_question_1="  Can I\x00 swim?\x1b  "))
+    result = qn.QUESTIONS.validate(Form(own_question_1="  Can I\x00 swim?\x1b  "))
     assert result.values["own_question_1"] == "Can I swim?"
 
 
 def test_the_other_reason_is_kept_only_with_something_else_ticked():
-    without = validate_step(qn.REASONS, Form(reasons=["risks"], reasons_other="left over"))
+    without = qn.REASONS.validate(Form(reasons=["risks"], reasons_other="left over"))
     assert without.ok
     assert without.values["reasons_other"] == ""
-    with_other = validate_step(qn.REASONS, Form(reasons=["risks", "other"], reasons_other="My sister had it"))
+    with_other = qn.REASONS.validate(Form(reasons=["risks", "other"], reasons_other="My sister had it"))
     assert with_other.values["reasons_other"] == "My sister had it"
 
 
 def test_an_over_long_other_reason_without_its_choice_is_no_error():
-    result = validate_step(qn.REASONS, Form(reasons=["risks"], reasons_other="x" * 1000))
+    result = qn.REASONS.validate(Form(reasons=["risks"], reasons_other="x" * 1000))
     assert result.ok
 
 
 def test_two_values_for_a_one_answer_question_are_refused():
     form = Form(spine_region=["neck", "low_back"], first_recommendation=["fusion"], confidence="3")
-    assert "spine_region" in validate_step(qn.SITUATION, form).errors
+    assert "spine_region" in qn.SITUATION.validate(form).errors
 
 
 @pytest.mark.parametrize("step_id", ["situation", "questions", "records"])

@@ -17,20 +17,22 @@ from werkzeug.exceptions import HTTPException
 
 from .. import errors, print_jobs
 from ..clock import clinic_now, clinic_time
+from ..content import definition
 from ..models import utcnow
-from ..questionnaire import REPORTABLE_SIGNS
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 log = logging.getLogger(__name__)
-
-# Each red flag as staff read it on an urgent alert (the patient's wording is for the patient).
-SIGN_LABELS = {flag.id: flag.staff_label for flag in REPORTABLE_SIGNS}
 
 
 @bp.context_processor
 def desk_labels() -> dict:
     """Words for ids the desk templates show: red-flag signs and print states."""
-    return {"sign_labels": SIGN_LABELS, "job_label": print_jobs.label}
+    return {"sign_labels": sign_labels(), "job_label": print_jobs.label}
+
+
+def sign_labels() -> dict[str, str]:
+    """Each red flag as staff read it on an urgent alert (the patient's wording is for the patient)."""
+    return {flag.id: flag.staff_label for flag in definition().reportable_signs}
 
 
 @bp.app_template_filter("desk_time")

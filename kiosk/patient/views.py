@@ -73,14 +73,15 @@ def render_screen(
 
 
 def _progress(step_id: str) -> dict[str, int]:
-    return {"number": qn.FLOW.index(step_id) + 1, "total": len(qn.FLOW)}
+    flow = definition().flow
+    return {"number": flow.index(step_id) + 1, "total": len(flow)}
 
 
 def _back_url(step_id: str) -> str:
-    index = qn.FLOW.index(step_id)
-    if index == 0:
+    before = definition().step_before(step_id)
+    if before is None:
         return url_for("patient.welcome")
-    return url_for("patient.step", step=qn.FLOW[index - 1])
+    return url_for("patient.step", step=before)
 
 
 def _step_screen(
@@ -291,7 +292,7 @@ def display_settings() -> dict[str, Any]:
         "text_sizes": display.TEXT_SIZES,
         "languages": _available_languages(),
         "current_language": str(get_locale()),
-        "qn": qn,
+        "definition": definition(),
     }
 
 
@@ -337,7 +338,7 @@ def start():
     lang = session.get("lang", "en")
     visit = visits.start_visit(kiosk=_kiosk_name(), language=lang)
     session["visit"] = visit.id
-    return _go("patient.step", step=qn.STEPS[0].id)
+    return _go("patient.step", step=definition().steps[0].id)
 
 
 @bp.post("/reset")
@@ -373,7 +374,7 @@ def deliver_alert():
     422 for a report that can never be stored (the page then drops it).
     """
     key = request.form.get("key", "")
-    signs = visits.red_flags_reported(qn.SAFETY.validate(request.form).values)
+    signs = visits.red_flags_reported(definition().safety_step.validate(request.form).values)
     if not visits.REPORT_KEY.fullmatch(key) or not signs:
         return "", 422
     visit = _current_visit()
@@ -423,15 +424,17 @@ def save(visit: Visit, step: qn.Step):
             status=422,
             return_to=return_to,
         )
-    if visits.red_flags_reported(result.values):
-        # The desk is alerted already. Not said which signs: ask, once, for the desk.
-        if visits.signs_not_said(result.values) and request.form.get("which") != "1":
-            return _go("patient.step", step=step.id, which=1, return_to=return_to or None)
-        return _go("patient.urgent", return_to=return_to or None)
-    if return_to and visits.first_open_step(visit) == qn.REVIEW_STEP_ID:
+    after = visits.next_screen(
+        visit, step, result, asked_which=request.form.get("which") == "1", from_review=bool(return_to)
+    )
+    return_to_review = RETURN_TO_REVIEW if after.return_to_review else None
+    if after.screen == visits.URGENT:
+        return _go("patient.urgent", return_to=return_to_review)
+    if after.screen == definition().review_id:
         return _go("patient.review")
-    next_step = qn.FLOW[qn.FLOW.index(step.id) + 1]
-    return _go("patient.step", step=next_step)
+    if after.which:
+        return _go("patient.step", step=after.screen, which=1, return_to=return_to_review)
+    return _go("patient.step", step=after.screen)
 
 
 @bp.get("/visit/urgent")
@@ -441,17 +444,19 @@ def urgent(visit: Visit):
     if not signs:
         return _go("patient.step", step=visits.first_open_step(visit))
     return_to = _return_to()
+    defined = definition()
+    safety = defined.safety_step.id
     continue_url = (
         url_for("patient.review")
-        if return_to and visits.first_open_step(visit) == qn.REVIEW_STEP_ID
-        else url_for("patient.step", step=qn.FLOW[1])
+        if return_to and visits.first_open_step(visit) == defined.review_id
+        else url_for("patient.step", step=defined.step_after(safety))
     )
     return render_screen(
         "patient/_urgent.html",
         _("Please tell the front desk now"),
         push_url=url_for("patient.urgent", return_to=return_to or None),
-        signs=[flag for flag in qn.REPORTABLE_SIGNS if flag.id in signs],
-        back_url=url_for("patient.step", step=qn.SAFETY.id),
+        signs=[flag for flag in defined.reportable_signs if flag.id in signs],
+        back_url=url_for("patient.step", step=safety),
         continue_url=continue_url,
     )
 
@@ -459,7 +464,7 @@ def urgent(visit: Visit):
 @bp.get("/visit/review")
 @with_visit(open_only=True)
 def review(visit: Visit):
-    if not visits.can_open(visit, qn.REVIEW_STEP_ID):
+    if not visits.can_open(visit, definition().review_id):
         return _go("patient.step", step=visits.first_open_step(visit))
     return _review_screen(visit)
 
@@ -467,14 +472,14 @@ def review(visit: Visit):
 def _review_screen(visit: Visit, *, notice: str = "", status: int = 200):
     return render_screen(
         "patient/_review.html",
-        _(qn.REVIEW_TITLE),
+        _(definition().review_title),
         status=status,
         push_url=url_for("patient.review"),
         steps=definition().steps,
         rows={s.id: review_rows(s, visit.answers or {}) for s in definition().steps},
         notice=notice,
-        progress=_progress(qn.REVIEW_STEP_ID),
-        back_url=_back_url(qn.REVIEW_STEP_ID),
+        progress=_progress(definition().review_id),
+        back_url=_back_url(definition().review_id),
     )
 
 
@@ -483,18 +488,8 @@ def review_rows(step: qn.Step, answers: dict[str, Any]) -> list[tuple[str, list[
     the bank's questions with a star on those that matter most."""
     rows = []
     for question in step.questions:
-        if question.kind == "bank":
-            items = [
-                ("★ " if q.top else "") + (q.text if q.own else _(q.text)) for q in question.picked(answers)
-            ]
-        elif question.kind == "text":
-            items = [answers[question.id]] if answers.get(question.id) else []
-        else:
-            value = answers.get(question.id)
-            items = []
-            for item in value if isinstance(value, list) else [value] if value else []:
-                if (choice := question.choice(item)) is not None:  # one no longer offered is left out
-                    items.append(_(choice.label))
+        # Each kind says its answer (``qn.Kind.review``); a choice no longer offered is left out.
+        items = question.review(answers, _)
         if items:
             rows.append((_(question.label), items))
     return rows
@@ -546,27 +541,28 @@ def _signs_posted() -> list[str]:
     if request.method != "POST" or not request.view_args:
         return []
     step = request.view_args.get("step")
-    if not isinstance(step, qn.Step) or step.id != qn.SAFETY.id:
+    if not isinstance(step, qn.Step) or step.id != definition().safety_step.id:
         return []
     try:
         return visits.red_flags_reported(step.validate(request.form).values)
     except Exception:  # noqa: BLE001  (reading the form failed too: anything but "none" is a sign)
-        posted = set(request.form.getlist(visits.SIGNS_QUESTION_ID))
-        return [qn.SOME_SIGNS.id] if posted - {qn.NO_SIGNS.id} else []
+        return definition().signs_posted_unread(request.form)
 
 
 def _urgent_not_stored(signs: list[str], status: int):
     """The urgent screen when the report may not have been stored: the same
     words, and the patient is asked to tell the desk themselves. kiosk.js
     keeps the report and sends it until it is stored. Needs no database."""
+    defined = definition()
+    safety = defined.safety_step.id
     return render_screen(
         "patient/_urgent.html",
         _("Please tell the front desk now"),
         status=status,
-        push_url=url_for("patient.step", step=qn.SAFETY.id),
-        signs=[flag for flag in qn.REPORTABLE_SIGNS if flag.id in signs],
-        back_url=url_for("patient.step", step=qn.SAFETY.id),
-        continue_url=url_for("patient.step", step=qn.FLOW[1]),
+        push_url=url_for("patient.step", step=safety),
+        signs=[flag for flag in defined.reportable_signs if flag.id in signs],
+        back_url=url_for("patient.step", step=safety),
+        continue_url=url_for("patient.step", step=defined.step_after(safety)),
         stored=False,
     )
 

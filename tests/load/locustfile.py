@@ -70,7 +70,7 @@ MAX_EXAMPLES = 20
 
 def form_for(step_id: str, answers: dict[str, Any]) -> dict[str, Any]:
     """The form a patient would post for one step, from stored-style answers."""
-    step = qn.step(step_id)
+    step = qn.BUILT_IN.step(step_id)
     assert step is not None, step_id
     return {q.id: answers[q.id] for q in step.questions if answers.get(q.id) not in (None, "", [])}
 
