@@ -553,6 +553,8 @@ def _urgent_not_stored(signs: list[str], status: int):
     """The urgent screen when the report may not have been stored: the same
     words, and the patient is asked to tell the desk themselves. kiosk.js
     keeps the report and sends it until it is stored. Needs no database."""
+    if request.htmx and status in ANSWERS_TO_FIX:
+        status = 200  # the answer to the tap, as for a step shown again (_step_screen)
     defined = definition()
     safety = defined.safety_step.id
     return render_screen(
