@@ -582,14 +582,24 @@ def find_job(printer: str, title: str) -> str | None:
         return None
     server = run_tool(["lpstat", "-H"]).stdout.strip()
     uri = ipp_uri(server, printer)
-    listed = _ipptool(uri, _IPP_GET_JOB_IDS)
-    ids = sorted({int(row["job-id"]) for row in listed if row.get("job-id", "").isdigit()}, reverse=True)
-    if not ids:
-        return None
-    for row in _ipptool(uri, "".join(_ipp_get_job(n, _JOB_TITLE) for n in ids[:FIND_JOB_LOOKBACK])):
+    try:
+        listed = _ipptool(uri, _IPP_GET_JOB_IDS)
+        ids = sorted({int(row["job-id"]) for row in listed if row.get("job-id", "").isdigit()}, reverse=True)
+        if not ids:
+            return None
+        rows = _ipptool(uri, "".join(_ipp_get_job(n, _JOB_TITLE) for n in ids[:FIND_JOB_LOOKBACK]))
+    except _IpptoolFailed as error:
+        if not scheduler_running():
+            raise PrintServerDown(error.detail) from None
+        raise
+    for row in rows:
         if row.get("job-name") == title and row.get("job-state") not in _GONE_JOB_STATES:
             return f"{printer}-{row['job-id']}"
     return None
+
+
+class _IpptoolFailed(PrintError):
+    """ipptool ran and CUPS refused or did not answer: the caller tells which."""
 
 
 def _ipptool(uri: str, tests: str) -> list[dict[str, str]]:
@@ -600,9 +610,7 @@ def _ipptool(uri: str, tests: str) -> list[dict[str, str]]:
         test.flush()
         result = run_tool(["ipptool", "-c", "-T", "5", uri, test.name])
     if result.returncode != 0:
-        if not scheduler_running():
-            raise PrintServerDown(result.output)
-        raise PrintError(
+        raise _IpptoolFailed(
             f"CUPS could not list the printer's jobs: {_tool_message(result)}.", detail=result.output
         )
     rows: list[dict[str, str]] = []
