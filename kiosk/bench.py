@@ -138,8 +138,13 @@ def run(runs: int = 30, warmup: int = 3, paper: str = "letter") -> dict[str, Any
                 return document.write_pdf(stylesheets=[CSS(filename=str(css))], **PDF_OPTIONS)
 
             machine_fonts = FontConfiguration()
+            # The handout's stylesheet with the fonts it imports, under the names
+            # the machine's fontconfig rules know.
+            fonts = css.with_name("fonts.css").read_text(encoding="utf-8")
             machine_css = CSS(
-                string=css.read_text(encoding="utf-8").replace('"Bundled ', '"'),
+                string=(
+                    fonts + css.read_text(encoding="utf-8").replace("@import url(fonts.css);", "")
+                ).replace('"Bundled ', '"'),
                 base_url=css.as_uri(),
                 font_config=machine_fonts,
             )

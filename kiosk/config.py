@@ -10,10 +10,15 @@ import math
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .clock import load_time_zone
 from .storage import write_atomically
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 DEFAULT_KIOSK_NAME = "Waiting room kiosk"
 
@@ -161,6 +166,28 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
             url = "postgresql://" + url.removeprefix("postgres://")
         found["SQLALCHEMY_DATABASE_URI"] = url
     return found
+
+
+def configure(app: Flask, test_config: Mapping[str, Any] | None = None) -> None:
+    """Settle the app's settings, each layer over the one before: the fixed
+    ones, the defaults, ``instance/config.py``, then the environment (or, in
+    tests, `test_config` instead of both); then what follows from them."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(defaults(app.instance_path))
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_mapping(from_environment())
+        enforce_limits(app.config)
+    else:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
+    apply_https(app.config)
+    try:
+        app.config["CLINIC_TZ"] = load_time_zone(app.config["CLINIC_TIMEZONE"])
+    except ValueError as error:
+        raise SettingError(str(error)) from None
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["STAFF_SESSION_HOURS"])
 
 
 def enforce_limits(config: dict[str, Any]) -> None:

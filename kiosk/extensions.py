@@ -1,6 +1,9 @@
-"""Flask extensions, created once and attached to the app in ``create_app``."""
+"""Flask extensions, created once and attached to the app by ``init_app``."""
 
-from flask_babel import Babel
+from pathlib import Path
+
+from flask import Flask, current_app, session
+from flask_babel import Babel, get_locale
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -20,3 +23,23 @@ babel = Babel()
 htmx = Htmx()
 login_manager = LoginManager()
 migrate = Migrate()
+
+
+def select_locale() -> str:
+    """The language the patient chose on this kiosk, else the clinic's default."""
+    lang = session.get("lang")
+    if isinstance(lang, str) and lang in current_app.config["LANGUAGES"]:
+        return lang
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app: Flask, migrations: Path) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(migrations), render_as_batch=True)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "desk.sign_in"
+    login_manager.session_protection = "basic"
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale

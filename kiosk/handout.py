@@ -319,13 +319,15 @@ def static_root() -> Path:
 
 
 def stylesheet() -> CSS:
-    """``static/css/handout.css``, parsed once (and again only if the file changes)."""
+    """``static/css/handout.css`` with the ``fonts.css`` it imports, parsed once
+    (and again only if either file changes)."""
     path = static_root() / "css" / "handout.css"
-    return _parsed_stylesheet(path, path.stat().st_mtime_ns)
+    changed = tuple(p.stat().st_mtime_ns for p in (path, path.with_name("fonts.css")))
+    return _parsed_stylesheet(path, changed)
 
 
 @cache
-def _parsed_stylesheet(path: Path, mtime_ns: int) -> CSS:
+def _parsed_stylesheet(path: Path, changed: tuple[int, ...]) -> CSS:
     # Parsing it, with its @font-face rules, is a tenth of a render; a CSS
     # object is only read while rendering, so one can serve every handout.
     return CSS(filename=str(path), url_fetcher=StaticFilesOnly(path.parent.parent), font_config=font_config())

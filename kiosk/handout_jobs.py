@@ -5,6 +5,10 @@ Finishing a visit only stores the row (``visits.finish_visit``), so the
 patient sees their claim code at once; ``render_next`` runs in the worker,
 renders the PDF with ``handout.render_handout`` and, where the clinic prints
 every handout, asks for the print in the same transaction.
+
+This is the render lane: every PDF is made here. The records letter printed
+alone is made by ``render_letter_next`` once the desk asks for it, and stored
+beside the handout's PDF; the print lane only sends the files.
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ import traceback
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import exists, update
 
 from . import leases, print_jobs
 from .auth import audit
 from .extensions import db
-from .handout import render_handout
-from .models import Handout, HandoutState, utcnow
+from .handout import asks_for_letter, render_handout
+from .models import Handout, HandoutState, PrintJob, PrintState, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +39,37 @@ RENDER_FAILED = (
 
 def render_next(owner: str) -> bool:
     """Claim the oldest handout still preparing and render it. Returns whether there was one."""
-    handout = leases.claim(
+    claimed = leases.claim_and_act(
         Handout,
         Handout.state == HandoutState.PREPARING,
+        act=render,
         owner=owner,
         seconds=current_app.config["JOB_LEASE_SECONDS"],
         order_by=Handout.id,
     )
-    if handout is None:
-        return False
-    render(handout, owner)
-    return True
+    return claimed is not None
+
+
+def render_letter_next(owner: str) -> bool:
+    """Claim the oldest ready handout whose records letter a print job waits
+    for, and make the letter. Returns whether there was one."""
+    letter_asked = exists().where(
+        PrintJob.handout_id == Handout.id,
+        PrintJob.part == print_jobs.LETTER,
+        PrintJob.state == PrintState.QUEUED,
+    )
+    claimed = leases.claim_and_act(
+        Handout,
+        Handout.state == HandoutState.READY,
+        Handout.letter_pdf.is_(None),
+        letter_asked,
+        act=render_letter,
+        owner=owner,
+        seconds=current_app.config["JOB_LEASE_SECONDS"],
+        order_by=Handout.id,
+        count_attempt=False,
+    )
+    return claimed is not None
 
 
 def render(handout: Handout, owner: str) -> None:
@@ -77,17 +101,59 @@ def render(handout: Handout, owner: str) -> None:
     log.info("handout %s ready: %d pages (%s)", handout.id, pages, owner)
 
 
-def _failed(handout: Handout, owner: str, error: Exception) -> None:
+def render_letter(handout: Handout, owner: str) -> None:
+    """Make the records letter of a claimed ready handout (a page, in a few
+    tens of milliseconds) and store it for the print lane to send. When it
+    cannot be made, the print jobs waiting for it fail and say why; their
+    Retry asks for it again."""
+    answers = handout.visit.answers or {}
+    if not asks_for_letter(answers):
+        _letter_refused(handout, owner, print_jobs.NO_LETTER)
+        return
+    try:
+        pdf, _pages = render_handout(
+            answers,
+            language=handout.language,
+            claim_code=handout.claim_code,
+            created_at=handout.created_at,
+            letter_only=True,
+        )
+    except Exception as error:  # staff see why, and may retry
+        _log_failure(f"making the records letter of handout {handout.id}", error)
+        db.session.rollback()
+        _letter_refused(handout, owner, print_jobs.LETTER_FAILED)
+        return
+    leases.while_held(Handout, handout.id, owner, letter_pdf=pdf)
+    db.session.commit()
+    log.info("handout %s: records letter ready (%s)", handout.id, owner)
+
+
+def _letter_refused(handout: Handout, owner: str, reason: str) -> None:
+    """Fail the print jobs waiting for a letter that cannot be made."""
+    if leases.while_held(Handout, handout.id, owner):
+        db.session.execute(
+            update(PrintJob)
+            .where(
+                PrintJob.handout_id == handout.id,
+                PrintJob.part == print_jobs.LETTER,
+                PrintJob.state == PrintState.QUEUED,
+                leases.is_free(PrintJob, utcnow()),
+            )
+            .values(state=PrintState.FAILED, reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+
+
+def _log_failure(what: str, error: Exception) -> None:
     # The message of an error inside rendering may quote the patient's words:
     # log where it happened, not what it says.
     where = "".join(traceback.format_tb(error.__traceback__, limit=-3))
-    log.error(
-        "rendering handout %s failed (%s), attempt %d:\n%s",
-        handout.id,
-        type(error).__name__,
-        handout.attempts,
-        where,
-    )
+    log.error("%s failed (%s):\n%s", what, type(error).__name__, where)
+
+
+def _failed(handout: Handout, owner: str, error: Exception) -> None:
+    _log_failure(f"rendering handout {handout.id}, attempt {handout.attempts},", error)
     db.session.rollback()
     if handout.attempts < MAX_ATTEMPTS:
         # Released with a lease that runs out a little later: tried again then.

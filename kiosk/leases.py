@@ -13,10 +13,14 @@ leaves its lease behind; once it expires the row can be claimed again, and
 the job's own code decides how to pick up safely (see ``print_jobs.send``).
 Results are written only ``while_held``: a worker whose lease has run out
 and been taken over writes nothing.
+
+Every lane takes its work the same way, ``claim_and_act``: claim one row,
+then act on it holding the lease.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -68,6 +72,28 @@ def claim(
             if row is not None:
                 return row
     return None
+
+
+def claim_and_act(
+    model: type[Row],
+    *conditions: ColumnElement[bool],
+    act: Callable[[Row, str], bool | None],
+    owner: str,
+    seconds: float,
+    order_by: Any,
+    count_attempt: bool = True,
+) -> bool | None:
+    """Claim the first free row of `model` that meets `conditions` (see
+    ``claim``) and `act` on it as `owner`; the act writes its results
+    ``while_held``. None when there was nothing to do; else whether the lane
+    may carry on: False from the act (the print server did not answer, say)
+    stops the round."""
+    row = claim(
+        model, *conditions, owner=owner, seconds=seconds, order_by=order_by, count_attempt=count_attempt
+    )
+    if row is None:
+        return None
+    return act(row, owner) is not False
 
 
 def while_held(model: Any, row_id: Any, owner: str, *, release: bool = True, **values: Any) -> bool:

@@ -124,6 +124,8 @@ class Handout(Leased, db.Model):
     ready_at: Mapped[datetime | None]
     page_count: Mapped[int] = mapped_column(default=0)
     pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    # The records letter alone, made by the render lane once a print job asks for it.
+    letter_pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     handed_over_at: Mapped[datetime | None]
     handed_over_by: Mapped[str | None] = mapped_column(String(80))
 

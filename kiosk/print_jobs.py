@@ -5,6 +5,9 @@ A web request only stores a job (``request_print``, ``retry``); everything
 that talks to the print server (``send_next``, ``follow_due``,
 ``wake_waiting``, ``refresh_printers``) runs in the worker, so a slow or
 hung print server never holds a desk page or a patient's Finish.
+
+Printing only sends files the render lane made (``handout_jobs``): the
+handout's PDF, or its records letter alone, which a letter job waits for.
 """
 
 from __future__ import annotations
@@ -15,13 +18,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import exists, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
 from . import kiosks, leases, printing, statistics
 from .auth import audit
 from .extensions import db
-from .handout import asks_for_letter, render_handout
 from .models import Handout, HandoutState, Printer, PrintJob, PrintState, utcnow
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,9 @@ NOT_SENT_AGAIN = (
 )
 NO_LETTER = "This handout has no records letter: the patient did not ask for one."
 LETTER_FAILED = "The records letter could not be made. Tap Retry; if it fails again, print the whole handout."
+RENDER_MISSING = (
+    "The handout's PDF is missing. Tap Retry on the handout, or ask IT to look at the worker's log."
+)
 CANNOT_TELL = (
     "Sending this job was interrupted, and CUPS could not say whether it arrived. "
     "Check the printer, and tap Retry if it did not print."
@@ -135,20 +140,23 @@ def remove_saved_copies(handout: Handout) -> None:
 
 
 def send_next(owner: str) -> bool:
-    """Claim the oldest queued job whose handout is ready and send it.
-    Returns whether there was one."""
-    job = leases.claim(
+    """Claim the oldest queued job whose file is made (the handout ready, and
+    for a letter job its letter too) and send it. Returns whether there was one."""
+    ready = select(Handout.id).where(Handout.state == HandoutState.READY)
+    letter_made = ready.where(Handout.letter_pdf.is_not(None))
+    claimed = leases.claim_and_act(
         PrintJob,
         PrintJob.state == PrintState.QUEUED,
-        PrintJob.handout_id.in_(select(Handout.id).where(Handout.state == HandoutState.READY)),
+        or_(
+            and_(PrintJob.part != LETTER, PrintJob.handout_id.in_(ready)),
+            and_(PrintJob.part == LETTER, PrintJob.handout_id.in_(letter_made)),
+        ),
+        act=send,
         owner=owner,
         seconds=current_app.config["JOB_LEASE_SECONDS"],
         order_by=PrintJob.id,
     )
-    if job is None:
-        return False
-    send(job, owner)
-    return True
+    return claimed is not None
 
 
 def send(job: PrintJob, owner: str) -> None:
@@ -219,25 +227,11 @@ def send(job: PrintJob, owner: str) -> None:
 
 
 def _pdf(job: PrintJob) -> bytes:
-    """What the job prints: the handout's PDF, or its letter made now (a page,
-    rendered in a few tens of milliseconds, here in the worker)."""
-    handout = job.handout
-    if job.part == HANDOUT:
-        return handout.pdf
-    answers = handout.visit.answers or {}
-    if not asks_for_letter(answers):
-        raise printing.PrintError(NO_LETTER)
-    try:
-        pdf, _pages = render_handout(
-            answers,
-            language=handout.language,
-            claim_code=handout.claim_code,
-            created_at=handout.created_at,
-            letter_only=True,
-        )
-    except Exception as error:  # staff see why, and may retry
-        log.exception("print job %s: the records letter could not be made", job.id)
-        raise printing.PrintError(LETTER_FAILED, type(error).__name__) from None
+    """What the job prints, as the render lane made it: the handout's PDF, or
+    its records letter alone."""
+    pdf = job.handout.letter_pdf if job.part == LETTER else job.handout.pdf
+    if pdf is None:  # not made (yet): never sent half-made
+        raise printing.PrintError(LETTER_FAILED if job.part == LETTER else RENDER_MISSING)
     return pdf
 
 
@@ -277,19 +271,20 @@ def follow_due(owner: str, limit: int = 50) -> int:
     the first sign that the print server is down. Returns how many were asked about."""
     asked = 0
     while asked < limit:
-        job = leases.claim(
+        answered = leases.claim_and_act(
             PrintJob,
             PrintJob.state.in_(PrintJob.AT_PRINTER),
             PrintJob.check_after <= utcnow(),
+            act=follow,
             owner=owner,
             seconds=CHECK_LEASE,
             order_by=PrintJob.check_after,
             count_attempt=False,
         )
-        if job is None:
+        if answered is None:
             break
         asked += 1
-        if not follow(job, owner):
+        if not answered:
             break
     return asked
 

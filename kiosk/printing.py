@@ -500,24 +500,6 @@ def _finished_status(printer: str, job: QueuedJob) -> JobStatus:
     return JobStatus("failed", _failure_reason(message, reasons.split(",")))
 
 
-# Get-Job-Attributes for one job, as an ipptool test (it cannot read stdin).
-_IPP_GET_JOB = """{
-  OPERATION Get-Job-Attributes
-  GROUP operation-attributes-tag
-  ATTR charset attributes-charset utf-8
-  ATTR naturalLanguage attributes-natural-language en
-  ATTR uri printer-uri $uri
-  ATTR integer job-id $job_number
-  ATTR name requesting-user-name $user
-  ATTR keyword requested-attributes job-state,job-state-reasons,job-printer-state-message
-  STATUS successful-ok
-  DISPLAY job-state
-  DISPLAY job-state-reasons
-  DISPLAY job-printer-state-message
-}
-"""
-
-
 def _ipp_job_state(printer: str, job_id: str) -> tuple[str, str, str] | None:
     """(job-state, job-state-reasons, message) for a finished job, or None when
     ipptool is not installed or cannot say; lpstat alone cannot tell a
@@ -527,18 +509,14 @@ def _ipp_job_state(printer: str, job_id: str) -> tuple[str, str, str] | None:
         return None
     try:
         server = run_tool(["lpstat", "-H"]).stdout.strip()
-        with tempfile.NamedTemporaryFile("w", suffix=".test") as test:
-            test.write(_IPP_GET_JOB)
-            test.flush()
-            uri = ipp_uri(server, printer)
-            result = run_tool(["ipptool", "-c", "-T", "5", "-d", f"job_number={number}", uri, test.name])
+        rows = _ipptool(ipp_uri(server, printer), _ipp_get_job(int(number), _JOB_STATE))
     except (PrintError, OSError) as exc:
-        log.info("ipptool could not read job %s: %s", job_id, exc)
+        log.info("ipptool could not read job %s: %s", job_id, getattr(exc, "detail", "") or exc)
         return None
-    if result.returncode != 0:
-        log.info("ipptool could not read job %s: %s", job_id, result.output)
+    if not rows or not rows[0].get("job-state"):
         return None
-    return parse_ipptool_job(result.stdout)
+    row = rows[0]
+    return row["job-state"], row.get("job-state-reasons", ""), row.get("job-printer-state-message", "")
 
 
 def ipp_uri(server: str, printer: str) -> str:
@@ -562,22 +540,30 @@ _IPP_GET_JOB_IDS = """{
   DISPLAY job-id
 }
 """
-_IPP_GET_JOB_TITLE = """{
-  OPERATION Get-Job-Attributes
-  GROUP operation-attributes-tag
-  ATTR charset attributes-charset utf-8
-  ATTR naturalLanguage attributes-natural-language en
-  ATTR uri printer-uri $uri
-  ATTR integer job-id %d
-  ATTR name requesting-user-name $user
-  ATTR keyword requested-attributes job-id,job-name,job-state
-  STATUS successful-ok
-  STATUS client-error-not-found
-  DISPLAY job-id
-  DISPLAY job-name
-  DISPLAY job-state
-}
-"""
+
+
+def _ipp_get_job(number: int, attributes: tuple[str, ...]) -> str:
+    """Get-Job-Attributes for one job, as an ipptool test: its id and
+    `attributes`, one CSV row. A job CUPS no longer has gives no row."""
+    names = ("job-id", *attributes)
+    return (
+        "{\n"
+        "  OPERATION Get-Job-Attributes\n"
+        "  GROUP operation-attributes-tag\n"
+        "  ATTR charset attributes-charset utf-8\n"
+        "  ATTR naturalLanguage attributes-natural-language en\n"
+        "  ATTR uri printer-uri $uri\n"
+        f"  ATTR integer job-id {number}\n"
+        "  ATTR name requesting-user-name $user\n"
+        f"  ATTR keyword requested-attributes {','.join(names)}\n"
+        "  STATUS successful-ok\n"
+        "  STATUS client-error-not-found\n" + "".join(f"  DISPLAY {name}\n" for name in names) + "}\n"
+    )
+
+
+# What is asked about a finished job, and about a job looked for by title.
+_JOB_STATE = ("job-state", "job-state-reasons", "job-printer-state-message")
+_JOB_TITLE = ("job-name", "job-state")
 # How far back to look for a job by title: the newest jobs on the queue.
 FIND_JOB_LOOKBACK = 50
 # Jobs in these IPP states never printed and never will.
@@ -596,26 +582,35 @@ def find_job(printer: str, title: str) -> str | None:
         return None
     server = run_tool(["lpstat", "-H"]).stdout.strip()
     uri = ipp_uri(server, printer)
-    listed = _ipptool(uri, _IPP_GET_JOB_IDS)
-    ids = sorted({int(row["job-id"]) for row in listed if row.get("job-id", "").isdigit()}, reverse=True)
-    if not ids:
-        return None
-    for row in _ipptool(uri, "".join(_IPP_GET_JOB_TITLE % n for n in ids[:FIND_JOB_LOOKBACK])):
+    try:
+        listed = _ipptool(uri, _IPP_GET_JOB_IDS)
+        ids = sorted({int(row["job-id"]) for row in listed if row.get("job-id", "").isdigit()}, reverse=True)
+        if not ids:
+            return None
+        rows = _ipptool(uri, "".join(_ipp_get_job(n, _JOB_TITLE) for n in ids[:FIND_JOB_LOOKBACK]))
+    except _IpptoolFailed as error:
+        if not scheduler_running():
+            raise PrintServerDown(error.detail) from None
+        raise
+    for row in rows:
         if row.get("job-name") == title and row.get("job-state") not in _GONE_JOB_STATES:
             return f"{printer}-{row['job-id']}"
     return None
 
 
+class _IpptoolFailed(PrintError):
+    """ipptool ran and CUPS refused or did not answer: the caller tells which."""
+
+
 def _ipptool(uri: str, tests: str) -> list[dict[str, str]]:
-    """Run ipptool tests against `uri`; the rows of its CSV output."""
+    """Run ipptool tests (it cannot read them from stdin) against `uri`; the
+    rows of its CSV output, each with a job-id. The one way to talk to ipptool."""
     with tempfile.NamedTemporaryFile("w", suffix=".test") as test:
         test.write(tests)
         test.flush()
         result = run_tool(["ipptool", "-c", "-T", "5", uri, test.name])
     if result.returncode != 0:
-        if not scheduler_running():
-            raise PrintServerDown(result.output)
-        raise PrintError(
+        raise _IpptoolFailed(
             f"CUPS could not list the printer's jobs: {_tool_message(result)}.", detail=result.output
         )
     rows: list[dict[str, str]] = []
@@ -626,18 +621,6 @@ def _ipptool(uri: str, tests: str) -> list[dict[str, str]]:
         elif header and row:
             rows.append(dict(zip(header, row, strict=False)))
     return rows
-
-
-def parse_ipptool_job(text: str) -> tuple[str, str, str] | None:
-    rows = list(csv.reader(text.splitlines()))
-    if len(rows) < 2 or rows[0][:1] != ["job-state"]:
-        return None
-    values = dict(zip(rows[0], rows[1], strict=False))
-    return (
-        values.get("job-state", ""),
-        values.get("job-state-reasons", ""),
-        values.get("job-printer-state-message", ""),
-    )
 
 
 def cancel_job(job_id: str) -> None:

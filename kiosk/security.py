@@ -1,5 +1,6 @@
 """Response headers that hold for every page (CSP, no caching of patient pages,
-HSTS behind HTTPS), and where a form may be posted from."""
+HSTS behind HTTPS), where a form may be posted from, and which proxies are
+trusted to say who the client is."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import flask_wtf.csrf
 from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +107,14 @@ def csrf_field() -> Markup:
     return Markup('<input type="hidden" name="csrf_token" value="{}">').format(generate_csrf())
 
 
+def trust_proxies(app: Flask) -> None:
+    """The client's address, scheme and host as the TRUSTED_PROXIES in front
+    of the app saw them; none trusted by default."""
+    if proxies := int(app.config.get("TRUSTED_PROXIES") or 0):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+
 def init_app(app: Flask) -> None:
+    trust_proxies(app)
     app.after_request(_headers)
     app.jinja_env.globals["csrf_field"] = csrf_field

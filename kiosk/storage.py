@@ -19,6 +19,8 @@ freed in a few minutes if something keeps committing. So:
   is the yes or no of it, for the code that answers calmly when a save fails.
 - ``write_atomically`` writes a file beside its target and puts it in place
   only once whole; if the write fails the partial file is removed.
+- ``keep_private`` makes everything the app writes from then on readable by
+  the service user alone, ``instance/`` first.
 """
 
 from __future__ import annotations
@@ -177,6 +179,17 @@ def low_on_space() -> Space | None:
 
 
 # --- writing files ----------------------------------------------------------------
+
+
+def keep_private(instance: Path) -> None:
+    """Everything the app writes (the database, handouts, the secret key) is
+    for the service user's eyes only: files from now on, and the instance
+    folder, made if missing."""
+    os.umask(0o077)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # a folder set up by IT as they chose
+        if instance.stat().st_mode & 0o077:
+            instance.chmod(0o700)
 
 
 def write_atomically(target: Path, data: bytes, *, mode: int = 0o600, replace: bool = True) -> Path:

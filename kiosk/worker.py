@@ -85,9 +85,10 @@ def default_render_processes() -> int:
 
 
 def render_due(owner: str) -> int:
-    """Render handouts still preparing, up to a batch. Returns how many."""
+    """Render handouts still preparing, then the records letters print jobs
+    wait for, up to a batch. Returns how many."""
     done = 0
-    while done < BATCH and handout_jobs.render_next(owner):
+    while done < BATCH and (handout_jobs.render_next(owner) or handout_jobs.render_letter_next(owner)):
         done += 1
     return done
 

@@ -154,3 +154,11 @@ def test_the_named_fallback_is_installed():
     from kiosk.handout_fonts import FALLBACK_FONT_FILES
 
     assert all(path.is_file() for path in FALLBACK_FONT_FILES), "apt-get install fonts-dejavu-core"
+
+
+def test_the_fonts_are_declared_once_for_the_kiosk_the_desk_and_the_handout():
+    css = ROOT / "static" / "css"
+    declared = {path.name for path in css.glob("*.css") if "@font-face" in path.read_text(encoding="utf-8")}
+    assert declared == {"fonts.css"}
+    for sheet in ("kiosk.css", "desk.css", "handout.css"):
+        assert "@import url(fonts.css);" in (css / sheet).read_text(encoding="utf-8"), sheet

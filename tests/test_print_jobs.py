@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from kiosk import leases, print_jobs, printing
+from kiosk import handout_jobs, leases, print_jobs, printing
 from kiosk.extensions import db
 from kiosk.models import Handout, PrintJob, PrintState, utcnow
 
@@ -514,7 +514,7 @@ def test_a_letter_that_cannot_be_made_fails_and_says_so(app, cups, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("no fonts today")
 
-    monkeypatch.setattr(print_jobs, "render_handout", broken)
+    monkeypatch.setattr(handout_jobs, "render_handout", broken)
     with app.app_context():
         job_id = print_jobs.request_print(
             db.session.get(Handout, handout.id), QUEUE, staff="maria", part="letter"
@@ -523,3 +523,23 @@ def test_a_letter_that_cannot_be_made_fails_and_says_so(app, cups, monkeypatch):
     job = stored_job(app, job_id)
     assert (job.state, job.reason) == ("failed", print_jobs.LETTER_FAILED)
     assert lp_calls(tools) == 0
+
+
+def test_the_print_lane_only_sends_a_letter_the_render_lane_made(app, cups):
+    from kiosk import worker
+
+    tools = cups(SERVER_BACK)
+    handout = finished_visit(app, records_letter="yes")
+    with app.app_context():
+        job_id = print_jobs.request_print(
+            db.session.get(Handout, handout.id), QUEUE, staff="maria", part="letter"
+        ).id
+        assert worker.print_due("print-lane") == 0  # nothing to send yet: the letter is not made
+    assert lp_calls(tools) == 0 and stored_job(app, job_id).state == "queued"
+    with app.app_context():
+        assert worker.render_due("render-lane") == 1
+        letter = db.session.get(Handout, handout.id).letter_pdf
+        assert letter is not None and letter.startswith(b"%PDF")
+        assert worker.print_due("print-lane") >= 1
+    assert stored_job(app, job_id).state == "sent"
+    assert tools.calls[-1][1] == letter

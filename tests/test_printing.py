@@ -8,6 +8,8 @@ CUPS server.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kiosk import printing
@@ -151,16 +153,19 @@ LPSTAT_W_COMPLETED_O = (
 )
 
 LPSTAT_H = "/run/cups/cups.sock\n"
+# ipptool -c answering Get-Job-Attributes (printing._ipp_get_job) about job 19.
 IPPTOOL_COMPLETED = (
-    "job-state,job-state-reasons,job-printer-state-message\ncompleted,processing-to-stop-point,\n"
+    "job-id,job-state,job-state-reasons,job-printer-state-message\n19,completed,processing-to-stop-point,\n"
 )
 IPPTOOL_CANCELED = (
-    "job-state,job-state-reasons,job-printer-state-message\ncanceled,processing-to-stop-point,\n"
+    "job-id,job-state,job-state-reasons,job-printer-state-message\n19,canceled,processing-to-stop-point,\n"
 )
 IPPTOOL_ABORTED = (
-    "job-state,job-state-reasons,job-printer-state-message\n"
-    'aborted,aborted-by-system,"Filter failed, see the log"\n'
+    "job-id,job-state,job-state-reasons,job-printer-state-message\n"
+    '19,aborted,aborted-by-system,"Filter failed, see the log"\n'
 )
+# A job CUPS no longer has: the header alone.
+IPPTOOL_NO_SUCH_JOB = "job-id,job-state,job-state-reasons,job-printer-state-message\n"
 
 CANCEL_DONE = "cancel: cancel-job failed: Job #7 is already completed - can't cancel.\n"
 CANCEL_UNKNOWN = "cancel: cancel-job failed: Job #999 does not exist.\n"
@@ -456,16 +461,28 @@ def test_a_pdf_cups_cannot_read_fails_with_cups_message(cups):
         ),
         pytest.param(MISSING_TOOLS, JobStatus("completed", ""), id="no ipptool: lpstat's word"),
         pytest.param(error("Job #19 does not exist.\n"), JobStatus("completed", ""), id="ipptool fails"),
+        pytest.param(ok(IPPTOOL_NO_SUCH_JOB), JobStatus("completed", ""), id="no such job: lpstat's word"),
     ],
 )
-def test_a_finished_job_is_completed_unless_cups_cancelled_or_aborted_it(cups, ipptool, status):
+def test_a_finished_job_is_completed_unless_cups_cancelled_or_aborted_it(cups, ipptool, status, monkeypatch):
     tools = following(
-        cups, completed=LPSTAT_W_COMPLETED_L_O, more={"lpstat -H": ok(LPSTAT_H), "ipptool": ipptool}
+        cups,
+        completed=LPSTAT_W_COMPLETED_L_O,
+        more={"lpstat -H": ok(LPSTAT_H), "ipptool": ipptool},
     )
+    tests = []  # what ipptool was asked: its test file, read while it runs
+
+    def reading(args, *more, **options):
+        if args[0] == "ipptool":
+            tests.append(Path(args[-1]).read_text())
+        return tools(args, *more, **options)
+
+    monkeypatch.setattr(printing, "run_tool", reading)
 
     assert job_status(QUEUE, "kiosk-test-pdf-19") == status
     ask = next(command for command in tools.commands if command.startswith("ipptool"))
-    assert " -d job_number=19 ipp://%2Frun%2Fcups%2Fcups.sock/printers/kiosk-test-pdf " in ask
+    assert " ipp://%2Frun%2Fcups%2Fcups.sock/printers/kiosk-test-pdf " in ask
+    assert tests and "ATTR integer job-id 19\n" in tests[0] and "OPERATION Get-Job-Attributes" in tests[0]
 
 
 def test_a_job_cups_no_longer_knows_is_failed(cups):
