@@ -15,11 +15,14 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE, not batch mode: on SQLite batch mode copies the handout
+# table and drops the old one, which would delete every print job with it
+# (ON DELETE CASCADE). SQLite adds and drops a column in place since 3.35.
+
+
 def upgrade():
-    with op.batch_alter_table("handout", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("letter_pdf", sa.LargeBinary(), nullable=True))
+    op.add_column("handout", sa.Column("letter_pdf", sa.LargeBinary(), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table("handout", schema=None) as batch_op:
-        batch_op.drop_column("letter_pdf")
+    op.drop_column("handout", "letter_pdf")

@@ -28,5 +28,7 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table("sign_in_failure", schema=None) as batch_op:
         batch_op.drop_column("device")
-    with op.batch_alter_table("staff", schema=None) as batch_op:
-        batch_op.drop_column("password_normalised")
+    # In place, not batch mode: on SQLite batch mode copies the staff table and
+    # drops the old one, which would end every desk session with it (ON DELETE
+    # CASCADE). SQLite drops a column in place since 3.35.
+    op.drop_column("staff", "password_normalised")
