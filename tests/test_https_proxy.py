@@ -54,7 +54,7 @@ from playwright.sync_api import Response, expect, sync_playwright  # noqa: E402
 from kiosk.config import SETTINGS  # noqa: E402
 
 from .conftest import STAFF_PASSWORD  # noqa: E402
-from .test_browser import (  # noqa: E402
+from .support.browser import (  # noqa: E402
     BROWSER_REQUIRED,
     CHROMIUM,
     CHROMIUM_ARGS,

@@ -30,7 +30,7 @@ from kiosk.models import Alert
 
 from .conftest import STAFF_PASSWORD
 from .outage_support import Forwarder
-from .test_serve import free_port
+from .support.serve import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "0123456789abcdef0123456789abcdef"
