@@ -30,6 +30,30 @@ def pytest_sessionstart(session) -> None:
     CommandLineInterface().run(["pybabel", "-q", "compile", "-d", str(translations)])
 
 
+# The slow families, each a marker registered in pyproject.toml: `make test`
+# runs everything, `make test-fast` all but these. A test is marked by the
+# fixture it uses (here), by the parameter that puts it on PostgreSQL, by
+# being a Hypothesis test, or by its module's `pytestmark` (processes, load,
+# cups, nginx, fonts).
+MARKED_BY_FIXTURE = {
+    "chromium": "browser",  # open_kiosk uses it too
+    "pg_app": "postgres",
+    "small_disk": "mount",
+}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        for fixture, marker in MARKED_BY_FIXTURE.items():
+            if fixture in item.fixturenames:
+                item.add_marker(marker)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "postgresql" in map(str, callspec.params.values()):
+            item.add_marker("postgres")
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker("fuzz")
+
+
 def app_config(tmp_path, **overrides: Any) -> dict[str, Any]:
     return {
         "TESTING": True,

@@ -7,12 +7,15 @@ import os
 import re
 import signal
 
+import pytest
 from playwright.sync_api import expect
 
 from kiosk import create_app, kiosks
 
 from .support.browser import WELCOME_HEADING
 from .support.serve import serve
+
+pytestmark = pytest.mark.processes
 
 
 def _register(tmp_path, monkeypatch, instance: str, name: str) -> str:

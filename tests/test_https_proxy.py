@@ -67,7 +67,7 @@ from .support.browser import (  # noqa: E402
 if not CHROMIUM.exists() and not BROWSER_REQUIRED:
     pytest.skip(CHROMIUM_MISSING, allow_module_level=True)
 
-pytestmark = [pytest.mark.browser, pytest.mark.nginx]
+pytestmark = [pytest.mark.browser, pytest.mark.nginx, pytest.mark.processes]
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

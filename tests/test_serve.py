@@ -9,7 +9,11 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from .support.serve import health, serve
+
+pytestmark = pytest.mark.processes
 
 
 def group_alive(pgid: int) -> bool:
