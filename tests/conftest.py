@@ -319,13 +319,27 @@ class Desk(ClientSession):
         return response
 
 
+# Real scrypt hashes, each password's made once a run: the two accounts below
+# are made for hundreds of tests, and each hash costs a fifth of a second.
+_STAFF_HASHES: dict[str, str] = {}
+
+
+def _hash_once(password: str) -> str:
+    from werkzeug.security import generate_password_hash
+
+    if password not in _STAFF_HASHES:
+        _STAFF_HASHES[password] = generate_password_hash(password)
+    return _STAFF_HASHES[password]
+
+
 @pytest.fixture
 def staff(app):
-    from kiosk.auth import create_staff
+    from kiosk import auth
 
-    with app.app_context():
-        create_staff("maria", STAFF_PASSWORD)
-        create_staff("boss", STAFF_PASSWORD, is_admin=True)
+    with app.app_context(), pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(auth, "generate_password_hash", _hash_once)
+        auth.create_staff("maria", STAFF_PASSWORD)
+        auth.create_staff("boss", STAFF_PASSWORD, is_admin=True)
 
 
 @pytest.fixture
