@@ -1,6 +1,7 @@
 # Two commands on a fresh Debian/Ubuntu machine with Python 3.11+:
 #   make run    set up and start the kiosk and its worker on http://127.0.0.1:8000 (PORT overrides)
 #   make test   set up and run the whole test suite
+#   make test-fast   the suite without its slow families (README: Tests)
 # Both are safe to run again.
 
 PYTHON ?= python3
@@ -15,7 +16,7 @@ RENDER_PROCESSES ?= 0
 # its kiosks (README: Running in a clinic).
 KIOSK_ENROLLMENT ?= 0
 
-.PHONY: run test lint system-deps init-db bench loadtest capacity translations
+.PHONY: run test test-fast lint system-deps init-db bench loadtest capacity translations
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { \
@@ -64,6 +65,12 @@ run: system-deps $(VENV)/.installed-run translations init-db
 
 test: system-deps $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# Everything but the slow families (the markers in pyproject.toml): a loop
+# to run after each change, under a minute. `make test` still runs them all.
+SLOW_TESTS = browser or cups or nginx or postgres or fuzz or load or processes or mount or fonts
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -m "not ($(SLOW_TESTS))"
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -30,6 +30,30 @@ def pytest_sessionstart(session) -> None:
     CommandLineInterface().run(["pybabel", "-q", "compile", "-d", str(translations)])
 
 
+# The slow families, each a marker registered in pyproject.toml: `make test`
+# runs everything, `make test-fast` all but these. A test is marked by the
+# fixture it uses (here), by the parameter that puts it on PostgreSQL, by
+# being a Hypothesis test, or by its module's `pytestmark` (processes, load,
+# cups, nginx, fonts).
+MARKED_BY_FIXTURE = {
+    "chromium": "browser",  # open_kiosk uses it too
+    "pg_app": "postgres",
+    "small_disk": "mount",
+}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        for fixture, marker in MARKED_BY_FIXTURE.items():
+            if fixture in item.fixturenames:
+                item.add_marker(marker)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "postgresql" in map(str, callspec.params.values()):
+            item.add_marker("postgres")
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker("fuzz")
+
+
 def app_config(tmp_path, **overrides: Any) -> dict[str, Any]:
     return {
         "TESTING": True,
@@ -92,6 +116,95 @@ def pg_app(tmp_path, monkeypatch):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+# A real browser (Debian's Chromium through Playwright), as a patient's or
+# the desk's screen. Without it these tests skip, saying why, unless
+# KIOSK_REQUIRE_BROWSER is set (CI), where that is a failure. Every test that
+# uses one is marked `browser` (pytest_collection_modifyitems, below).
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One browser for a module of tests."""
+    from playwright.sync_api import sync_playwright
+
+    from .support.browser import BROWSER_REQUIRED, CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING
+
+    if not CHROMIUM.exists():
+        if not BROWSER_REQUIRED:
+            pytest.skip(CHROMIUM_MISSING)
+        pytest.fail(f"KIOSK_REQUIRE_BROWSER is set, but {CHROMIUM_MISSING}", pytrace=False)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            # Playwright turns the back-forward cache off; the kiosk's own Chromium
+            # has it on, and Back must not bring a wiped visit out of it.
+            ignore_default_args=["--disable-back-forward-cache"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_kiosk(chromium, tmp_path, monkeypatch):
+    """Serve the app with some settings, with a worker beside it, as `make
+    run` does; a patient walks up to it on a touchscreen. Returns
+    open_(**settings) -> (LiveKiosk, Patient)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from kiosk.worker import Worker
+
+    from .support.browser import KIOSK_SCREEN, LiveKiosk, Patient
+
+    servers = []
+    workers = []
+    contexts = []
+
+    def open_(
+        *,
+        walk_up: bool = True,
+        screen: dict[str, int] | None = None,
+        reduced_motion: str | None = None,
+        **settings: Any,
+    ) -> tuple[LiveKiosk, Patient]:
+        monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+        app = create_app(app_config(tmp_path, **settings))
+        with app.app_context():
+            create_tables()
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        worker = Worker(app, name="browser-test-worker")
+        worker_thread = threading.Thread(target=worker.run, daemon=True)
+        worker_thread.start()
+        workers.append((worker, worker_thread))
+
+        context = chromium.new_context(
+            has_touch=True, viewport=screen or KIOSK_SCREEN, reduced_motion=reduced_motion or "no-preference"
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        patient = Patient(context.new_page(), f"http://127.0.0.1:{server.server_port}")
+        if walk_up:
+            patient.walks_up()
+        return LiveKiosk(app, patient.base_url), patient
+
+    yield open_
+
+    for context in contexts:
+        context.close()
+    for server, thread in servers:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    for worker, thread in workers:
+        worker.stop.set()
+        thread.join(timeout=30)
 
 
 @pytest.fixture
@@ -208,13 +321,27 @@ class Desk(ClientSession):
         return response
 
 
+# Real scrypt hashes, each password's made once a run: the two accounts below
+# are made for hundreds of tests, and each hash costs a fifth of a second.
+_STAFF_HASHES: dict[str, str] = {}
+
+
+def _hash_once(password: str) -> str:
+    from werkzeug.security import generate_password_hash
+
+    if password not in _STAFF_HASHES:
+        _STAFF_HASHES[password] = generate_password_hash(password)
+    return _STAFF_HASHES[password]
+
+
 @pytest.fixture
 def staff(app):
-    from kiosk.auth import create_staff
+    from kiosk import auth
 
-    with app.app_context():
-        create_staff("maria", STAFF_PASSWORD)
-        create_staff("boss", STAFF_PASSWORD, is_admin=True)
+    with app.app_context(), pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(auth, "generate_password_hash", _hash_once)
+        auth.create_staff("maria", STAFF_PASSWORD)
+        auth.create_staff("boss", STAFF_PASSWORD, is_admin=True)
 
 
 @pytest.fixture

@@ -6,36 +6,19 @@ serves itself, so the app's Content-Security-Policy stays in force.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from kiosk import questionnaire as qn
 from kiosk.auth import create_staff
 
 from .conftest import STAFF_PASSWORD
-from .test_browser import chromium, open_kiosk  # noqa: F401  (shared fixtures)
+from .support.browser import violations
 
 pytestmark = pytest.mark.browser
 
-AXE = (Path(__file__).parent / "vendor/axe-core/axe.min.js").read_text()
-AXE_PATH = "/__axe-core__.js"
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
-
-def violations(page: Page, base_url: str) -> list[str]:
-    page.route(f"**{AXE_PATH}", lambda route: route.fulfill(body=AXE, content_type="text/javascript"))
-    page.add_script_tag(url=base_url + AXE_PATH)
-    found = page.evaluate(
-        """async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))
-            .violations.map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).join(', ')})`)""",
-        WCAG_TAGS,
-    )
-    return found
-
-
-def test_every_patient_screen_is_free_of_axe_violations(open_kiosk):  # noqa: F811
+def test_every_patient_screen_is_free_of_axe_violations(open_kiosk):
     kiosk, patient = open_kiosk()
     page = patient.page
     found: dict[str, list[str]] = {}
@@ -67,14 +50,14 @@ def test_every_patient_screen_is_free_of_axe_violations(open_kiosk):  # noqa: F8
     assert found == {}
 
 
-def test_the_idle_prompt_is_free_of_axe_violations(open_kiosk):  # noqa: F811
+def test_the_idle_prompt_is_free_of_axe_violations(open_kiosk):
     kiosk, patient = open_kiosk(IDLE_SECONDS=1, IDLE_WARNING_SECONDS=30)
     patient.taps_start()
     expect(patient.page.locator("#idle-dialog")).to_be_visible(timeout=5_000)
     assert violations(patient.page, kiosk.url) == []
 
 
-def test_every_desk_screen_is_free_of_axe_violations(open_kiosk, chromium):  # noqa: F811
+def test_every_desk_screen_is_free_of_axe_violations(open_kiosk, chromium):
     kiosk, patient = open_kiosk()
     with kiosk.app.app_context():
         create_staff("maria", STAFF_PASSWORD, is_admin=True)
@@ -123,7 +106,7 @@ def test_every_desk_screen_is_free_of_axe_violations(open_kiosk, chromium):  # n
     assert found == {}
 
 
-def test_the_enrollment_screens_are_free_of_axe_violations(open_kiosk):  # noqa: F811
+def test_the_enrollment_screens_are_free_of_axe_violations(open_kiosk):
     from kiosk import kiosks
 
     kiosk, patient = open_kiosk(walk_up=False, KIOSK_ENROLLMENT=1)

@@ -238,12 +238,15 @@ def assert_climbed_both_steps(result: dict, svg: ElementTree.Element, database: 
     assert len(list(svg.iter(f"{SVG}circle"))) == 3 * 2
 
 
+@pytest.mark.load
 def test_a_tiny_climb_on_sqlite_driven_by_two_locust_processes(tmp_path, capsys, out_of_reach):
     result, svg = climb_for_real(tmp_path, capsys, "--load-processes", "2")
     assert_climbed_both_steps(result, svg, "sqlite", workers=1)
     assert [s["load_processes"] for s in result["steps"]] == [2, 2]
 
 
+@pytest.mark.load
+@pytest.mark.postgres
 @pytest.mark.skipif(not POSTGRES_URL and not POSTGRES_REQUIRED, reason=POSTGRES_MISSING)
 def test_a_tiny_climb_on_postgresql_with_two_workers(tmp_path, capsys, out_of_reach):
     if not POSTGRES_URL:

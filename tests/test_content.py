@@ -13,7 +13,8 @@ from kiosk.extensions import db
 from kiosk.models import Handout
 
 from .conftest import SAMPLE_ANSWERS, Kiosk, app_config, run_worker
-from .test_handout import pdf_text
+from .support.content import write
+from .support.handout import pdf_text
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "instance" / "clinic.example.toml"
@@ -27,15 +28,6 @@ topic = "costs"
 text = "Where can I park, and does it cost?"
 text_es = "¿Dónde puedo estacionar y cuánto cuesta?"
 """
-
-
-def write(app, text: str) -> Path:
-    """Save the clinic's file as an admin would, and have the app look at it now."""
-    path = Path(app.instance_path) / content.FILE_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    content.refresh(app, force=True)
-    return path
 
 
 def problem(app) -> str:
@@ -236,7 +228,7 @@ def test_the_logo_and_words_are_on_welcome_and_the_logo_on_the_handout(app):
 
     from kiosk.handout import handout_html, render_document
 
-    from .test_handout import VISIT_DATE
+    from .support.handout import VISIT_DATE
 
     with app.app_context():
         html = handout_html(SAMPLE_ANSWERS, language="en", claim_code="K7P2", created_at=VISIT_DATE)

@@ -14,7 +14,7 @@ from kiosk.extensions import db
 from kiosk.models import Handout, Visit
 
 from .conftest import SAMPLE_ANSWERS, Kiosk, definition_in_force, form_for, run_worker
-from .test_handout import pdf_text
+from .support.handout import pdf_text
 
 WHERE = qn.Question(
     "pain_where",
@@ -104,7 +104,7 @@ def test_a_new_question_on_its_own_handout_section(app):
     records = dataclasses.replace(qn.RECORDS, questions=(*qn.RECORDS.questions, extra))
     from kiosk.handout import handout_html
 
-    from .test_handout import VISIT_DATE
+    from .support.handout import VISIT_DATE
 
     definition = qn.Definition(steps=(*qn.STEPS[:3], records, qn.STEPS[4]))
     with definition_in_force(app, definition), app.app_context():

@@ -16,36 +16,95 @@ from kiosk.extensions import db
 from kiosk.models import Alert, AuditEvent, Handout, PrintJob, Visit, utcnow
 
 from .conftest import STAFF_PASSWORD, Desk, Kiosk, app_config, run_worker
-
-
-def finished_visit(app, *, ready: bool = True, **answers) -> Handout:
-    """A patient's finished visit; `ready`: the worker has made its handout."""
-    kiosk = Kiosk(app.test_client())
-    kiosk.answer_all(answers or None)
-    kiosk.finish()
-    if ready:
-        run_worker(app)
-    with app.app_context():
-        return db.session.scalars(select(Handout).order_by(Handout.id.desc())).first()
-
+from .support.desk import finished_visit
 
 # --- who may see the desk ---------------------------------------------------------
 
 
-def test_every_desk_url_requires_sign_in(app):
-    client = app.test_client()
-    checked = 0
+# Admin pages; every other desk page is for any signed-in staff member.
+ADMIN_ONLY = {
+    "desk.staff_list",
+    "desk.add_staff",
+    "desk.disable_staff",
+    "desk.enable_staff",
+    "desk.reset_staff_password",
+    "desk.clear_sign_in_failures",
+    "desk.add_kiosk",
+    "desk.kiosk_link",
+    "desk.revoke_kiosk",
+    "desk.audit_log",
+    "desk.audit_csv",
+    "desk.statistics_page",
+    "desk.statistics_csv",
+}
+# In kiosk/desk/admin.py, yet for every signed-in staff member.
+FOR_ALL_STAFF_IN_ADMIN = {"desk.kiosk_list"}
+
+
+def desk_urls(app) -> list[tuple[str, str, str]]:
+    """(endpoint, method, url) for every desk URL but sign-in, ids filled in."""
+    urls = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/desk") or rule.endpoint == "desk.sign_in":
             continue
         url = re.sub(r"<(?:\w+:)?(\w+)>", "1", rule.rule)
-        for method in rule.methods - {"HEAD", "OPTIONS"}:
-            response = client.open(url, method=method)
-            assert response.status_code in (302, 400), (method, url, response.status_code)
-            if response.status_code == 302:
-                assert response.headers["Location"].startswith("/desk/sign-in")
-            checked += 1
+        urls += [(rule.endpoint, method, url) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    return urls
+
+
+def test_every_desk_url_requires_sign_in(app):
+    """Signed out, with the page's valid CSRF token (from the sign-in page, in
+    the same session), every desk URL is refused by the sign-in check itself:
+    a redirect to the sign-in page, or 401 with HX-Redirect for htmx."""
+    desk = Desk(app.test_client())
+    desk.get("/desk/sign-in")
+    assert desk.token
+    checked = 0
+    for _endpoint, method, url in desk_urls(app):
+        for htmx in (False, True):
+            headers = {"HX-Request": "true"} if htmx else {}
+            if method == "POST":
+                response = desk.post(url, headers=headers)
+            else:
+                response = desk.client.open(url, method=method, headers=headers)
+            if htmx:
+                assert response.status_code == 401, (method, url, response.status_code)
+                assert response.headers["HX-Redirect"] == "/desk/sign-in", (method, url)
+            else:
+                assert response.status_code == 302, (method, url, response.status_code)
+                assert response.headers["Location"].startswith("/desk/sign-in"), (method, url)
+        checked += 1
     assert checked >= 15
+
+
+def test_a_desk_post_without_the_pages_token_is_refused(app, staff):
+    """Signed in or not, a POST without the CSRF token changes nothing."""
+    signed_in = Desk(app.test_client())
+    assert signed_in.sign_in().status_code == 302
+    for client in (app.test_client(), signed_in.client):
+        for _endpoint, method, url in desk_urls(app):
+            if method == "POST":
+                response = client.post(url)
+                assert response.status_code == 400, (url, response.status_code)
+
+
+def test_every_admin_url_refuses_staff_who_are_not_admins(app, desk):
+    """A signed-in member of staff who is no admin, posting with a valid token,
+    is refused by the role check (403) on every admin URL."""
+    admin_views = {
+        endpoint for endpoint, view in app.view_functions.items() if view.__module__ == "kiosk.desk.admin"
+    }
+    assert admin_views == ADMIN_ONLY | FOR_ALL_STAFF_IN_ADMIN, "say who may use a new admin page"
+    checked = 0
+    for endpoint, method, url in desk_urls(app):
+        if endpoint not in ADMIN_ONLY:
+            continue
+        response = desk.post(url) if method == "POST" else desk.client.open(url, method=method)
+        assert response.status_code == 403, (method, url, response.status_code)
+        assert "for administrators" in response.get_data(as_text=True)
+        checked += 1
+    assert checked == len(ADMIN_ONLY)
+    assert desk.get("/desk/").status_code == 200, "the refusals signed no one out"
 
 
 def test_an_htmx_poll_without_sign_in_is_sent_to_the_sign_in_page(client):

@@ -16,7 +16,6 @@ from kiosk.extensions import db
 from kiosk.models import Alert, PrintJob
 
 from .conftest import STAFF_PASSWORD
-from .test_browser import chromium, open_kiosk  # noqa: F401  (shared fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +24,7 @@ SEEN_WITHIN_MS = 5_000
 
 
 @pytest.fixture
-def desk_page(chromium):  # noqa: F811
+def desk_page(chromium):
     context = chromium.new_context(viewport=DESK_SCREEN)
     page = context.new_page()
     errors: list[str] = []
@@ -45,7 +44,7 @@ def sign_in(page, base_url: str) -> None:
     expect(page.get_by_role("heading", name="Handouts and alerts")).to_be_visible()
 
 
-def test_the_desk_sees_an_alert_and_a_handout_within_seconds_and_prints_it(open_kiosk, desk_page):  # noqa: F811
+def test_the_desk_sees_an_alert_and_a_handout_within_seconds_and_prints_it(open_kiosk, desk_page):
     kiosk, patient = open_kiosk()
     with kiosk.app.app_context():
         create_staff("maria", STAFF_PASSWORD)
@@ -105,7 +104,7 @@ COUNT_TONES = """
 
 
 @pytest.mark.parametrize("chime, tones", [(1, 2), (0, 0)])
-def test_a_new_alert_chimes_on_the_desk_when_the_setting_is_on(open_kiosk, desk_page, chime, tones):  # noqa: F811
+def test_a_new_alert_chimes_on_the_desk_when_the_setting_is_on(open_kiosk, desk_page, chime, tones):
     kiosk, patient = open_kiosk(DESK_CHIME=chime)
     with kiosk.app.app_context():
         create_staff("maria", STAFF_PASSWORD)
@@ -131,7 +130,7 @@ def waiting_seconds(text: str) -> int:
     return int(match[1]) * 60 + int(match[2])
 
 
-def an_alert_on_a_desk_with_a_controlled_clock(open_kiosk, desk_page, **settings):  # noqa: F811
+def an_alert_on_a_desk_with_a_controlled_clock(open_kiosk, desk_page, **settings):
     """A desk whose clock the test moves, showing one new alert; the clock is
     then paused, so that only the test moves it. Returns the kiosk, the alert
     and how many seconds the server said the alert had waited."""
@@ -155,7 +154,7 @@ def an_alert_on_a_desk_with_a_controlled_clock(open_kiosk, desk_page, **settings
     return kiosk, alert, int(alert.get_attribute("data-waited-seconds"))
 
 
-def test_an_unacknowledged_alert_escalates_and_chimes_until_acknowledged(open_kiosk, desk_page):  # noqa: F811
+def test_an_unacknowledged_alert_escalates_and_chimes_until_acknowledged(open_kiosk, desk_page):
     kiosk, alert, waited = an_alert_on_a_desk_with_a_controlled_clock(open_kiosk, desk_page)
     threshold = kiosk.app.config["ALERT_ESCALATE_SECONDS"]
     assert threshold == 60
@@ -210,7 +209,7 @@ def test_an_unacknowledged_alert_escalates_and_chimes_until_acknowledged(open_ki
     assert blocked == []
 
 
-def test_an_escalated_alert_stays_silent_with_the_chime_off(open_kiosk, desk_page):  # noqa: F811
+def test_an_escalated_alert_stays_silent_with_the_chime_off(open_kiosk, desk_page):
     kiosk, alert, waited = an_alert_on_a_desk_with_a_controlled_clock(open_kiosk, desk_page, DESK_CHIME=0)
     desk_page.clock.fast_forward((kiosk.app.config["ALERT_ESCALATE_SECONDS"] - waited + 1) * 1000)
     expect(alert).to_have_class(ESCALATED)
@@ -219,7 +218,7 @@ def test_an_escalated_alert_stays_silent_with_the_chime_off(open_kiosk, desk_pag
     assert desk_page.evaluate("window.__tones") == 0
 
 
-def test_an_alert_already_overdue_when_it_arrives_chimes_once_then_repeats(open_kiosk, desk_page):  # noqa: F811
+def test_an_alert_already_overdue_when_it_arrives_chimes_once_then_repeats(open_kiosk, desk_page):
     # With no grace at all, a new alert is overdue the moment the desk sees it.
     _kiosk, alert, _waited = an_alert_on_a_desk_with_a_controlled_clock(
         open_kiosk, desk_page, ALERT_ESCALATE_SECONDS=0

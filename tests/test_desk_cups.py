@@ -16,7 +16,7 @@ from kiosk.extensions import db
 from kiosk.models import Handout, PrintJob
 
 from . import cups_support as cups
-from .test_desk import finished_visit
+from .support.desk import finished_visit
 
 CUPS_REQUIRED = os.environ.get("KIOSK_REQUIRE_CUPS", "").strip() not in ("", "0")
 if cups.missing() and not CUPS_REQUIRED:

@@ -21,7 +21,7 @@ from kiosk.extensions import db
 from kiosk.models import AuditEvent, SignInFailure, Staff
 
 from .conftest import STAFF_PASSWORD, Desk, app_config
-from .test_desk import finished_visit
+from .support.desk import finished_visit
 
 WRONG = "not the password at all"
 

@@ -7,12 +7,15 @@ import os
 import re
 import signal
 
+import pytest
 from playwright.sync_api import expect
 
 from kiosk import create_app, kiosks
 
-from .test_browser import WELCOME_HEADING, chromium  # noqa: F401  (shared fixture)
-from .test_serve import serve
+from .support.browser import WELCOME_HEADING
+from .support.serve import serve
+
+pytestmark = pytest.mark.processes
 
 
 def _register(tmp_path, monkeypatch, instance: str, name: str) -> str:
@@ -24,7 +27,7 @@ def _register(tmp_path, monkeypatch, instance: str, name: str) -> str:
         return kiosks.register(name, "By the window", "", by="boss").link_code
 
 
-def _enroll_in_chromium(chromium, link: str, name: str) -> None:  # noqa: F811
+def _enroll_in_chromium(chromium, link: str, name: str) -> None:
     """Open the link on a kiosk's browser and tap "Set up this kiosk"."""
     kiosk_browser = chromium.new_context(has_touch=True)
     try:
@@ -43,7 +46,7 @@ def _enroll_in_chromium(chromium, link: str, name: str) -> None:  # noqa: F811
 
 
 def test_a_kiosk_enrolls_through_gunicorn_and_its_code_is_nowhere_in_the_access_log(
-    chromium,  # noqa: F811
+    chromium,
     tmp_path,
     monkeypatch,
 ):

@@ -8,7 +8,6 @@ to 150 % text and high contrast, every screen checked for what they need.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 
 import pytest
@@ -16,85 +15,28 @@ from playwright.sync_api import Page, expect
 
 from kiosk import questionnaire as qn
 
-from .test_accessibility import violations
-from .test_browser import (  # noqa: F401
+from .support.browser import (
     DONE_HEADING,
-    MIN_BODY_FONT_PX,
+    FAKE_SPEECH,
+    LANDSCAPE,
+    PORTRAIT,
     REVIEW_HEADING,
     WELCOME_HEADING,
+    CountingPatient,
     Patient,
-    chromium,
-    open_kiosk,
+    expect_soon,
+    overflow,
+    screen_problems,
+    set_display,
+    violations,
 )
 
 pytestmark = pytest.mark.browser
 
-PORTRAIT = {"width": 1080, "height": 1920}
-LANDSCAPE = {"width": 1920, "height": 1080}
 MAX_TAPS = 25
 
-# A voice for English and a recorder in place of the real speech: what would
-# be said is kept in window.__spoken.
-FAKE_SPEECH = """
-(() => {
-  const voices = [{name: "English", lang: "en-US", default: true, localService: true, voiceURI: "en"}];
-  window.__spoken = [];
-  const synth = {
-    speaking: false, pending: false, paused: false, onvoiceschanged: null,
-    getVoices: () => voices,
-    speak: (u) => window.__spoken.push({text: u.text, lang: u.lang}),
-    cancel: () => window.__spoken.push({cancel: true}),
-    pause() {}, resume() {},
-    addEventListener() {}, removeEventListener() {},
-  };
-  Object.defineProperty(window, "speechSynthesis", {value: synth, configurable: true});
-  window.SpeechSynthesisUtterance = function (text) { this.text = text; this.lang = ""; };
-})();
-"""
 
-
-def expect_soon(condition: Callable[[], bool], message: str, seconds: float = 5) -> None:
-    """Wait for something the page does in its own time (the page's CSP
-    forbids Playwright's wait_for_function, which evaluates a string)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.05)
-
-
-class CountingPatient:
-    """Counts every tap on the screen, as a patient's effort."""
-
-    def __init__(self, patient: Patient) -> None:
-        self.patient = patient
-        self.page = patient.page
-        self.taps = 0
-
-    def tap(self, selector: str) -> None:
-        self.page.locator(selector).tap()
-        self.taps += 1
-
-    def choice(self, question: str, value: str) -> None:
-        self.tap(f'label.choice:has(input[name="{question}"][value="{value}"])')
-        expect(self.page.locator(f'input[name="{question}"][value="{value}"]')).to_be_checked()
-
-    def star(self, question: str) -> None:
-        self.tap(f'label.star:has(input[name="top_questions"][value="{question}"])')
-
-    def setting(self, name: str, value: str) -> None:
-        self.tap(f'.display-settings button[name="{name}"][value="{value}"]')
-        expect(self.page.locator(f'.display-settings button[name="{name}"]').first).to_be_visible()
-
-
-def set_display(page: Page, *, size: int = 150, contrast: bool = True) -> None:
-    page.locator(f'.display-settings button[name="text_size"][value="{size}"]').tap()
-    expect(page.locator("html")).to_have_class(re.compile(rf"\btext-{size}\b"))
-    if contrast:
-        page.locator('.display-settings button[name="high_contrast"]').tap()
-        expect(page.locator("html")).to_have_class(re.compile(r"\bhigh-contrast\b"))
-
-
-def test_a_typical_visit_at_150_percent_in_high_contrast_read_aloud_takes_25_taps_or_fewer(open_kiosk):  # noqa: F811
+def test_a_typical_visit_at_150_percent_in_high_contrast_read_aloud_takes_25_taps_or_fewer(open_kiosk):
     """A plan, how sure, three reasons, two records, five questions of which
     three starred, one companion: from Welcome to the claim code."""
     kiosk, patient = open_kiosk(walk_up=False, screen=PORTRAIT)
@@ -157,57 +99,6 @@ def test_a_typical_visit_at_150_percent_in_high_contrast_read_aloud_takes_25_tap
 # --- every screen, at 150 % and in high contrast, in both orientations ----------------------------
 
 
-def overflow(page: Page) -> int:
-    """How far the page scrolls sideways (0: not at all)."""
-    return int(page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth"))
-
-
-def hidden_under_the_bar(page: Page) -> list[str]:
-    """Controls that, scrolled into view as the browser does for them, still
-    sit under the sticky Back/Next bar (or anything else on top of them)."""
-    return page.evaluate(
-        """() => {
-            const bar = document.querySelector('#screen .nav');
-            const controls = [...document.querySelectorAll(
-                '#screen button, #screen a[href], #screen label.choice, #screen label.star, #screen textarea')]
-                .filter(el => !(bar && bar.contains(el)))
-                .filter(el => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden');
-            const covered = [];
-            for (const el of controls) {
-                el.scrollIntoView({block: 'nearest'});
-                const box = el.getBoundingClientRect();
-                const x = box.left + box.width / 2;
-                const y = Math.min(box.top + box.height / 2, box.bottom - 2);
-                const hit = document.elementFromPoint(x, y);
-                const barTop = bar && getComputedStyle(bar).position === 'sticky'
-                    ? bar.getBoundingClientRect().top : Infinity;
-                if (!hit || !(el === hit || el.contains(hit)) || box.bottom > barTop + 0.5) {
-                    covered.push(`${el.tagName.toLowerCase()} "${el.textContent.trim().slice(0, 40)}"`);
-                }
-            }
-            window.scrollTo(0, 0);
-            return covered;
-        }"""
-    )
-
-
-def screen_problems(patient: Patient, base_url: str, *, text_size: int) -> list[str]:
-    """What keeps this screen from serving every patient at this text size:
-    sideways scrolling, a control stuck under the sticky bar, targets too
-    small or too close, body text too small, axe-core violations."""
-    page = patient.page
-    found = []
-    if (sideways := overflow(page)) > 0:
-        found.append(f"scrolls {sideways} px sideways")
-    found += [f"under the bar: {c}" for c in hidden_under_the_bar(page)]
-    found += [f"small: {t}" for t in patient.small_targets()]
-    found += [f"crowded: {t}" for t in patient.crowded_targets()]
-    if patient.body_font_px() < MIN_BODY_FONT_PX * text_size / 100:
-        found.append(f"body text {patient.body_font_px()} px")
-    found += [f"axe: {v}" for v in violations(page, base_url)]
-    return found
-
-
 def every_screen(patient: Patient, check: Callable[[str], None]) -> None:
     """Welcome to Done, with the urgent screen and a screen of mistakes on the way."""
     page = patient.page
@@ -254,7 +145,7 @@ def every_screen(patient: Patient, check: Callable[[str], None]) -> None:
 
 
 @pytest.mark.parametrize("screen", [PORTRAIT, LANDSCAPE], ids=["portrait", "landscape"])
-def test_every_screen_works_at_150_percent_in_high_contrast(open_kiosk, screen):  # noqa: F811
+def test_every_screen_works_at_150_percent_in_high_contrast(open_kiosk, screen):
     kiosk, patient = open_kiosk(screen=screen)
     set_display(patient.page)
     problems: dict[str, list[str]] = {}
@@ -268,7 +159,7 @@ def test_every_screen_works_at_150_percent_in_high_contrast(open_kiosk, screen):
     patient.expect_no_blocked_or_broken_scripts()
 
 
-def test_every_screen_is_free_of_axe_violations_at_125_percent(open_kiosk):  # noqa: F811
+def test_every_screen_is_free_of_axe_violations_at_125_percent(open_kiosk):
     kiosk, patient = open_kiosk(screen=PORTRAIT)
     set_display(patient.page, size=125, contrast=False)
     found: dict[str, list[str]] = {}
@@ -301,7 +192,7 @@ def font_sizes(page: Page) -> dict[str, float]:
     }
 
 
-def test_larger_text_scales_everything_a_patient_reads(open_kiosk):  # noqa: F811
+def test_larger_text_scales_everything_a_patient_reads(open_kiosk):
     kiosk, patient = open_kiosk()
     patient.taps_start()
     patient.answers_safety()
@@ -316,7 +207,7 @@ def test_larger_text_scales_everything_a_patient_reads(open_kiosk):  # noqa: F81
         assert grown["question"] > grown["hint"]
 
 
-def test_a_setting_changed_on_a_step_keeps_what_was_tapped(open_kiosk):  # noqa: F811
+def test_a_setting_changed_on_a_step_keeps_what_was_tapped(open_kiosk):
     kiosk, patient = open_kiosk()
     patient.taps_start()
     patient.answers_safety()
@@ -330,7 +221,7 @@ def test_a_setting_changed_on_a_step_keeps_what_was_tapped(open_kiosk):  # noqa:
     expect(pressed).to_have_text(["150%", "High contrast"])
 
 
-def test_the_settings_last_for_the_visit_and_go_with_it(open_kiosk):  # noqa: F811
+def test_the_settings_last_for_the_visit_and_go_with_it(open_kiosk):
     kiosk, patient = open_kiosk()
     set_display(patient.page)
     patient.taps_start()
@@ -344,7 +235,7 @@ def test_the_settings_last_for_the_visit_and_go_with_it(open_kiosk):  # noqa: F8
     expect(patient.page.locator('.display-settings button[aria-pressed="true"]')).to_have_text(["100%"])
 
 
-def test_reduced_motion_is_respected(open_kiosk):  # noqa: F811
+def test_reduced_motion_is_respected(open_kiosk):
     def transition(page: Page) -> str:
         return page.evaluate("getComputedStyle(document.querySelector('#start')).transitionDuration")
 
@@ -357,7 +248,7 @@ def test_reduced_motion_is_respected(open_kiosk):  # noqa: F811
 # --- text boxes, the star, the claim code ---------------------------------------------------------
 
 
-def test_a_long_paste_is_kept_counted_and_explained(open_kiosk):  # noqa: F811
+def test_a_long_paste_is_kept_counted_and_explained(open_kiosk):
     kiosk, patient = open_kiosk()
     page = patient.page
     patient.taps_start()
@@ -388,7 +279,7 @@ def test_a_long_paste_is_kept_counted_and_explained(open_kiosk):  # noqa: F811
     assert patient.console_errors == [], "a message for the patient is not an error in the console"
 
 
-def test_a_mistake_logs_no_console_error(open_kiosk):  # noqa: F811
+def test_a_mistake_logs_no_console_error(open_kiosk):
     kiosk, patient = open_kiosk()
     patient.taps_start()
     patient.answers_safety()
@@ -398,7 +289,7 @@ def test_a_mistake_logs_no_console_error(open_kiosk):  # noqa: F811
     assert patient.console_errors == []
 
 
-def test_unpicking_a_question_takes_its_star_away(open_kiosk):  # noqa: F811
+def test_unpicking_a_question_takes_its_star_away(open_kiosk):
     kiosk, patient = open_kiosk()
     patient.taps_start()
     patient.answers_everything_up_to_review()
@@ -409,7 +300,7 @@ def test_unpicking_a_question_takes_its_star_away(open_kiosk):  # noqa: F811
     expect(page.locator('input[name="top_questions"][value="q_options_all"]')).not_to_be_checked()
 
 
-def test_the_claim_code_can_stay_up_longer_but_not_for_the_next_patient(open_kiosk):  # noqa: F811
+def test_the_claim_code_can_stay_up_longer_but_not_for_the_next_patient(open_kiosk):
     kiosk, patient = open_kiosk(
         walk_up=False, DONE_RESET_SECONDS=30, DONE_MORE_TIME_SECONDS=60, DONE_MAX_SECONDS=120
     )

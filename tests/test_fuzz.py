@@ -56,6 +56,8 @@ from kiosk.models import (
 
 from .conftest import STAFF_PASSWORD, Desk, Kiosk, app_config, run_worker
 
+pytestmark = pytest.mark.fuzz
+
 # --- settings -----------------------------------------------------------------------
 
 SCALE = float(os.environ.get("KIOSK_FUZZ_SCALE") or 1)

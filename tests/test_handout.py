@@ -19,6 +19,7 @@ from kiosk.handout import StaticFilesOnly, handout_html, render_handout
 from kiosk.models import Handout
 
 from .conftest import run_worker
+from .support.handout import VISIT_DATE, html_for, pdf_text
 
 SECTIONS = [
     "My plan for a second opinion",
@@ -31,20 +32,6 @@ SECTIONS = [
     "If the two doctors do not agree",
 ]
 
-VISIT_DATE = datetime(2026, 11, 28, 15, 0)
-
-
-def pdf_text(pdf: bytes) -> str:
-    reader = PdfReader(io.BytesIO(pdf))
-    text = "\n".join(page.extract_text() for page in reader.pages)
-    return re.sub(r"\s+", " ", text)
-
-
-def html_for(app, answers, paper="letter"):
-    """The handout HTML for these answers, on the fixed visit date."""
-    with app.app_context():
-        return handout_html(answers, language="en", claim_code="K7P2", created_at=VISIT_DATE, paper=paper)
-
 
 def render(app, answers, **kwargs):
     with app.app_context():
@@ -52,23 +39,6 @@ def render(app, answers, **kwargs):
             answers, language="en", claim_code="K7P2", created_at=VISIT_DATE, **kwargs
         )
     return pdf, pages
-
-
-def long_visit(sample_answers) -> dict:
-    """Every question in the bank picked, two long questions of their own, every reason."""
-    bank = [q.id for topic in qn.QUESTION_BANK for q in topic.questions]
-    reasons = qn.BUILT_IN.question("reasons")
-    return {
-        **sample_answers,
-        "reasons": [c.id for c in reasons.choices],
-        "reasons_other": ("My brother had the same surgery and it did not help him at all. " * 5)[:300],
-        "records_exist": ["unsure"],
-        "questions": bank,
-        "top_questions": bank[-3:],
-        "own_question_1": ("Will I be able to lift my grandchildren and garden again after this? " * 5)[:300],
-        "own_question_2": ("How long before I can drive my truck to work on the farm every day? " * 5)[:300],
-        "advocate_help": "yes",
-    }
 
 
 def test_the_handout_has_every_section_in_order(app, sample_answers):

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.fonts
+
 ROOT = Path(__file__).resolve().parent.parent
 ZWJ, VS16 = "\u200d", "\ufe0f"
 # Typed by the patient: emoji (a family, a skin tone, a heart) and Arabic script.

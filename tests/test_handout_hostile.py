@@ -15,8 +15,7 @@ from pypdf import PdfReader
 
 from kiosk.cli import SAMPLE_ANSWERS
 from kiosk.handout import PDF_OPTIONS, render_document
-from tests.test_handout import html_for, pdf_text
-from tests.test_handout_layout import boxes_outside_the_page
+from tests.support.handout import boxes_outside_the_page, html_for, pdf_text
 
 HOSTILE = {
     "html": '<h1>Big</h1><img src="x" onerror="alert(1)"><a href="http://127.0.0.1:9/">click</a>',

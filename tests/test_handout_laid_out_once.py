@@ -18,7 +18,7 @@ import weasyprint.layout.page as page
 
 from kiosk.handout import render_handout
 
-from .test_handout import long_visit
+from .support.handout import long_visit
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from kiosk import create_app
 from kiosk.cli import SAMPLE_ANSWERS
 from kiosk.handout import SHORT_OWN_QUESTION, render_document, render_pdf
 from tests.conftest import app_config
-from tests.test_handout import html_for, long_visit, pdf_text
+from tests.support.handout import boxes_outside_the_page, descendants, html_for, long_visit, pdf_text
 
 MM = 96 / 25.4
 """CSS px in a millimetre."""
@@ -29,31 +29,8 @@ def lay_out(app, answers, paper):
         return render_document(html_for(app, answers, paper))
 
 
-def descendants(box):
-    yield box
-    for child in getattr(box, "children", ()):
-        yield from descendants(child)
-
-
 def classes(box) -> list[str]:
     return (box.element.get("class") or "").split() if box.element is not None else []
-
-
-def boxes_outside_the_page(document) -> list[str]:
-    """Every box, text included, that reaches beyond the edge of its page."""
-    outside = []
-    for number, page in enumerate(document.pages, 1):
-        for box in descendants(page._page_box):
-            if isinstance(box, boxes.PageBox) or box.width is None or box.height is None:
-                continue
-            left, top = box.border_box_x(), box.border_box_y()
-            right, bottom = left + box.border_width(), top + box.border_height()
-            if left < -0.5 or top < -0.5 or right > page.width + 0.5 or bottom > page.height + 0.5:
-                text = getattr(box, "text", "") or box.element_tag or type(box).__name__
-                outside.append(
-                    f"page {number}: {text[:40]!r} at x {left:.0f}..{right:.0f} of {page.width:.0f}"
-                )
-    return outside
 
 
 def pages_holding_each_question(document) -> dict[int, set[int]]:

@@ -14,7 +14,7 @@ from kiosk import create_app
 from kiosk.cli import SAMPLE_ANSWERS
 from kiosk.handout import render_pdf
 from tests.conftest import app_config
-from tests.test_handout import html_for, long_visit
+from tests.support.handout import html_for, long_visit, structure_types
 
 SUBSET_ATKINSON = re.compile(r"^/[A-Z]{6}\+Bundled-Atkinson-Hyperlegible(-Bold)?(-Italic)?$")
 
@@ -64,18 +64,6 @@ def test_the_pdf_is_tagged_for_screen_readers(sample):
     assert reader.metadata.title == "My plan for a second opinion"
     assert b'pdfuaid:part="1"' in reader.xmp_metadata.stream.get_data()
     assert all("/StructParents" in page for page in reader.pages)
-
-
-def structure_types(element, found=None) -> list[str]:
-    found = [] if found is None else found
-    element = element.get_object()
-    if isinstance(element, dict) and "/S" in element:
-        found.append(str(element["/S"]))
-    kids = element.get("/K", []) if isinstance(element, dict) else []
-    for kid in kids if isinstance(kids, list) else [kids]:
-        if hasattr(kid, "get_object") and isinstance(kid.get_object(), dict):
-            structure_types(kid, found)
-    return found
 
 
 def test_the_structure_has_headings_lists_and_tables_in_reading_order(sample):

@@ -27,7 +27,7 @@ from weasyprint.logger import LOGGER
 
 from kiosk.cli import SAMPLE_ANSWERS
 from kiosk.handout import render_pdf
-from tests.test_handout import html_for
+from tests.support.handout import html_for
 
 ZWNJ, ZWJ, VS16 = "\u200c", "\u200d", "\ufe0f"
 FAMILY = f"👨{ZWJ}👩{ZWJ}👧"

@@ -54,7 +54,7 @@ from playwright.sync_api import Response, expect, sync_playwright  # noqa: E402
 from kiosk.config import SETTINGS  # noqa: E402
 
 from .conftest import STAFF_PASSWORD  # noqa: E402
-from .test_browser import (  # noqa: E402
+from .support.browser import (  # noqa: E402
     BROWSER_REQUIRED,
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -67,7 +67,7 @@ from .test_browser import (  # noqa: E402
 if not CHROMIUM.exists() and not BROWSER_REQUIRED:
     pytest.skip(CHROMIUM_MISSING, allow_module_level=True)
 
-pytestmark = [pytest.mark.browser, pytest.mark.nginx]
+pytestmark = [pytest.mark.browser, pytest.mark.nginx, pytest.mark.processes]
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 from kiosk import questionnaire as qn
 
-from .test_browser import URGENT_HEADING, chromium, open_kiosk  # noqa: F401  (shared fixtures)
+from .support.browser import URGENT_HEADING
 
 pytestmark = pytest.mark.browser
 
@@ -85,7 +85,7 @@ def expect_only_bundled_fonts(page: Page, screen: str) -> None:
     assert others == {}, f"{screen} draws text with fonts the project does not ship"
 
 
-def test_every_screen_of_a_visit_draws_its_text_only_in_the_bundled_fonts(open_kiosk):  # noqa: F811
+def test_every_screen_of_a_visit_draws_its_text_only_in_the_bundled_fonts(open_kiosk):
     kiosk, patient = open_kiosk()
     expect_only_bundled_fonts(patient.page, "Welcome")
     patient.taps_start()
@@ -108,7 +108,7 @@ def test_every_screen_of_a_visit_draws_its_text_only_in_the_bundled_fonts(open_k
     expect_only_bundled_fonts(patient.page, "Done, with the claim code")
 
 
-def test_the_steps_draw_their_text_only_in_the_bundled_fonts(open_kiosk):  # noqa: F811
+def test_the_steps_draw_their_text_only_in_the_bundled_fonts(open_kiosk):
     """Each step on its own, as the patient reaches it."""
     kiosk, patient = open_kiosk()
     patient.taps_start()
@@ -131,7 +131,7 @@ def test_the_steps_draw_their_text_only_in_the_bundled_fonts(open_kiosk):  # noq
     expect_only_bundled_fonts(patient.page, "the questions step with a star")
 
 
-def test_spanish_large_text_high_contrast_and_the_idle_prompt_use_only_the_bundled_fonts(open_kiosk):  # noqa: F811
+def test_spanish_large_text_high_contrast_and_the_idle_prompt_use_only_the_bundled_fonts(open_kiosk):
     kiosk, patient = open_kiosk(IDLE_SECONDS=2, IDLE_WARNING_SECONDS=30)
     page = patient.page
     page.locator('.language-settings button[value="es"]').tap()

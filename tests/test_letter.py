@@ -14,8 +14,8 @@ from kiosk.handout import render_handout
 from kiosk.models import Handout
 
 from .conftest import SAMPLE_ANSWERS, run_worker
-from .test_content import write
-from .test_handout import VISIT_DATE
+from .support.content import write
+from .support.handout import VISIT_DATE
 
 
 def pages(pdf: bytes) -> list[str]:

@@ -18,6 +18,8 @@ import pytest
 from .conftest import POSTGRES_MISSING, POSTGRES_REQUIRED, POSTGRES_URL
 from .load.loadtest import run
 
+pytestmark = pytest.mark.load
+
 KIOSKS = 10
 SECONDS = 10
 THINK = 1.0
@@ -49,6 +51,7 @@ def test_ten_kiosks_on_sqlite():
     assert_every_visit_accounted_for(result)
 
 
+@pytest.mark.postgres
 @pytest.mark.skipif(not POSTGRES_URL and not POSTGRES_REQUIRED, reason=POSTGRES_MISSING)
 def test_ten_kiosks_on_postgresql():
     if not POSTGRES_URL:

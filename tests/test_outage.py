@@ -30,7 +30,7 @@ from kiosk.models import Alert
 
 from .conftest import STAFF_PASSWORD
 from .outage_support import Forwarder
-from .test_serve import free_port
+from .support.serve import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "0123456789abcdef0123456789abcdef"
@@ -190,6 +190,7 @@ def desk_server(pg_app, tmp_path):
         forwarder.close()
 
 
+@pytest.mark.processes
 def test_the_desk_says_calmly_that_the_database_is_away_and_comes_back_by_itself(desk_server):
     base, opener, forwarder, log = desk_server
     status, page = _get(opener, base + "/desk/")

@@ -23,7 +23,7 @@ from kiosk.models import Alert
 
 from .conftest import STAFF_PASSWORD, app_config
 from .outage_support import Forwarder
-from .test_browser import KIOSK_SCREEN, WELCOME_HEADING, chromium  # noqa: F401  (shared fixture)
+from .support.browser import KIOSK_SCREEN, WELCOME_HEADING
 
 pytestmark = pytest.mark.browser
 
@@ -54,7 +54,7 @@ def served_through_forwarder(pg_app, tmp_path):
 
 
 def test_a_sign_reported_while_the_database_is_down_reaches_the_desk_once_it_is_back(
-    chromium,  # noqa: F811
+    chromium,
     pg_app,
     served_through_forwarder,
 ):
@@ -117,7 +117,7 @@ def test_a_sign_reported_while_the_database_is_down_reaches_the_desk_once_it_is_
 
 
 def test_a_sign_reported_while_the_server_restarts_is_shown_at_once_and_stored_once(
-    chromium,  # noqa: F811
+    chromium,
     tmp_path,
     monkeypatch,
 ):

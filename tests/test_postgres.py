@@ -91,7 +91,7 @@ def test_a_finish_raced_from_several_processes_makes_one_handout(pg_app):
 def test_handouts_keep_their_rows_through_the_rename_on_postgresql(pg_app):
     from flask_migrate import downgrade
 
-    from .test_migrations import check_handouts_keep_their_rows_through_the_rename
+    from .support.migrations import check_handouts_keep_their_rows_through_the_rename
 
     with pg_app.app_context():
         downgrade(revision="ae502a60cb97")

@@ -19,8 +19,7 @@ from kiosk.extensions import db
 from kiosk.models import Handout, PrintJob, PrintState, utcnow
 
 from .conftest import error, ok, run_worker
-from .test_desk import finished_visit
-from .test_printing import (
+from .support.cups_output import (
     LP_NO_SUCH_PRINTER,
     LP_SENT_FROM_FILE,
     LPSTAT_L_O_WAITING,
@@ -29,6 +28,7 @@ from .test_printing import (
     LPSTAT_RUNNING,
     LPSTAT_SCHEDULER_DOWN,
 )
+from .support.desk import finished_visit
 
 QUEUE = "kiosk-test-pdf"  # the queue the captured CUPS output is about
 WINDOW = timedelta(minutes=30)
@@ -413,7 +413,7 @@ def test_the_desk_shows_what_the_worker_learns(app, desk, handout, cups):
 
 
 def test_the_printers_the_desk_offers_are_the_ones_the_worker_found(app, desk, handout, cups):
-    from .test_printing import LPSTAT_L_P_TWO_PRINTERS
+    from .support.cups_output import LPSTAT_L_P_TWO_PRINTERS
 
     cups({"lpstat -l -p": ok(LPSTAT_L_P_TWO_PRINTERS)})
     page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)

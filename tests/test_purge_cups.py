@@ -31,7 +31,7 @@ if CUPS_MISSING and not CUPS_REQUIRED:
 from kiosk.extensions import db  # noqa: E402
 from kiosk.models import Handout, PrintJob, PrintState  # noqa: E402
 
-from .test_desk import finished_visit  # noqa: E402
+from .support.desk import finished_visit  # noqa: E402
 
 pytestmark = pytest.mark.cups
 

@@ -25,7 +25,7 @@ from kiosk.extensions import db
 from kiosk.models import Alert, Handout, PrintJob, Visit, utcnow
 
 from .conftest import POSTGRES_REQUIRED, POSTGRES_URL, ok
-from .test_desk import finished_visit
+from .support.desk import finished_visit
 
 PATIENT_TABLES = [model.__tablename__ for model in (Visit, Handout, PrintJob, Alert)]
 

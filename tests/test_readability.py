@@ -16,7 +16,7 @@ import textstat
 
 from kiosk import questionnaire as qn
 from kiosk.cli import SAMPLE_ANSWERS
-from tests.test_handout import html_for
+from tests.support.handout import html_for
 
 MAX_GRADE = 6.0
 BLOCKS = {"title", "h1", "h2", "p", "li", "th", "td"}
@@ -116,7 +116,7 @@ def test_the_template_adds_every_sentence_it_can(handout_app):
 def test_the_records_letter_alone_reads_at_grade_six_or_below(handout_app):
     from kiosk.handout import handout_html
 
-    from .test_handout import VISIT_DATE
+    from .support.handout import VISIT_DATE
 
     parser = FixedText()
     with handout_app.app_context():

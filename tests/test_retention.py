@@ -17,7 +17,7 @@ from kiosk.extensions import db
 from kiosk.models import Alert, AuditEvent, Handout, PrintJob, SignInFailure, StaffSession, Visit, utcnow
 
 from .conftest import Kiosk, run_worker
-from .test_desk import finished_visit
+from .support.desk import finished_visit
 
 CANARY = "Canary-RT5 my sister Philippa drives me"
 

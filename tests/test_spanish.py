@@ -12,12 +12,10 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import textstat
 from babel.messages.frontend import CommandLineInterface
-from babel.messages.pofile import read_po
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -26,11 +24,9 @@ from kiosk.handout import render_handout
 from kiosk.models import Handout, Visit
 
 from .conftest import run_worker
-from .test_handout_pdf import structure_types
+from .support.catalogs import SPANISH, TRANSLATIONS, msgids, read_catalog
+from .support.handout import structure_types
 
-TRANSLATIONS = Path(__file__).resolve().parent.parent / "kiosk" / "translations"
-TEMPLATE = TRANSLATIONS / "messages.pot"
-SPANISH = TRANSLATIONS / "es" / "LC_MESSAGES" / "messages.po"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
 
 MAX_GRADE = 6.0
@@ -38,15 +34,6 @@ MIN_FERNANDEZ_HUERTA = 70.0
 # One string is measured on its own from this many words: fewer is a label
 # ("Neck", "Next"), which no readability formula can score.
 SENTENCE_WORDS = 6
-
-
-def read_catalog(path: Path):
-    with path.open("rb") as file:
-        return read_po(file)
-
-
-def msgids() -> list[str]:
-    return [message.id for message in read_catalog(TEMPLATE) if message.id]
 
 
 def as_sentence(text: str) -> str:

@@ -15,10 +15,17 @@ from playwright.sync_api import Page, expect
 
 from kiosk import questionnaire as qn
 
-from .test_accessibility import violations
-from .test_browser import Patient, chromium, open_kiosk  # noqa: F401
-from .test_every_patient import FAKE_SPEECH, LANDSCAPE, PORTRAIT, expect_soon, screen_problems, set_display
-from .test_spanish import SPANISH, msgids, read_catalog
+from .support.browser import (
+    FAKE_SPEECH,
+    LANDSCAPE,
+    PORTRAIT,
+    Patient,
+    expect_soon,
+    screen_problems,
+    set_display,
+    violations,
+)
+from .support.catalogs import SPANISH, msgids, read_catalog
 
 pytestmark = pytest.mark.browser
 
@@ -93,7 +100,7 @@ def walk_in_spanish(patient: Patient, check) -> None:
     [(PORTRAIT, 100), (PORTRAIT, 150), (LANDSCAPE, 150)],
     ids=["portrait", "portrait-150", "landscape-150"],
 )
-def test_every_screen_in_spanish(open_kiosk, screen, size):  # noqa: F811
+def test_every_screen_in_spanish(open_kiosk, screen, size):
     kiosk, patient = open_kiosk(screen=screen)
     choose_spanish(patient)
     if size != 100:
@@ -115,7 +122,7 @@ def test_every_screen_in_spanish(open_kiosk, screen, size):  # noqa: F811
     patient.expect_no_blocked_or_broken_scripts()
 
 
-def test_switching_language_midway_loses_nothing(open_kiosk):  # noqa: F811
+def test_switching_language_midway_loses_nothing(open_kiosk):
     kiosk, patient = open_kiosk()
     page = patient.page
     patient.taps_start()
@@ -139,7 +146,7 @@ def test_switching_language_midway_loses_nothing(open_kiosk):  # noqa: F811
     expect(page.locator('input[name="spine_region"][value="neck"]')).to_be_checked()
 
 
-def test_read_to_me_speaks_spanish_in_a_spanish_visit(open_kiosk):  # noqa: F811
+def test_read_to_me_speaks_spanish_in_a_spanish_visit(open_kiosk):
     kiosk, patient = open_kiosk(walk_up=False)
     patient.page.add_init_script(FAKE_SPEECH.replace('lang: "en-US"', 'lang: "es-US"'))
     patient.walks_up()
@@ -159,7 +166,7 @@ def test_read_to_me_speaks_spanish_in_a_spanish_visit(open_kiosk):  # noqa: F811
     assert all(item["lang"].startswith("es") for item in said())
 
 
-def test_the_idle_prompt_and_an_error_page_in_spanish(open_kiosk):  # noqa: F811
+def test_the_idle_prompt_and_an_error_page_in_spanish(open_kiosk):
     kiosk, patient = open_kiosk(IDLE_SECONDS=1, IDLE_WARNING_SECONDS=30)
     page = patient.page
     choose_spanish(patient)

@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from kiosk import questionnaire as qn
 
-from .test_browser import DONE_HEADING, REVIEW_HEADING, WELCOME_HEADING, Patient, chromium, open_kiosk  # noqa: F401  (shared fixtures)
+from .support.browser import DONE_HEADING, REVIEW_HEADING, WELCOME_HEADING, Patient
 
 pytestmark = pytest.mark.browser
 
@@ -70,7 +70,7 @@ READING_NOW = """() => {
 }"""
 
 
-def kiosk_with_speech(open_kiosk, *, voices=(ENGLISH,), late=False, absent=False, **settings: Any) -> Patient:  # noqa: F811
+def kiosk_with_speech(open_kiosk, *, voices=(ENGLISH,), late=False, absent=False, **settings: Any) -> Patient:
     kiosk, patient = open_kiosk(walk_up=False, **settings)
     config = {"voices": list(voices), "late": late, "absent": absent}
     patient.page.add_init_script(script=f"({FAKE_SPEECH})({json.dumps(config)})")
@@ -141,7 +141,7 @@ def assert_every_utterance_in_english_and_slow(page: Page) -> None:
         pytest.param({"voices": ({**ENGLISH, "local": False},)}, id="an English voice on a server"),
     ],
 )
-def test_read_to_me_stays_hidden_without_a_voice_on_this_kiosk_for_its_language(open_kiosk, speech):  # noqa: F811
+def test_read_to_me_stays_hidden_without_a_voice_on_this_kiosk_for_its_language(open_kiosk, speech):
     patient = kiosk_with_speech(open_kiosk, **speech)
     if not speech.get("absent"):
         patient.page.wait_for_function("window.__voicesAnnounced === true")
@@ -152,7 +152,7 @@ def test_read_to_me_stays_hidden_without_a_voice_on_this_kiosk_for_its_language(
 
 
 @pytest.mark.parametrize("late", [False, True], ids=["voices at once", "voices late"])
-def test_read_to_me_shows_with_a_voice_for_the_page_language(open_kiosk, late):  # noqa: F811
+def test_read_to_me_shows_with_a_voice_for_the_page_language(open_kiosk, late):
     patient = kiosk_with_speech(open_kiosk, voices=(FRENCH, ENGLISH), late=late)
     button = patient.page.locator("#read-aloud")
     expect(button).to_be_visible()
@@ -161,7 +161,7 @@ def test_read_to_me_shows_with_a_voice_for_the_page_language(open_kiosk, late): 
     patient.expect_no_blocked_or_broken_scripts()
 
 
-def test_read_to_me_reads_this_screen_then_each_new_one_in_the_page_language(open_kiosk):  # noqa: F811
+def test_read_to_me_reads_this_screen_then_each_new_one_in_the_page_language(open_kiosk):
     patient = kiosk_with_speech(open_kiosk)
     page = patient.page
 
@@ -187,7 +187,7 @@ def test_read_to_me_reads_this_screen_then_each_new_one_in_the_page_language(ope
     patient.expect_no_blocked_or_broken_scripts()
 
 
-def test_a_tapped_answer_is_said_back_cutting_short_the_reading(open_kiosk):  # noqa: F811
+def test_a_tapped_answer_is_said_back_cutting_short_the_reading(open_kiosk):
     patient = kiosk_with_speech(open_kiosk)
     page = patient.page
     turns_reading_on(patient)
@@ -225,7 +225,7 @@ def test_a_tapped_answer_is_said_back_cutting_short_the_reading(open_kiosk):  # 
     patient.expect_no_blocked_or_broken_scripts()
 
 
-def test_turning_read_to_me_off_stops_at_once_and_the_next_screen_is_silent(open_kiosk):  # noqa: F811
+def test_turning_read_to_me_off_stops_at_once_and_the_next_screen_is_silent(open_kiosk):
     patient = kiosk_with_speech(open_kiosk)
     page = patient.page
     button = page.locator("#read-aloud")
@@ -253,7 +253,7 @@ def test_turning_read_to_me_off_stops_at_once_and_the_next_screen_is_silent(open
     patient.expect_no_blocked_or_broken_scripts()
 
 
-def test_read_to_me_reads_the_idle_prompt_as_it_opens(open_kiosk):  # noqa: F811
+def test_read_to_me_reads_the_idle_prompt_as_it_opens(open_kiosk):
     patient = kiosk_with_speech(open_kiosk, IDLE_SECONDS=2)
     page = patient.page
     turns_reading_on(patient)
@@ -270,7 +270,7 @@ def test_read_to_me_reads_the_idle_prompt_as_it_opens(open_kiosk):  # noqa: F811
     patient.expect_no_blocked_or_broken_scripts()
 
 
-def test_read_to_me_lasts_for_the_visit_and_ends_with_it(open_kiosk):  # noqa: F811
+def test_read_to_me_lasts_for_the_visit_and_ends_with_it(open_kiosk):
     patient = kiosk_with_speech(open_kiosk)
     page = patient.page
     turns_reading_on(patient)

@@ -186,7 +186,7 @@ def test_an_alert_counts_once_and_its_wait_when_acknowledged(app, kiosk, desk):
 
 
 def test_a_printed_handout_counts_once_each_print(app, desk):
-    from .test_desk import finished_visit
+    from .support.desk import finished_visit
 
     handout = finished_visit(app)
     for _ in range(2):  # printed, then reprinted
@@ -242,7 +242,7 @@ def test_the_counts_hold_no_visit_ids_claim_codes_or_words(app, kiosk):
 
 
 def test_the_counts_outlive_the_purge_of_visits_handouts_and_alerts(app, desk):
-    from .test_desk import finished_visit
+    from .support.desk import finished_visit
 
     handout = finished_visit(app, warning_signs=["fever"])
     desk.post(f"/desk/handouts/{handout.id}/print", {"printer": "directory"})

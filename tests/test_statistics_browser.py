@@ -14,14 +14,12 @@ from kiosk.extensions import db
 from kiosk.models import DailyCount
 
 from .conftest import STAFF_PASSWORD
-from .test_accessibility import violations
-from .test_browser import chromium, open_kiosk  # noqa: F401  (shared fixtures)
-from .test_every_patient import CountingPatient
+from .support.browser import CountingPatient, violations
 
 pytestmark = pytest.mark.browser
 
 
-def test_the_kiosk_sends_the_taps_a_patient_made_and_the_page_passes_axe(open_kiosk, chromium):  # noqa: F811
+def test_the_kiosk_sends_the_taps_a_patient_made_and_the_page_passes_axe(open_kiosk, chromium):
     kiosk, patient = open_kiosk()
     you = CountingPatient(patient)
     page = you.page

@@ -15,7 +15,7 @@ from kiosk.models import AuditEvent, Handout, HandoutState, utcnow
 from kiosk.worker import render_due
 
 from .conftest import run_worker
-from .test_desk import finished_visit
+from .support.desk import finished_visit
 
 CANARY = "Canary-7Q: my neighbour Mrs Ortega drives me"
 

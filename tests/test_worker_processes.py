@@ -39,7 +39,7 @@ CUPS_REQUIRED = os.environ.get("KIOSK_REQUIRE_CUPS", "").strip() not in ("", "0"
 if cups.missing() and not CUPS_REQUIRED:
     pytest.skip(cups.missing(), allow_module_level=True)
 
-pytestmark = pytest.mark.cups
+pytestmark = [pytest.mark.cups, pytest.mark.processes]
 
 LP_WRAPPER = """#!/bin/sh
 echo "start $*" >> "$LP_LOG"
