@@ -162,5 +162,12 @@ def test_the_fonts_are_declared_once_for_the_kiosk_the_desk_and_the_handout():
     css = ROOT / "static" / "css"
     declared = {path.name for path in css.glob("*.css") if "@font-face" in path.read_text(encoding="utf-8")}
     assert declared == {"fonts.css"}
-    for sheet in ("kiosk.css", "desk.css", "handout.css"):
-        assert "@import url(fonts.css);" in (css / sheet).read_text(encoding="utf-8"), sheet
+    # The handout imports it; every page of the kiosk and the desk links it
+    # (both faces' layouts extend base.html).
+    assert "@import url(fonts.css);" in (css / "handout.css").read_text(encoding="utf-8")
+    templates = ROOT / "templates"
+    assert "filename='css/fonts.css'" in (templates / "base.html").read_text(encoding="utf-8")
+    for layout in ("patient/page.html", "desk/layout.html"):
+        assert (templates / layout).read_text(encoding="utf-8").startswith('{% extends "base.html" %}'), (
+            layout
+        )

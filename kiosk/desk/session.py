@@ -133,7 +133,15 @@ def _read_only_cookie(response, value: str):
 def keep_read_only(response):
     """Renew a read-only sign-in's cookie while it holds, delete it once it ends."""
     if getattr(g, "end_read_only", False):
-        response.delete_cookie(auth.READ_ONLY_COOKIE, path=url_for("desk.queue"))
+        # With the attributes it was set with: behind HTTPS every cookie,
+        # even one being deleted, is Secure.
+        response.delete_cookie(
+            auth.READ_ONLY_COOKIE,
+            path=url_for("desk.queue"),
+            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+            httponly=True,
+            samesite="Lax",
+        )
     elif (found := getattr(g, "read_only", None)) is not None:
         active = request.endpoint not in PASSIVE_ENDPOINTS
         _read_only_cookie(response, auth.renew_read_only(found, active=active))
