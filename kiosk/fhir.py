@@ -22,7 +22,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, url_for
 from flask_babel import force_locale
 from flask_login import current_user
 
-from . import auth, content, errors
+from . import audit, auth, content, errors
 from . import questionnaire as qn
 from .content import gettext
 from .extensions import db
@@ -208,7 +208,7 @@ def questionnaire_response_view(handout_id: int):
     auth.touch(g.desk_session.row)
     handout = db.session.get(Handout, handout_id) or abort(404)
     resource = questionnaire_response(handout)
-    auth.audit(current_user.username, "fhir-export", f"handout {handout.claim_code}")
+    audit.record(current_user.username, "fhir-export", f"handout {handout.claim_code}")
     db.session.commit()
     return _fhir(resource)
 

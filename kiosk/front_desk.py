@@ -15,8 +15,7 @@ from datetime import timedelta
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import selectinload
 
-from . import printing, statistics, storage
-from .auth import audit
+from . import audit, printing, statistics, storage
 from .extensions import db
 from .models import Alert, Handout, Printer, PrintJob, WorkerBeat, utcnow
 from .print_jobs import remove_saved_copies
@@ -90,13 +89,13 @@ def normalise_code(typed: str) -> str | None:
 def find_by_code(code: str, *, staff: str) -> Handout | None:
     """The handout with this claim code; the look-up is audited, found or not."""
     handout = db.session.scalar(select(Handout).where(Handout.claim_code == code))
-    audit(staff, "look-up", f"code {code} {'found' if handout else 'not found'}")
+    audit.record(staff, "look-up", f"code {code} {'found' if handout else 'not found'}")
     db.session.commit()
     return handout
 
 
 def record_view(handout: Handout, *, staff: str) -> None:
-    audit(staff, "view", f"handout {handout.claim_code}")
+    audit.record(staff, "view", f"handout {handout.claim_code}")
     db.session.commit()
 
 
@@ -111,7 +110,7 @@ def acknowledge(alert: Alert, *, staff: str) -> None:
         .execution_options(synchronize_session=False)
     ).rowcount
     if acknowledged:
-        audit(staff, "acknowledge-alert", f"alert {alert.id}")
+        audit.record(staff, "acknowledge-alert", f"alert {alert.id}")
         statistics.alert_acknowledged(alert.kiosk, waited=now - alert.created_at)
     db.session.commit()
 
@@ -120,12 +119,12 @@ def hand_over(handout: Handout, *, staff: str) -> None:
     if handout.handed_over_at is None:
         handout.handed_over_at = utcnow()
         handout.handed_over_by = staff
-        audit(staff, "hand-over", f"handout {handout.claim_code}")
+        audit.record(staff, "hand-over", f"handout {handout.claim_code}")
         db.session.commit()
 
 
 def record_preview(handout: Handout, *, staff: str) -> None:
-    audit(staff, "preview", f"handout {handout.claim_code}")
+    audit.record(staff, "preview", f"handout {handout.claim_code}")
     db.session.commit()
 
 
@@ -135,7 +134,7 @@ def delete_handout(handout: Handout, *, staff: str) -> str:
     code = handout.claim_code
     remove_saved_copies(handout)
     db.session.delete(handout.visit)
-    audit(staff, "delete", f"handout {code}")
+    audit.record(staff, "delete", f"handout {code}")
     db.session.commit()
     return code
 

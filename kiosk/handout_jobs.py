@@ -20,8 +20,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import exists, update
 
-from . import leases, print_jobs
-from .auth import audit
+from . import audit, leases, print_jobs
 from .extensions import db
 from .handout import asks_for_letter, render_handout
 from .models import Handout, HandoutState, PrintJob, PrintState, utcnow
@@ -173,7 +172,7 @@ def retry(handout: Handout, *, staff: str) -> bool:
         .execution_options(synchronize_session=False)
     ).rowcount
     if retried:
-        audit(staff, "retry-handout", f"handout {handout.claim_code}")
+        audit.record(staff, "retry-handout", f"handout {handout.claim_code}")
     db.session.commit()
     db.session.refresh(handout)
     return retried == 1

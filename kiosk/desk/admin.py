@@ -10,7 +10,7 @@ from flask import Response, abort, current_app, flash, render_template, request,
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import auth, front_desk, kiosks, statistics
+from .. import audit, auth, front_desk, kiosks, statistics
 from ..auth import AccountError
 from ..clock import clinic_now
 from ..extensions import db
@@ -223,7 +223,7 @@ def _csv_download(name: str, rows: list[list], action: str, subject: str = "") -
     writer = csv.writer(out)
     for row in rows:
         writer.writerow([_cell(value) if isinstance(value, str) else value for value in row])
-    auth.audit(current_user.username, action, subject)
+    audit.record(current_user.username, action, subject)
     db.session.commit()
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}-{clinic_now():%Y-%m-%d}.csv"'
