@@ -4,7 +4,7 @@ staff accounts.
 Every URL here requires a signed-in staff member, except the sign-in page
 (``session.py``); while nothing can be saved, a read-only sign-in opens the
 queue alone. The routes are thin: the queries and writes they call live
-in ``kiosk.front_desk``, ``kiosk.print_jobs`` and ``kiosk.handout_jobs``.
+in ``kiosk.desk.service``, ``kiosk.print_jobs`` and ``kiosk.handout_jobs``.
 """
 
 from __future__ import annotations

@@ -10,12 +10,12 @@ from flask import Response, abort, current_app, flash, render_template, request,
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import audit, auth, front_desk, kiosks, statistics
+from .. import audit, auth, kiosks, statistics
 from ..auth import AccountError
 from ..clock import clinic_now
 from ..extensions import db
 from ..models import MAX_ROW_ID, AuditEvent, Kiosk, Staff
-from . import bp, charts
+from . import bp, charts, service
 from .forms import KioskForm, StaffForm
 
 AUDIT_PAGE = 200
@@ -119,7 +119,7 @@ def clear_sign_in_failures(staff_id: int):
 def _kiosk_form() -> KioskForm:
     form = KioskForm()
     config = current_app.config
-    printers = front_desk.printers(configured={config["DEFAULT_PRINTER"], config["AUTO_PRINT_PRINTER"]})
+    printers = service.printers(configured={config["DEFAULT_PRINTER"], config["AUTO_PRINT_PRINTER"]})
     form.auto_print_printer.choices = [("", "No printing by itself"), *((p.name, p.label) for p in printers)]
     return form
 

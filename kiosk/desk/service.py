@@ -1,7 +1,8 @@
-"""What the front desk reads and does: the queue of handouts and alerts,
+"""The desk's service layer, what the front desk reads and does: the queue of handouts and alerts,
 look-up by claim code, acknowledging an alert, handing over, deleting.
 
-Plain functions over the database, called by the desk's routes. Each action
+Plain functions over the database, called by the desk's routes (which stay
+thin: they read the form, call one of these, and draw the page). Each action
 is committed together with its audit entry. Nothing here talks to CUPS: the
 printers offered are the ones the worker last found.
 """
@@ -10,21 +11,20 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from . import audit, printing, statistics, storage
-from .extensions import db
-from .models import Alert, Handout, Printer, PrintJob, WorkerBeat, utcnow
-from .print_jobs import remove_saved_copies
-from .visits import CLAIM_CODE_ALPHABET, CLAIM_CODE_LENGTH
+from .. import audit, printing, statistics, storage
+from ..extensions import db
+from ..health import worker_running
+from ..models import Alert, Handout, Printer, PrintJob, utcnow
+from ..print_jobs import remove_saved_copies
+from ..visits import CLAIM_CODE_ALPHABET, CLAIM_CODE_LENGTH
 
 QUEUE_LENGTH = 100
 OPEN_ALERT = Alert.acknowledged_at.is_(None)
 # A worker that has not been heard from for this long is taken to be down.
-WORKER_SILENT_AFTER = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -70,12 +70,6 @@ def queue_fingerprint(today: object) -> str:
     ).all()
     fingerprint = repr((alerts, handouts, jobs, worker_running(), disk_full(), today)).encode()
     return hashlib.sha256(fingerprint).hexdigest()[:32]
-
-
-def worker_running() -> bool:
-    """Whether any worker has been heard from lately."""
-    recent = WorkerBeat.seen_at > utcnow() - WORKER_SILENT_AFTER
-    return db.session.scalar(select(exists().where(recent))) is True
 
 
 def normalise_code(typed: str) -> str | None:
