@@ -755,7 +755,10 @@ def start_session(staff: Staff) -> str:
 
 
 @dataclass(frozen=True)
-class Session:
+class DeskSignIn:
+    """A desk sign-in found from its cookie's token: the staff member and
+    their session's row (``models.StaffSession``), or why there is none."""
+
     staff: Staff | None
     # Why there is none: "" (no such session), "ended" (signed out or revoked),
     # "idle" or "expired" (the time limits).
@@ -763,15 +766,15 @@ class Session:
     row: StaffSession | None = None
 
 
-def load_session(token: object, *, idle: timedelta, lifetime: timedelta) -> Session:
+def load_sign_in(token: object, *, idle: timedelta, lifetime: timedelta) -> DeskSignIn:
     """The staff member signed in with `token`, if that session is still open."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
-        return Session(None)
+        return DeskSignIn(None)
     row = db.session.get(StaffSession, _digest(token))
     if row is None:
-        return Session(None)
+        return DeskSignIn(None)
     if row.ended_at is not None:
-        return Session(None, "ended")
+        return DeskSignIn(None, "ended")
     now = utcnow()
     for too_old, why in (
         (now - row.last_seen_at > idle, "idle"),
@@ -780,11 +783,11 @@ def load_session(token: object, *, idle: timedelta, lifetime: timedelta) -> Sess
         if too_old:
             with _saving("the end of a desk session"):  # ended all the same
                 row.ended_at = now
-            return Session(None, why)
+            return DeskSignIn(None, why)
     if not row.staff.active:
-        return Session(None, "ended")
+        return DeskSignIn(None, "ended")
     row.staff.session_token = token
-    return Session(row.staff, row=row)
+    return DeskSignIn(row.staff, row=row)
 
 
 def touch(row: StaffSession, every: timedelta = timedelta(seconds=30)) -> bool:

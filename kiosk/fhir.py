@@ -205,7 +205,7 @@ def questionnaire_response_view(handout_id: int):
     """A handout's answers, for signed-in staff (the desk's own session)."""
     if not current_user.is_authenticated:
         return _outcome(401, "login", "Sign in to the front desk first.")
-    auth.touch(g.desk_session.row)
+    auth.touch(g.desk_sign_in.row)
     handout = db.session.get(Handout, handout_id) or abort(404)
     resource = questionnaire_response(handout)
     audit.record(current_user.username, "fhir-export", f"handout {handout.claim_code}")

@@ -281,7 +281,7 @@ class Staff(UserMixin, db.Model):
     )
 
     # The token of the desk session this request is signed in with (set by
-    # ``auth.load_session``); Flask-Login keeps it as the user's id.
+    # ``auth.load_sign_in``); Flask-Login keeps it as the user's id.
     session_token = None
 
     @property

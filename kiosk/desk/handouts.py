@@ -12,7 +12,7 @@ from ..handout import asks_for_letter
 from ..models import Handout, PrintJob
 from . import bp, service
 from .forms import PrintForm
-from .session import staff_name
+from .sign_in import staff_name
 
 
 def _handout(handout_id: int) -> Handout:

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import Alert
 from . import bp, service
 from .forms import LookupForm
-from .session import staff_name
+from .sign_in import staff_name
 
 
 def _fingerprint() -> str:
