@@ -51,7 +51,7 @@ class Leased:
 
 class Kiosk(db.Model):
     """A touchscreen registered by an admin and enrolled by opening a
-    one-time link on it (``kiosk.kiosks``). The device keeps a long-lived
+    one-time link on it (``kiosk.enrolled_kiosks``). The device keeps a long-lived
     token in a cookie; only hashes of the link's code and of the token are
     stored here."""
 

@@ -21,7 +21,7 @@ from flask import current_app
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
-from . import audit, kiosks, leases, printing, statistics
+from . import audit, enrolled_kiosks, leases, printing, statistics
 from .extensions import db
 from .models import Handout, HandoutState, Printer, PrintJob, PrintState, utcnow
 
@@ -119,7 +119,7 @@ def auto_print_job(handout: Handout) -> PrintJob | None:
     """The print job auto-print asks for once a handout is ready, if its
     kiosk (or else the clinic, AUTO_PRINT_PRINTER) prints every handout.
     Added, not committed: it commits with the handout becoming ready."""
-    printer = kiosks.auto_print_printer(handout.kiosk) or current_app.config["AUTO_PRINT_PRINTER"]
+    printer = enrolled_kiosks.auto_print_printer(handout.kiosk) or current_app.config["AUTO_PRINT_PRINTER"]
     already = db.session.scalar(select(exists().where(PrintJob.handout_id == handout.id)))
     if not printer or already:
         return None

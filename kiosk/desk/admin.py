@@ -10,7 +10,7 @@ from flask import Response, abort, current_app, flash, render_template, request,
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import audit, auth, kiosks, statistics
+from .. import audit, auth, enrolled_kiosks, statistics
 from ..auth import AccountError
 from ..clock import clinic_now
 from ..extensions import db
@@ -128,7 +128,7 @@ def _kiosks_page(form: KioskForm | None = None, *, link: tuple[str, str] | None 
     page = render_template(
         "desk/kiosks.html",
         title="Kiosks",
-        kiosks=kiosks.all_kiosks(),
+        kiosks=enrolled_kiosks.all_kiosks(),
         form=form or _kiosk_form(),
         link=link,
         enrollment=current_app.config["KIOSK_ENROLLMENT"],
@@ -156,13 +156,13 @@ def add_kiosk():
     if not form.validate_on_submit():
         return _kiosks_page(form, status=400)
     try:
-        registered = kiosks.register(
+        registered = enrolled_kiosks.register(
             form.name.data,
             form.location.data or "",
             form.auto_print_printer.data or "",
             by=current_user.username,
         )
-    except kiosks.KioskError as error:
+    except enrolled_kiosks.KioskError as error:
         form.form_errors.append(str(error))
         return _kiosks_page(form, status=400)
     return _kiosks_page(link=_link(registered.kiosk.name, registered.link_code))
@@ -176,14 +176,14 @@ def _kiosk(kiosk_id: int) -> Kiosk:
 def kiosk_link(kiosk_id: int):
     _require_admin()
     kiosk = _kiosk(kiosk_id)
-    return _kiosks_page(link=_link(kiosk.name, kiosks.new_link(kiosk, by=current_user.username)))
+    return _kiosks_page(link=_link(kiosk.name, enrolled_kiosks.new_link(kiosk, by=current_user.username)))
 
 
 @bp.post("/kiosks/<id:kiosk_id>/revoke")
 def revoke_kiosk(kiosk_id: int):
     _require_admin()
     kiosk = _kiosk(kiosk_id)
-    kiosks.revoke(kiosk, by=current_user.username)
+    enrolled_kiosks.revoke(kiosk, by=current_user.username)
     flash(f"Kiosk {kiosk.name} can no longer start visits. Make a new link to enroll it again.")
     return _kiosks_page()
 
