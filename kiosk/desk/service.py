@@ -133,18 +133,20 @@ def delete_handout(handout: Handout, *, staff: str) -> str:
     return code
 
 
-def printers(configured: set[str]) -> list[printing.Printer]:
+def printers(configured: set[str]) -> list[printing.CupsQueue]:
     """The printers to offer: those the worker last found in CUPS, those
     `configured` or used before (so the usual printer stays selectable while
     the print server is down), then the folder."""
     offered = [
-        printing.Printer(row.name, row.label, is_directory=False, state=row.state, reason=row.reason)
+        printing.CupsQueue(row.name, row.label, is_directory=False, state=row.state, reason=row.reason)
         for row in db.session.scalars(select(Printer).order_by(Printer.listed.desc(), Printer.name)).all()
     ]
     known = {p.name for p in offered} | {printing.DIRECTORY_PRINTER}
     used = set(db.session.scalars(select(PrintJob.printer).distinct()).all())
     for name in sorted(n for n in (used | configured) if n and n not in known):
         offered.append(
-            printing.Printer(name, name, is_directory=False, state="unknown", reason="not listed by CUPS now")
+            printing.CupsQueue(
+                name, name, is_directory=False, state="unknown", reason="not listed by CUPS now"
+            )
         )
     return [*offered, printing.DIRECTORY]
