@@ -117,7 +117,7 @@ class HandoutQuestion:
 
 @dataclass(frozen=True)
 class Block:
-    """One answer as the handout prints it (``qn.Reads``), already translated."""
+    """One answer as the handout prints it (``qn.HandoutLayout``), already translated."""
 
     style: str
     lead_in: str = ""
