@@ -54,7 +54,7 @@ def test_a_handout_that_fails_to_render_is_tried_again_then_shown_to_the_desk(ap
     def broken(answers, **_):
         raise RuntimeError(f"layout failed near {answers['own_question_1']!r}")
 
-    monkeypatch.setattr(handout_jobs, "render_handout", broken)
+    monkeypatch.setattr(handout_jobs, "handout_pdf", broken)
     caplog.set_level(logging.INFO)
     for attempt in range(1, handout_jobs.MAX_ATTEMPTS + 1):
         run_worker(app)
