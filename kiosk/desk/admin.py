@@ -249,7 +249,7 @@ def statistics_page():
     """Counts of the last 30 days, every kiosk or one: where patients stop,
     alerts, prints, time and taps to finish."""
     _require_admin()
-    known = statistics.kiosks()
+    known = statistics.kiosk_names()
     report = statistics.report(_chosen_kiosk(known))
     drop_off = charts.horizontal_bars([(row.title, row.abandoned) for row in report.drop_off])
     by_day = charts.day_columns(
@@ -273,6 +273,6 @@ def statistics_page():
 def statistics_csv():
     """The same counts as CSV, one row a day a kiosk, for the clinic's own sums."""
     _require_admin()
-    kiosk = _chosen_kiosk(statistics.kiosks())
+    kiosk = _chosen_kiosk(statistics.kiosk_names())
     subject = f"kiosk {kiosk}" if kiosk else "all kiosks"
     return _csv_download("statistics", statistics.csv_rows(kiosk), "statistics-download", subject)
