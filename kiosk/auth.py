@@ -1,5 +1,5 @@
 """Staff accounts: passwords, sign-in with slowed-down guessing, desk
-sessions kept on the server, and the audit trail.
+sessions kept on the server (the audit trail: ``kiosk.audit``).
 
 **Guessing is slowed at four levels**, counted from failures stored in the
 database, so every app process counts the same ones:
@@ -82,9 +82,9 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import storage
+from . import audit, storage
 from .extensions import db
-from .models import AuditEvent, SignInFailure, Staff, StaffSession, utcnow
+from .models import SignInFailure, Staff, StaffSession, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ def create_staff(username: str, password: str, *, is_admin: bool = False, by: st
     staff = Staff(username=name, password_hash=_hash(password), password_normalised=True, is_admin=is_admin)
     db.session.add(staff)
     if by:
-        audit(by, "add-staff", f"staff {name}")
+        audit.record(by, "add-staff", f"staff {name}")
     db.session.commit()
     return staff
 
@@ -298,7 +298,7 @@ def set_password(staff: Staff, password: str, *, by: str | None = None) -> None:
     staff.password_normalised = True
     end_all_sessions(staff)
     if by:
-        audit(by, "reset-password", f"staff {staff.username}")
+        audit.record(by, "reset-password", f"staff {staff.username}")
     db.session.commit()
 
 
@@ -307,7 +307,7 @@ def set_active(staff: Staff, active: bool, *, by: str) -> None:
     staff.active = active
     if not active:
         end_all_sessions(staff)
-    audit(by, f"{'enable' if active else 'disable'}-staff", f"staff {staff.username}")
+    audit.record(by, f"{'enable' if active else 'disable'}-staff", f"staff {staff.username}")
     db.session.commit()
 
 
@@ -449,7 +449,7 @@ def _refuse(attempt: _Attempt, held: _Held, action: str) -> None:
         "device": f"too many failures on a known browser (from {attempt.address})",
     }.get(held.by, f"too many failures from {attempt.address}")
     with _saving("a refused sign-in"):
-        audit(attempt.username, action, why)
+        audit.record(attempt.username, action, why)
     log.warning("sign-in refused: too many failures (%s)", held.by)
 
 
@@ -533,7 +533,7 @@ def sign_in(username: str, password: str, remote_addr: str, known: KnownBrowser 
         return _sign_in_to_read(attempt, staff, password)
     if not checked.matches:
         with _saving("a failed sign-in"):  # the attempt is stored: it counts all the same
-            audit(name, "sign-in-failed", f"from {address}")
+            audit.record(name, "sign-in-failed", f"from {address}")
         return SignIn(None)
     assert staff is not None
     with _saving("a sign-in") as saved:
@@ -543,7 +543,7 @@ def sign_in(username: str, password: str, remote_addr: str, known: KnownBrowser 
             staff.password_normalised = True
         staff.last_sign_in_at = utcnow()
         token = start_session(staff)
-        audit(staff.username, "sign-in", f"from {address}")
+        audit.record(staff.username, "sign-in", f"from {address}")
     if not saved.ok:  # the disk filled since the attempt was stored
         return SignIn(staff, read_only=True)
     return SignIn(staff, token=token)
@@ -708,7 +708,7 @@ def change_own_password(
         return PasswordChange(cannot_save=True)
     if not checked.matches:
         with _saving("a failed password change") as saved:
-            audit(staff.username, "change-password-failed", f"from {attempt.address}")
+            audit.record(staff.username, "change-password-failed", f"from {attempt.address}")
         if not saved.ok:
             return PasswordChange(cannot_save=True)
         return PasswordChange(error="Your current password is not right. Please type it again.")
@@ -717,7 +717,7 @@ def change_own_password(
         staff.password_hash = _hash(new)
         staff.password_normalised = True
         end_all_sessions(staff, keep_token=keep_token)
-        audit(staff.username, "change-password", f"from {attempt.address}")
+        audit.record(staff.username, "change-password", f"from {attempt.address}")
     return PasswordChange(cannot_save=not saved.ok)
 
 
@@ -735,7 +735,7 @@ def clear_failures(staff: Staff, *, by: str) -> None:
     """Forget an account's failed sign-ins, from everywhere: an admin lets
     the real user in while a guesser elsewhere holds the account."""
     db.session.execute(delete(SignInFailure).where(SignInFailure.username == staff.username))
-    audit(by, "clear-sign-in-failures", f"staff {staff.username}")
+    audit.record(by, "clear-sign-in-failures", f"staff {staff.username}")
     db.session.commit()
 
 
@@ -755,7 +755,10 @@ def start_session(staff: Staff) -> str:
 
 
 @dataclass(frozen=True)
-class Session:
+class DeskSignIn:
+    """A desk sign-in found from its cookie's token: the staff member and
+    their session's row (``models.StaffSession``), or why there is none."""
+
     staff: Staff | None
     # Why there is none: "" (no such session), "ended" (signed out or revoked),
     # "idle" or "expired" (the time limits).
@@ -763,15 +766,15 @@ class Session:
     row: StaffSession | None = None
 
 
-def load_session(token: object, *, idle: timedelta, lifetime: timedelta) -> Session:
+def load_sign_in(token: object, *, idle: timedelta, lifetime: timedelta) -> DeskSignIn:
     """The staff member signed in with `token`, if that session is still open."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
-        return Session(None)
+        return DeskSignIn(None)
     row = db.session.get(StaffSession, _digest(token))
     if row is None:
-        return Session(None)
+        return DeskSignIn(None)
     if row.ended_at is not None:
-        return Session(None, "ended")
+        return DeskSignIn(None, "ended")
     now = utcnow()
     for too_old, why in (
         (now - row.last_seen_at > idle, "idle"),
@@ -780,11 +783,11 @@ def load_session(token: object, *, idle: timedelta, lifetime: timedelta) -> Sess
         if too_old:
             with _saving("the end of a desk session"):  # ended all the same
                 row.ended_at = now
-            return Session(None, why)
+            return DeskSignIn(None, why)
     if not row.staff.active:
-        return Session(None, "ended")
+        return DeskSignIn(None, "ended")
     row.staff.session_token = token
-    return Session(row.staff, row=row)
+    return DeskSignIn(row.staff, row=row)
 
 
 def touch(row: StaffSession, every: timedelta = timedelta(seconds=30)) -> bool:
@@ -818,15 +821,5 @@ def end_all_sessions(staff: Staff, *, keep_token: str | None = None) -> None:
 
 def record_sign_out(staff: Staff) -> None:
     end_session(staff.session_token)
-    audit(staff.username, "sign-out")
+    audit.record(staff.username, "sign-out")
     db.session.commit()
-
-
-# --- the audit trail ---------------------------------------------------------------------
-
-
-def audit(staff: str, action: str, subject: str = "") -> None:
-    """Record a desk action in the transaction that does it: the caller
-    commits both together, so neither is stored without the other. Callers
-    pass ids and claim codes, never patient text."""
-    db.session.add(AuditEvent(staff=staff[:80], action=action[:40], subject=subject[:120]))

@@ -4,11 +4,11 @@ desk's live queue costs per poll.
 Renders the built-in sample visit (``cli.SAMPLE_ANSWERS``) three ways, in
 turn, so that all three see the same machine:
 
-- as a render process does (``render_handout``: answers → context → template
+- as a render process does (``handout_pdf``: answers → context → template
   → WeasyPrint → PDF, with what the process keeps from one handout to the
   next set aside from the garbage collector, ``worker.settle``);
 - as every worker did before it had render processes (the same
-  ``render_handout``, the collector walking everything on each handout);
+  ``handout_pdf``, the collector walking everything on each handout);
 - plain WeasyPrint on the same final HTML, caching nothing
   (``HTML(...).write_pdf(...)`` with the stylesheet parsed and the fonts
   loaded again for each handout);
@@ -106,14 +106,7 @@ def run(runs: int = 30, warmup: int = 3, paper: str = "letter") -> dict[str, Any
 
     from . import create_app
     from .cli import SAMPLE_ANSWERS
-    from .handout import (
-        PDF_OPTIONS,
-        font_subsetter,
-        handout_html,
-        html_document,
-        render_handout,
-        static_root,
-    )
+    from .handout import PDF_OPTIONS, font_subsetter, handout_html, handout_pdf
 
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as instance:
         os.environ["KIOSK_INSTANCE_PATH"] = instance
@@ -128,13 +121,15 @@ def run(runs: int = 30, warmup: int = 3, paper: str = "letter") -> dict[str, Any
         with app.app_context():
 
             def ours() -> tuple[bytes, int]:
-                return render_handout(SAMPLE_ANSWERS, **visit)
+                return handout_pdf(SAMPLE_ANSWERS, **visit)
 
             html = handout_html(SAMPLE_ANSWERS, **visit)
-            css = static_root() / "css" / "handout.css"
+            static = Path(app.static_folder or "static").resolve()
+            base_url = static.as_uri() + "/"  # as the handout's own rendering has it
+            css = static / "css" / "handout.css"
 
             def plain() -> bytes:
-                document = HTML(string=html, base_url=html_document(html).base_url)
+                document = HTML(string=html, base_url=base_url)
                 return document.write_pdf(stylesheets=[CSS(filename=str(css))], **PDF_OPTIONS)
 
             machine_fonts = FontConfiguration()
@@ -150,7 +145,7 @@ def run(runs: int = 30, warmup: int = 3, paper: str = "letter") -> dict[str, Any
             )
 
             def with_machine_fonts() -> bytes:
-                document = HTML(string=html, base_url=html_document(html).base_url)
+                document = HTML(string=html, base_url=base_url)
                 return document.write_pdf(stylesheets=[machine_css], font_config=machine_fonts, **PDF_OPTIONS)
 
             pdf, pages = ours()
@@ -166,7 +161,7 @@ def run(runs: int = 30, warmup: int = 3, paper: str = "letter") -> dict[str, Any
                 for way, (action, settled) in ways.items():
                     _block(action, timed[way], cpu[way], settled=settled)
             plain_pages = len(
-                HTML(string=html, base_url=html_document(html).base_url)
+                HTML(string=html, base_url=base_url)
                 .render(stylesheets=[CSS(filename=str(css))], **PDF_OPTIONS)
                 .pages
             )

@@ -57,9 +57,9 @@ def init_db() -> None:
 )
 def sample_handout(out: Path, lang: str, paper: str | None) -> None:
     """Render a typical handout from built-in sample answers, without a visit."""
-    from .handout import render_handout
+    from .handout import handout_pdf
 
-    pdf, pages = render_handout(
+    pdf, pages = handout_pdf(
         SAMPLE_ANSWERS, language=lang, claim_code="K7P2", created_at=utcnow(), paper=paper
     )
     write_atomically(out, pdf, mode=0o644)  # a cut-short PDF is never left behind

@@ -138,7 +138,9 @@ class _Lines:
         return start + 1
 
 
-class _Reader:
+class _ClinicFileParser:
+    """Parses and checks the clinic's TOML file against the built-in definition."""
+
     def __init__(
         self, path: Path, text: str, languages: list[str], base: Clinic, catalog_texts: frozenset[str]
     ) -> None:
@@ -155,7 +157,7 @@ class _Reader:
     ) -> ContentError:
         return ContentError(self.name, self.lines.of(table, index, key), problem)
 
-    def read(self) -> Content:
+    def parse(self) -> Content:
         try:
             data = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as error:
@@ -495,7 +497,9 @@ def read_file(path: Path, app: Flask) -> Content:
     except OSError as error:
         raise ContentError(path.name, None, f"the file could not be read ({error.strerror})") from None
     languages = list(app.config["LANGUAGES"])
-    return _Reader(path, text, languages, built_in(app).clinic, _catalog_texts(app, languages)).read()
+    return _ClinicFileParser(
+        path, text, languages, built_in(app).clinic, _catalog_texts(app, languages)
+    ).parse()
 
 
 def _catalog_texts(app: Flask, languages: list[str]) -> frozenset[str]:

@@ -22,7 +22,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, url_for
 from flask_babel import force_locale
 from flask_login import current_user
 
-from . import auth, content, errors
+from . import audit, auth, content, errors
 from . import questionnaire as qn
 from .content import gettext
 from .extensions import db
@@ -205,10 +205,10 @@ def questionnaire_response_view(handout_id: int):
     """A handout's answers, for signed-in staff (the desk's own session)."""
     if not current_user.is_authenticated:
         return _outcome(401, "login", "Sign in to the front desk first.")
-    auth.touch(g.desk_session.row)
+    auth.touch(g.desk_sign_in.row)
     handout = db.session.get(Handout, handout_id) or abort(404)
     resource = questionnaire_response(handout)
-    auth.audit(current_user.username, "fhir-export", f"handout {handout.claim_code}")
+    audit.record(current_user.username, "fhir-export", f"handout {handout.claim_code}")
     db.session.commit()
     return _fhir(resource)
 

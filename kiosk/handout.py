@@ -1,11 +1,14 @@
 """The take-home handout: answers → HTML → PDF.
 
-``handout_context`` turns stored answers into what the page shows,
-``render_handout_html`` fills the template (paper size included, so the HTML
-is the whole handout), ``render_pdf`` runs WeasyPrint; ``render_handout`` does
-all three. They need an application context (for templates and translations)
-but no request, so the CLI, the benchmark (``kiosk/bench.py``) and the tests
-call them directly.
+Two ways in, both from one visit's stored answers: ``handout_html`` (the
+whole handout as one HTML string, paper size included: what WeasyPrint is
+given) and ``handout_pdf`` (the PDF and its page count). Everything else
+here is a step of those two: ``_context`` turns the answers into what the
+page shows, ``_from_template`` fills the template, ``_laid_out`` has
+WeasyPrint lay the HTML out in pages and ``_pdf_from_html`` writes the PDF.
+They need an application context (for templates and translations) but no
+request, so the worker, the CLI, the benchmark (``kiosk/bench.py``) and the
+tests call them directly.
 
 Speed (``make bench``): nearly all the time is WeasyPrint's, mostly layout, so
 the stylesheet avoids flex, grid and CSS columns; the stylesheet is parsed
@@ -117,7 +120,7 @@ class HandoutQuestion:
 
 @dataclass(frozen=True)
 class Block:
-    """One answer as the handout prints it (``qn.Reads``), already translated."""
+    """One answer as the handout prints it (``qn.HandoutLayout``), already translated."""
 
     style: str
     lead_in: str = ""
@@ -253,7 +256,7 @@ def _footer(clinic: Clinic, date: str, claim_code: str) -> str:
     return " · ".join(part.replace(" ", "\u00a0") for part in parts if part)
 
 
-def handout_context(
+def _context(
     answers: dict[str, Any], *, claim_code: str, created_at: datetime, clinic: Clinic
 ) -> dict[str, Any]:
     """Everything the handout template shows, from the stored answers."""
@@ -273,13 +276,13 @@ def handout_context(
     }
 
 
-def render_handout_html(
+def _from_template(
     context: dict[str, Any], language: str, *, paper: str = "letter", letter_only: bool = False
 ) -> str:
     """The handout as one HTML string; the paper size is a class on ``<html>``.
 
     The stylesheet is not linked from it but given to WeasyPrint ready parsed
-    (``render_options``).
+    (``_render_options``).
     """
     paper = paper.lower()
     if paper not in PAPER_SIZES:
@@ -291,7 +294,7 @@ def render_handout_html(
 
 
 @cache
-def font_config() -> HandoutFonts:
+def _font_config() -> HandoutFonts:
     """One font configuration for the process: the bundled fonts and the one
     named fallback, never the machine's others (``kiosk/handout_fonts.py``).
 
@@ -310,18 +313,18 @@ def _release_cached_weasyprint_objects() -> None:
     segmentation fault (seen with WeasyPrint 70 on Debian 12).
     """
     _parsed_stylesheet.cache_clear()
-    font_config.cache_clear()
+    _font_config.cache_clear()
     gc.collect()
 
 
-def static_root() -> Path:
+def _static_root() -> Path:
     return Path(current_app.static_folder or "static").resolve()
 
 
-def stylesheet() -> CSS:
+def _stylesheet() -> CSS:
     """``static/css/handout.css`` with the ``fonts.css`` it imports, parsed once
     (and again only if either file changes)."""
-    path = static_root() / "css" / "handout.css"
+    path = _static_root() / "css" / "handout.css"
     changed = tuple(p.stat().st_mtime_ns for p in (path, path.with_name("fonts.css")))
     return _parsed_stylesheet(path, changed)
 
@@ -330,30 +333,32 @@ def stylesheet() -> CSS:
 def _parsed_stylesheet(path: Path, changed: tuple[int, ...]) -> CSS:
     # Parsing it, with its @font-face rules, is a tenth of a render; a CSS
     # object is only read while rendering, so one can serve every handout.
-    return CSS(filename=str(path), url_fetcher=StaticFilesOnly(path.parent.parent), font_config=font_config())
+    return CSS(
+        filename=str(path), url_fetcher=StaticFilesOnly(path.parent.parent), font_config=_font_config()
+    )
 
 
-def html_document(html: str) -> HTML:
+def _weasyprint_html(html: str) -> HTML:
     """WeasyPrint's view of the handout HTML, reading only our static files."""
-    root = static_root()
+    root = _static_root()
     clinic = content.clinic()
     fetcher = StaticFilesOnly(root, also={clinic.logo: clinic.logo_data} if clinic.logo else None)
     return HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=fetcher)
 
 
-def render_options() -> dict[str, Any]:
-    """Everything WeasyPrint is given besides the HTML (the benchmark uses them too)."""
-    return {"stylesheets": [stylesheet()], "font_config": font_config(), **PDF_OPTIONS}
+def _render_options() -> dict[str, Any]:
+    """Everything WeasyPrint is given besides the HTML."""
+    return {"stylesheets": [_stylesheet()], "font_config": _font_config(), **PDF_OPTIONS}
 
 
-def render_document(html: str) -> Document:
+def _laid_out(html: str) -> Document:
     """Lay out the handout: pages and boxes, before the PDF is written."""
-    return html_document(html).render(**render_options())
+    return _weasyprint_html(html).render(**_render_options())
 
 
-def render_pdf(html: str) -> tuple[bytes, int]:
+def _pdf_from_html(html: str) -> tuple[bytes, int]:
     """WeasyPrint the handout HTML; returns the PDF and its page count."""
-    document = render_document(html)
+    document = _laid_out(html)
     return document.write_pdf(**PDF_OPTIONS), len(document.pages)
 
 
@@ -369,17 +374,15 @@ def handout_html(
     """The final HTML for one set of answers: what WeasyPrint is given.
     ``letter_only``: just the records-request letter, to print it alone."""
     with force_locale(language):
-        context = handout_context(
-            answers, claim_code=claim_code, created_at=created_at, clinic=content.clinic()
-        )
+        context = _context(answers, claim_code=claim_code, created_at=created_at, clinic=content.clinic())
     paper = paper or current_app.config["HANDOUT_PAPER"]
-    return render_handout_html(context, language, paper=paper, letter_only=letter_only)
+    return _from_template(context, language, paper=paper, letter_only=letter_only)
 
 
-def render_handout(answers: dict[str, Any], **options: Any) -> tuple[bytes, int]:
+def handout_pdf(answers: dict[str, Any], **options: Any) -> tuple[bytes, int]:
     """The handout PDF for one set of answers (or its letter alone), and its
-    page count; ``options`` as for ``handout_html``."""
-    return render_pdf(handout_html(answers, **options))
+    page count; ``options`` as for ``handout_html``. The one way to a handout PDF."""
+    return _pdf_from_html(handout_html(answers, **options))
 
 
 def font_subsetter() -> str:

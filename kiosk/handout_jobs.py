@@ -3,7 +3,7 @@ worker (ready, or failed), retried from the desk.
 
 Finishing a visit only stores the row (``visits.finish_visit``), so the
 patient sees their claim code at once; ``render_next`` runs in the worker,
-renders the PDF with ``handout.render_handout`` and, where the clinic prints
+renders the PDF with ``handout.handout_pdf`` and, where the clinic prints
 every handout, asks for the print in the same transaction.
 
 This is the render lane: every PDF is made here. The records letter printed
@@ -20,10 +20,9 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import exists, update
 
-from . import leases, print_jobs
-from .auth import audit
+from . import audit, leases, print_jobs
 from .extensions import db
-from .handout import asks_for_letter, render_handout
+from .handout import asks_for_letter, handout_pdf
 from .models import Handout, HandoutState, PrintJob, PrintState, utcnow
 
 log = logging.getLogger(__name__)
@@ -76,7 +75,7 @@ def render(handout: Handout, owner: str) -> None:
     """Render a claimed handout and store it; auto-print it if the clinic does."""
     visit = handout.visit
     try:
-        pdf, pages = render_handout(
+        pdf, pages = handout_pdf(
             visit.answers or {},
             language=handout.language,
             claim_code=handout.claim_code,
@@ -111,7 +110,7 @@ def render_letter(handout: Handout, owner: str) -> None:
         _letter_refused(handout, owner, print_jobs.NO_LETTER)
         return
     try:
-        pdf, _pages = render_handout(
+        pdf, _pages = handout_pdf(
             answers,
             language=handout.language,
             claim_code=handout.claim_code,
@@ -173,7 +172,7 @@ def retry(handout: Handout, *, staff: str) -> bool:
         .execution_options(synchronize_session=False)
     ).rowcount
     if retried:
-        audit(staff, "retry-handout", f"handout {handout.claim_code}")
+        audit.record(staff, "retry-handout", f"handout {handout.claim_code}")
     db.session.commit()
     db.session.refresh(handout)
     return retried == 1

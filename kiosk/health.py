@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import logging
 import socket
+from datetime import timedelta
 
 from flask import Blueprint, jsonify
+from sqlalchemy import exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import front_desk, storage
+from . import storage
 from .extensions import db
-from .models import HealthProbe, utcnow
+from .models import HealthProbe, WorkerBeat, utcnow
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
+
+WORKER_SILENT_AFTER = timedelta(seconds=30)
 
 DATABASE_REASONS = {
     "unavailable": "The database cannot be reached or refused a write. Check that it is running.",
@@ -79,7 +83,7 @@ def healthz():
     worker = "unknown"
     if database in ("ok", storage.DISK_FULL, storage.READ_ONLY, storage.DISK_ERROR):
         try:
-            worker = "running" if front_desk.worker_running() else "not running"
+            worker = "running" if worker_running() else "not running"
         except Exception:  # reading may fail too; the database's state says why
             db.session.rollback()
     healthy = database == "ok" and worker == "running"
@@ -96,3 +100,9 @@ def healthz():
     elif worker != "running":
         body["reason"] = WORKER_REASON
     return jsonify(body), 200 if healthy else 503
+
+
+def worker_running() -> bool:
+    """Whether any worker has been heard from lately."""
+    recent = WorkerBeat.seen_at > utcnow() - WORKER_SILENT_AFTER
+    return db.session.scalar(select(exists().where(recent))) is True

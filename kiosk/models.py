@@ -51,7 +51,7 @@ class Leased:
 
 class Kiosk(db.Model):
     """A touchscreen registered by an admin and enrolled by opening a
-    one-time link on it (``kiosk.kiosks``). The device keeps a long-lived
+    one-time link on it (``kiosk.enrolled_kiosks``). The device keeps a long-lived
     token in a cookie; only hashes of the link's code and of the token are
     stored here."""
 
@@ -281,7 +281,7 @@ class Staff(UserMixin, db.Model):
     )
 
     # The token of the desk session this request is signed in with (set by
-    # ``auth.load_session``); Flask-Login keeps it as the user's id.
+    # ``auth.load_sign_in``); Flask-Login keeps it as the user's id.
     session_token = None
 
     @property

@@ -21,8 +21,7 @@ from flask import current_app
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
-from . import kiosks, leases, printing, statistics
-from .auth import audit
+from . import audit, enrolled_kiosks, leases, printing, statistics
 from .extensions import db
 from .models import Handout, HandoutState, Printer, PrintJob, PrintState, utcnow
 
@@ -94,7 +93,7 @@ def request_print(handout: Handout, printer: str, *, staff: str, part: str = HAN
     job = PrintJob(handout=handout, printer=printer, part=part, requested_by=staff, requested_at=utcnow())
     db.session.add(job)
     what = "handout" if part == HANDOUT else "records letter of handout"
-    audit(staff, "reprint" if reprint else "print", f"{what} {handout.claim_code} to {printer}")
+    audit.record(staff, "reprint" if reprint else "print", f"{what} {handout.claim_code} to {printer}")
     db.session.commit()
     return job
 
@@ -110,7 +109,7 @@ def retry(job: PrintJob, *, staff: str) -> bool:
         .execution_options(synchronize_session=False)
     ).rowcount
     if retried:
-        audit(staff, "retry-print", f"handout {job.handout.claim_code} to {job.printer}")
+        audit.record(staff, "retry-print", f"handout {job.handout.claim_code} to {job.printer}")
     db.session.commit()
     db.session.refresh(job)
     return retried == 1
@@ -120,7 +119,7 @@ def auto_print_job(handout: Handout) -> PrintJob | None:
     """The print job auto-print asks for once a handout is ready, if its
     kiosk (or else the clinic, AUTO_PRINT_PRINTER) prints every handout.
     Added, not committed: it commits with the handout becoming ready."""
-    printer = kiosks.auto_print_printer(handout.kiosk) or current_app.config["AUTO_PRINT_PRINTER"]
+    printer = enrolled_kiosks.auto_print_printer(handout.kiosk) or current_app.config["AUTO_PRINT_PRINTER"]
     already = db.session.scalar(select(exists().where(PrintJob.handout_id == handout.id)))
     if not printer or already:
         return None

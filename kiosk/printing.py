@@ -87,7 +87,11 @@ _LONG_PRINTER_FIELDS = ("Form mounted:", "Description:")
 
 
 @dataclass(frozen=True)
-class Printer:
+class CupsQueue:
+    """A CUPS print queue as ``lpstat`` lists it, or the one stand-in for a
+    queue, DIRECTORY, which saves the PDF to a folder. (``models.Printer`` is
+    the row the worker stores from these, for the desk to offer.)"""
+
     name: str  # CUPS queue name, or DIRECTORY_PRINTER
     label: str  # what staff see: the queue's description, else its name
     is_directory: bool
@@ -95,7 +99,7 @@ class Printer:
     reason: str = ""  # e.g. "Paused since ..." or the printer's message from CUPS
 
 
-DIRECTORY = Printer(DIRECTORY_PRINTER, DIRECTORY_LABEL, is_directory=True, state="idle")
+DIRECTORY = CupsQueue(DIRECTORY_PRINTER, DIRECTORY_LABEL, is_directory=True, state="idle")
 
 
 class PrintError(Exception):
@@ -251,12 +255,12 @@ def _printer_entries(text: str) -> list[_PrinterEntry]:
     return entries
 
 
-def parse_printers(text: str) -> list[Printer]:
+def parse_printers(text: str) -> list[CupsQueue]:
     """Printers from `lpstat -p` or `lpstat -l -p` output."""
     printers = []
     for entry in _printer_entries(text):
         state, reason = _printer_state(entry.status, entry.message)
-        printers.append(Printer(entry.name, entry.description or entry.name, False, state, reason))
+        printers.append(CupsQueue(entry.name, entry.description or entry.name, False, state, reason))
     return printers
 
 
@@ -281,7 +285,7 @@ def _printing_job(text: str) -> str | None:
     return match[1] if match else None
 
 
-def list_printers() -> list[Printer]:
+def list_printers() -> list[CupsQueue]:
     """The CUPS queues, then the directory printer. Never raises: without a
     CUPS server the directory printer is still there."""
     try:

@@ -76,8 +76,8 @@ Style = Literal["", "none", "sentence", "phrase", "answer", "list", "ticks", "wo
 
 
 @dataclass(frozen=True)
-class Reads:
-    """How a question's answer reads on the handout.
+class HandoutLayout:
+    """How a question's answer is laid out on the handout.
 
     ``style``:
 
@@ -137,7 +137,7 @@ class Question:
     stars_id: str = ""
     stars_label: str = ""
     own: tuple[Question, ...] = ()
-    handout: Reads = Reads()
+    handout: HandoutLayout = HandoutLayout()
 
     def choice_ids(self) -> set[str]:
         return {c.id for c in self.all_choices()}
@@ -365,7 +365,7 @@ class Kind:
     screen: tuple[str, str] = (FIELDS_TEMPLATE, "choices")
     """The template and the macro that draw a question of this kind on the kiosk."""
     handout_style: Style = "answer"
-    """How an answer reads on the handout when its ``Reads`` gives no style."""
+    """How an answer reads on the handout when its ``HandoutLayout`` gives no style."""
     fhir_type: str = "choice"
     """The FHIR item type (``boolean``, ``choice``, ``text``, ...)."""
     several: bool = False
@@ -697,7 +697,7 @@ SAFETY = Step(
             "signs",
             N_("Signs that need care right away"),
             choices=RED_FLAGS,
-            handout=Reads(style="none"),  # the handout's warning box lists every sign
+            handout=HandoutLayout(style="none"),  # the handout's warning box lists every sign
         ),
     ),
 )
@@ -720,7 +720,7 @@ SITUATION = Step(
                 Choice("several", N_("More than one part"), N_("more than one part of my spine")),
                 Choice("unsure", N_("I am not sure"), N_("my spine")),
             ),
-            handout=Reads(style="none"),  # it ends the sentence about the first doctor's plan
+            handout=HandoutLayout(style="none"),  # it ends the sentence about the first doctor's plan
         ),
         Question(
             "first_recommendation",
@@ -737,7 +737,7 @@ SITUATION = Step(
                 Choice("medication", N_("Medicine"), N_("medicine")),
                 Choice("not_told", N_("I am not sure"), N_("something I am not sure about")),
             ),
-            handout=Reads(
+            handout=HandoutLayout(
                 style="sentence",
                 lead_in=N_("The first doctor suggested:"),
                 then="spine_region",
@@ -755,7 +755,7 @@ SITUATION = Step(
                 Choice("4", N_("Mostly sure"), N_("I am mostly sure about the plan.")),
                 Choice("5", N_("Very sure"), N_("I am very sure about the plan.")),
             ),
-            handout=Reads(style="phrase"),
+            handout=HandoutLayout(style="phrase"),
         ),
     ),
 )
@@ -804,7 +804,7 @@ REASONS = Step(
                 Choice("peace_of_mind", N_("For peace of mind"), N_("I want peace of mind.")),
                 Choice("other", N_("Something else"), N_("I have another reason.")),
             ),
-            handout=Reads(style="list", lead_in=N_("Why I want a second opinion:"), skip=("other",)),
+            handout=HandoutLayout(style="list", lead_in=N_("Why I want a second opinion:"), skip=("other",)),
         ),
         Question(
             "reasons_other",
@@ -814,7 +814,7 @@ REASONS = Step(
             required=False,
             depends_on="reasons",
             depends_value="other",
-            handout=Reads(style="words", lead_in=N_("In my words:")),
+            handout=HandoutLayout(style="words", lead_in=N_("In my words:")),
         ),
     ),
 )
@@ -858,7 +858,7 @@ RECORDS = Step(
                 Choice("unsure", N_("I am not sure")),
             ),
             # Not sure, or nothing ticked: every kind is listed, so the patient can ask for all.
-            handout=Reads(
+            handout=HandoutLayout(
                 style="ticks",
                 skip=("unsure",),
                 every_if_none=True,
@@ -876,7 +876,7 @@ RECORDS = Step(
                 Choice("not_yet", N_("Not yet"), _RECORDS_TO_ASK),
                 Choice("unsure", N_("I am not sure"), _RECORDS_TO_ASK),
             ),
-            handout=Reads(style="phrase", unanswered="not_yet"),
+            handout=HandoutLayout(style="phrase", unanswered="not_yet"),
         ),
         Question(
             "records_letter",
@@ -886,7 +886,7 @@ RECORDS = Step(
                 "It is the last page of your handout. You fill it in by hand, sign it, and give it to them."
             ),
             required=False,
-            handout=Reads(style="letter", then="records_exist"),
+            handout=HandoutLayout(style="letter", then="records_exist"),
         ),
         Question(
             "companion",
@@ -904,7 +904,7 @@ RECORDS = Step(
                 Choice("alone", N_("I will go alone"), N_("I plan to go alone.")),
                 Choice("unsure", N_("I am not sure yet"), N_("I am not sure yet who will come with me.")),
             ),
-            handout=Reads(section="support", style="phrase", blanks=(N_("Name:"),)),
+            handout=HandoutLayout(section="support", style="phrase", blanks=(N_("Name:"),)),
         ),
         Question(
             "advocate_help",
@@ -918,7 +918,7 @@ RECORDS = Step(
                 ),
                 Choice("no", N_("No")),
             ),
-            handout=Reads(section="support", style="phrase"),
+            handout=HandoutLayout(section="support", style="phrase"),
         ),
     ),
 )
@@ -998,7 +998,7 @@ BANK = Question(
         ),
         Question("own_question_2", "text", N_("Another question of your own"), required=False),
     ),
-    handout=Reads(section="questions", style="questions"),
+    handout=HandoutLayout(section="questions", style="questions"),
 )
 
 QUESTIONS = Step(

@@ -330,8 +330,8 @@ def report(kiosk: str | None = None, today: date | None = None, days: int = DAYS
     return Report(kiosk=kiosk, days=list(by_day.values()), total=total, steps=step_titles())
 
 
-def kiosks(today: date | None = None, days: int = DAYS_SHOWN) -> list[str]:
-    """The kiosks with counts in the period, to choose from."""
+def kiosk_names(today: date | None = None, days: int = DAYS_SHOWN) -> list[str]:
+    """The names of the kiosks with counts in the period, to choose from."""
     shown = period(today, days)
     query = select(DailyCount.kiosk).distinct().where(DailyCount.day >= shown[0]).order_by(DailyCount.kiosk)
     return list(db.session.scalars(query).all())
@@ -358,7 +358,7 @@ def csv_rows(kiosk: str | None = None, today: date | None = None, days: int = DA
     """One row a day a kiosk (every day of the period, for every kiosk with
     counts in it, or for the one asked for), oldest first; the header first."""
     shown = period(today, days)
-    names = [kiosk] if kiosk else kiosks(today, days)
+    names = [kiosk] if kiosk else kiosk_names(today, days)
     tallies = {(day, name): Tally(day=day, kiosk=name) for day in shown for name in names}
     for day, name, metric, step, bucket, count in _counts(shown, kiosk, by_kiosk=True):
         tallies[(day, name)].add(metric, step, bucket, count)

@@ -61,7 +61,7 @@ def app_config(tmp_path, **overrides: Any) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'kiosk.sqlite3'}",
         "KIOSK_NAME": "Test kiosk",
         "CLINIC_NAME": "Test Spine Clinic",
-        # Enrollment is tested on its own (tests/test_kiosks.py).
+        # Enrollment is tested on its own (tests/test_enrolled_kiosks.py).
         "KIOSK_ENROLLMENT": 0,
         **overrides,
     }

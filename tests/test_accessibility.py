@@ -107,7 +107,7 @@ def test_every_desk_screen_is_free_of_axe_violations(open_kiosk, chromium):
 
 
 def test_the_enrollment_screens_are_free_of_axe_violations(open_kiosk):
-    from kiosk import kiosks
+    from kiosk import enrolled_kiosks
 
     kiosk, patient = open_kiosk(walk_up=False, KIOSK_ENROLLMENT=1)
     page = patient.page
@@ -115,7 +115,7 @@ def test_the_enrollment_screens_are_free_of_axe_violations(open_kiosk):
     expect(page.get_by_role("heading", name="Please ask the front desk")).to_be_visible()
     found = {"not enrolled": violations(page, kiosk.url)}
     with kiosk.app.app_context():
-        link = kiosks.register("Waiting room 2", "", "", by="maria").link_code
+        link = enrolled_kiosks.register("Waiting room 2", "", "", by="maria").link_code
     page.goto(f"{kiosk.url}/enroll#{link}")
     expect(page.get_by_text("This screen will become the kiosk:")).to_be_visible()
     found["enroll"] = violations(page, kiosk.url)

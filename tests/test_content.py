@@ -226,13 +226,13 @@ def test_the_logo_and_words_are_on_welcome_and_the_logo_on_the_handout(app):
     assert logo.status_code == 200 and logo.mimetype == "image/svg+xml"
     assert "sandbox" in logo.headers["Content-Security-Policy"]
 
-    from kiosk.handout import handout_html, render_document
+    from kiosk.handout import _laid_out, handout_html
 
     from .support.handout import VISIT_DATE
 
     with app.app_context():
         html = handout_html(SAMPLE_ANSWERS, language="en", claim_code="K7P2", created_at=VISIT_DATE)
-        document = render_document(html)
+        document = _laid_out(html)
     assert "Riverside Spine Center · 12 River Road" in html
     images = [
         box

@@ -99,7 +99,7 @@ def handout_again(app) -> Handout:
 def test_a_new_question_on_its_own_handout_section(app):
     """A question may say where on the handout it goes and how it reads."""
     extra = dataclasses.replace(
-        WALK, handout=qn.Reads(section="support", style="list", lead_in="How far I can walk:")
+        WALK, handout=qn.HandoutLayout(section="support", style="list", lead_in="How far I can walk:")
     )
     records = dataclasses.replace(qn.RECORDS, questions=(*qn.RECORDS.questions, extra))
     from kiosk.handout import handout_html

@@ -518,14 +518,14 @@ def clinic_now_in(app) -> datetime:
 
 
 def test_an_audit_entry_is_stored_with_its_action_or_not_at_all(app, desk, monkeypatch):
-    from kiosk import front_desk
+    from kiosk.desk import service
 
     handout = finished_visit(app)
 
     def broken_commit():
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(front_desk.db.session, "commit", broken_commit)
+    monkeypatch.setattr(service.db.session, "commit", broken_commit)
     assert desk.post(f"/desk/handouts/{handout.id}/handed-over").status_code == 500
     monkeypatch.undo()
     with app.app_context():

@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from kiosk import auth, create_app
+from kiosk import audit, auth, create_app
 from kiosk.database import create_tables
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, SignInFailure, Staff
@@ -215,7 +215,7 @@ def test_failed_and_refused_sign_ins_look_ups_and_views_are_audited(app, staff, 
 def test_an_admin_downloads_the_audit_log_as_csv(app, staff, desk, admin_desk):
     assert desk.get("/desk/audit.csv").status_code == 403
     with app.app_context():
-        auth.audit("maria", "look-up", '=HYPERLINK("http://x")')
+        audit.record("maria", "look-up", '=HYPERLINK("http://x")')
         db.session.commit()
     response = admin_desk.get("/desk/audit.csv")
     assert response.mimetype == "text/csv"

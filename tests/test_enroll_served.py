@@ -10,7 +10,7 @@ import signal
 import pytest
 from playwright.sync_api import expect
 
-from kiosk import create_app, kiosks
+from kiosk import create_app, enrolled_kiosks
 
 from .support.browser import WELCOME_HEADING
 from .support.serve import serve
@@ -24,7 +24,7 @@ def _register(tmp_path, monkeypatch, instance: str, name: str) -> str:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     app = create_app()
     with app.app_context():
-        return kiosks.register(name, "By the window", "", by="boss").link_code
+        return enrolled_kiosks.register(name, "By the window", "", by="boss").link_code
 
 
 def _enroll_in_chromium(chromium, link: str, name: str) -> None:
@@ -54,7 +54,7 @@ def test_a_kiosk_enrolls_through_gunicorn_and_its_code_is_nowhere_in_the_access_
     log = tmp_path / "clinic.log"
     try:
         code = _register(tmp_path, monkeypatch, "clinic", "Waiting room 3")
-        # The link as the desk shows it (tests/test_kiosks.py), opened on the kiosk.
+        # The link as the desk shows it (tests/test_enrolled_kiosks.py), opened on the kiosk.
         _enroll_in_chromium(chromium, f"http://127.0.0.1:{port}/enroll#{code}", "Waiting room 3")
         # A link in the form made before the code moved after "#" still works.
         old_code = _register(tmp_path, monkeypatch, "clinic", "Waiting room 4")

@@ -297,16 +297,16 @@ def test_a_patient_tapping_start_on_a_full_disk_gets_a_calm_page(disk_app, small
 def test_an_enrolled_kiosk_shows_welcome_on_a_full_disk_without_noting_its_contact(
     disk_app, small_disk, reserve_mb
 ):
-    from kiosk import kiosks
+    from kiosk import enrolled_kiosks
 
     disk_app.config.update(KIOSK_ENROLLMENT=1, DISK_RESERVE_MB=reserve_mb)
     with disk_app.app_context():
-        code = kiosks.register("Waiting room 2", "", "", by="boss").link_code
-        row, cookie = kiosks.enroll(code, disk_app.config["SECRET_KEY"])
-        row.last_seen_at -= 2 * kiosks.SEEN_EVERY  # its contact is due to be noted
+        code = enrolled_kiosks.register("Waiting room 2", "", "", by="boss").link_code
+        row, cookie = enrolled_kiosks.enroll(code, disk_app.config["SECRET_KEY"])
+        row.last_seen_at -= 2 * enrolled_kiosks.SEEN_EVERY  # its contact is due to be noted
         db.session.commit()
     screen = disk_app.test_client()
-    screen.set_cookie(kiosks.COOKIE, cookie)
+    screen.set_cookie(enrolled_kiosks.COOKIE, cookie)
     small_disk.fill(leave=A_LITTLE if reserve_mb else 0)
     before = database_files(disk_app)
 

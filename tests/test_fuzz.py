@@ -36,7 +36,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from kiosk import auth, create_app, kiosks, models, visits
+from kiosk import auth, create_app, enrolled_kiosks, models, visits
 from kiosk import questionnaire as qn
 from kiosk.cli import SAMPLE_ANSWERS
 from kiosk.database import create_tables
@@ -2264,7 +2264,7 @@ def test_new_kiosks_have_a_tidy_name_and_an_offered_printer(app, admin_desk, des
     with app.app_context():
         if db.session.get(Printer, "front-desk") is None:
             db.session.add(Printer(name="front-desk", label="Front desk laser", state="idle"))
-            kiosks.register("Waiting room 1", "By the door", "", by="boss")
+            enrolled_kiosks.register("Waiting room 1", "By the door", "", by="boss")
         # kiosks made by earlier examples go
         db.session.execute(delete(models.Kiosk).where(models.Kiosk.name != "Waiting room 1"))
         db.session.commit()
@@ -2299,7 +2299,7 @@ def test_new_kiosks_have_a_tidy_name_and_an_offered_printer(app, admin_desk, des
         code = re.search(r"/enroll#([A-Za-z0-9_-]+)", sent.response.get_data(as_text=True))
         assert code, "no enrollment link shown"
         with app.app_context():
-            assert kiosks.for_link(code.group(1)).id == kiosk_id
+            assert enrolled_kiosks.for_link(code.group(1)).id == kiosk_id
     name = sent.first("name")
     simple = (
         isinstance(name, str)
@@ -2325,10 +2325,10 @@ def test_kiosk_link_and_revoke_change_only_the_kiosk_named(app, admin_desk, desk
     with app.app_context():
         if not db.session.scalar(select(models.Kiosk.id)):
             for name in ("Waiting room 1", "Waiting room 2", "Hall"):
-                kiosks.register(name, "", "", by="boss")
+                enrolled_kiosks.register(name, "", "", by="boss")
         rows = db.session.scalars(select(models.Kiosk).order_by(models.Kiosk.id)).all()
         if not any(k.token_hash for k in rows):  # one of them enrolled on a device
-            kiosks.enroll(kiosks.new_link(rows[0], by="boss"), app.config["SECRET_KEY"])
+            enrolled_kiosks.enroll(enrolled_kiosks.new_link(rows[0], by="boss"), app.config["SECRET_KEY"])
         ids = [k.id for k in rows]
     who = data.draw(st.sampled_from(["boss"] * 4 + ["maria"]), label="signed in as")
     action = data.draw(st.sampled_from(["link", "revoke"]), label="action")
@@ -2364,8 +2364,10 @@ def test_an_enrollment_link_enrolls_only_its_kiosk_and_only_once(app, data):
     with app.app_context():
         if not db.session.scalar(select(models.Kiosk.id)):
             for name in ("Waiting room 1", "Waiting room 2"):
-                kiosks.register(name, "", "", by="boss")
-        codes = {k.id: kiosks.new_link(k, by="boss") for k in db.session.scalars(select(models.Kiosk))}
+                enrolled_kiosks.register(name, "", "", by="boss")
+        codes = {
+            k.id: enrolled_kiosks.new_link(k, by="boss") for k in db.session.scalars(select(models.Kiosk))
+        }
     used = data.draw(st.sampled_from(sorted(codes)), label="a kiosk enrolled already")
     screen = Kiosk(app.test_client())
     screen.get("/enroll")
@@ -2393,12 +2395,12 @@ def test_an_enrollment_link_enrolls_only_its_kiosk_and_only_once(app, data):
     fresh = {i for i, c in codes.items() if i != used and c == sent.first("code") and confirmed}
     if sent.status == 303:
         assert enrolled == fresh and len(enrolled) == 1, (code, enrolled)
-        assert device.client.get_cookie(kiosks.COOKIE) is not None
+        assert device.client.get_cookie(enrolled_kiosks.COOKIE) is not None
         (kiosk_id,) = enrolled
         assert after[kiosk_id][3] is None and after[kiosk_id][4], "the link still works, or no device token"
     else:
         assert not enrolled, (code, sent.status)
-        assert device.client.get_cookie(kiosks.COOKIE) is None
+        assert device.client.get_cookie(enrolled_kiosks.COOKIE) is None
     if how.token_ok and not sent.too_large and fresh:
         assert sent.status == 303, "a fresh link did not enroll"
 
@@ -2424,29 +2426,29 @@ def test_only_an_enrolled_kiosk_can_start_a_visit(app, device_kind, cookie, how,
     with app.app_context():
         kiosk = db.session.scalar(select(models.Kiosk).where(models.Kiosk.name == "Waiting room 1"))
         if kiosk is None:
-            kiosk = kiosks.register("Waiting room 1", "", "", by="boss").kiosk
-        code = kiosks.new_link(kiosk, by="boss")
+            kiosk = enrolled_kiosks.register("Waiting room 1", "", "", by="boss").kiosk
+        code = enrolled_kiosks.new_link(kiosk, by="boss")
     screen = Kiosk(app.test_client())
     screen.get("/enroll")
     assert screen.post("/enroll", {"code": code, "confirm": "1"}).status_code == 303
-    token = screen.client.get_cookie(kiosks.COOKIE).value
+    token = screen.client.get_cookie(enrolled_kiosks.COOKIE).value
     with app.app_context():
         kiosk = db.session.scalar(select(models.Kiosk).where(models.Kiosk.name == "Waiting room 1"))
         if device_kind == "revoked":
-            kiosks.revoke(kiosk, by="boss")
+            enrolled_kiosks.revoke(kiosk, by="boss")
         if device_kind == "re-linked":
-            kiosks.new_link(kiosk, by="boss")
+            enrolled_kiosks.new_link(kiosk, by="boss")
     value = {
         "tampered": ("A" if token[0] != "A" else "B") + token[1:],
         "appended": token + "AAAA",
         "truncated": token[:-4],
-        "another key": kiosks._serializer("another secret").dumps("x" * 43),
+        "another key": enrolled_kiosks._serializer("another secret").dumps("x" * 43),
         "random": cookie,
         "none": None,
     }.get(device_kind, token)
     device = Kiosk(app.test_client())
     if value is not None:
-        device.client.set_cookie(kiosks.COOKIE, value)
+        device.client.set_cookie(enrolled_kiosks.COOKIE, value)
     device.get("/")
     with app.app_context():
         visits_before = set(db.session.scalars(select(Visit.id)))

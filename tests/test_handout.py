@@ -15,7 +15,7 @@ from kiosk import handout
 from kiosk import questionnaire as qn
 from kiosk.clock import load_time_zone
 from kiosk.extensions import db
-from kiosk.handout import StaticFilesOnly, handout_html, render_handout
+from kiosk.handout import StaticFilesOnly, handout_html, handout_pdf
 from kiosk.models import Handout
 
 from .conftest import run_worker
@@ -35,9 +35,7 @@ SECTIONS = [
 
 def render(app, answers, **kwargs):
     with app.app_context():
-        pdf, pages = render_handout(
-            answers, language="en", claim_code="K7P2", created_at=VISIT_DATE, **kwargs
-        )
+        pdf, pages = handout_pdf(answers, language="en", claim_code="K7P2", created_at=VISIT_DATE, **kwargs)
     return pdf, pages
 
 

@@ -41,7 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from kiosk import create_app
 from kiosk.cli import SAMPLE_ANSWERS
-from kiosk.handout import render_handout
+from kiosk.handout import handout_pdf
 
 out, typed = Path(sys.argv[1]), sys.argv[2]
 app = create_app({"TESTING": True, "SECRET_KEY": "x", "CLINIC_NAME": "Test Spine Clinic",
@@ -52,7 +52,7 @@ pages = {}
 with app.app_context():
     for lang in ("en", "es"):
         for paper in ("letter", "a4"):
-            pdf, pages[f"{lang}-{paper}"] = render_handout(
+            pdf, pages[f"{lang}-{paper}"] = handout_pdf(
                 answers, language=lang, claim_code="K7P2", created_at=datetime(2026, 12, 1, 15, tzinfo=UTC), paper=paper)
             (out / f"{lang}-{paper}.pdf").write_bytes(pdf)
 print(json.dumps(pages))

@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from kiosk.cli import SAMPLE_ANSWERS
-from kiosk.handout import PDF_OPTIONS, render_document
+from kiosk.handout import PDF_OPTIONS, _laid_out
 from tests.support.handout import boxes_outside_the_page, html_for, pdf_text
 
 HOSTILE = {
@@ -48,7 +48,7 @@ def test_hostile_text_renders_inside_the_page(handout_app, fetched_urls, caplog,
     assert "<style>" not in html and "<h1>Big" not in html and 'onerror="' not in html
 
     with handout_app.app_context(), caplog.at_level(logging.DEBUG):
-        document = render_document(html)
+        document = _laid_out(html)
         pdf = document.write_pdf(**PDF_OPTIONS)
     assert pdf.startswith(b"%PDF")
     assert boxes_outside_the_page(document) == []

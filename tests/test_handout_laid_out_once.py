@@ -16,7 +16,7 @@ import pytest
 import weasyprint.layout as layout
 import weasyprint.layout.page as page
 
-from kiosk.handout import render_handout
+from kiosk.handout import handout_pdf
 
 from .support.handout import long_visit
 
@@ -45,7 +45,7 @@ def laid_out(monkeypatch) -> Counter:
 def test_each_page_of_a_handout_is_laid_out_once(app, sample_answers, laid_out, language, paper, visit):
     answers = long_visit(sample_answers) if visit == "long" else sample_answers
     with app.app_context():
-        _, pages = render_handout(
+        _, pages = handout_pdf(
             answers,
             language=language,
             claim_code="K7P2",

@@ -15,7 +15,7 @@ from weasyprint.formatting_structure import boxes
 
 from kiosk import create_app
 from kiosk.cli import SAMPLE_ANSWERS
-from kiosk.handout import SHORT_OWN_QUESTION, render_document, render_pdf
+from kiosk.handout import SHORT_OWN_QUESTION, _laid_out, _pdf_from_html
 from tests.conftest import app_config
 from tests.support.handout import boxes_outside_the_page, descendants, html_for, long_visit, pdf_text
 
@@ -26,7 +26,7 @@ PAGE_POINTS = {"letter": (612, 792), "a4": (595, 842)}
 
 def lay_out(app, answers, paper):
     with app.app_context():
-        return render_document(html_for(app, answers, paper))
+        return _laid_out(html_for(app, answers, paper))
 
 
 def classes(box) -> list[str]:
@@ -67,7 +67,7 @@ def test_a_typical_visit_fits_on_two_pages(handout_app, paper, visit):
         assert len(answers["top_questions"]) == 3 and len(answers["questions"]) == 5
         assert all(len(answers[q]) >= 100 for q in ("own_question_1", "own_question_2"))
     with handout_app.app_context():
-        pdf, pages = render_pdf(html_for(handout_app, answers, paper))
+        pdf, pages = _pdf_from_html(html_for(handout_app, answers, paper))
     reader = PdfReader(io.BytesIO(pdf))
     assert pages == len(reader.pages) == 2
     for page in reader.pages:
@@ -86,7 +86,7 @@ def test_a_long_visit_overflows_cleanly_onto_more_pages(handout_app, sample_answ
     assert all(len(held) == 1 for held in questions.values()), "a question was split across pages"
     assert boxes_outside_the_page(document) == []
     with handout_app.app_context():
-        text = pdf_text(render_pdf(html_for(handout_app, answers, paper))[0])
+        text = pdf_text(_pdf_from_html(html_for(handout_app, answers, paper))[0])
     for number in range(1, pages + 1):
         assert f"Page {number} of {pages}" in text
 
@@ -140,7 +140,7 @@ def test_the_footer_stays_on_one_line_for_the_page_number_even_with_a_long_clini
     document = lay_out(app, SAMPLE_ANSWERS, "letter")
     assert boxes_outside_the_page(document) == []
     with app.app_context():
-        text = pdf_text(render_pdf(html_for(app, SAMPLE_ANSWERS, "letter"))[0])
+        text = pdf_text(_pdf_from_html(html_for(app, SAMPLE_ANSWERS, "letter"))[0])
     assert text.count("Page 1 of 2") == 1 and text.count("Page 2 of 2") == 1
     assert "Code K7P2" in text and "(555) 010-4477" in text
     for page in document.pages:

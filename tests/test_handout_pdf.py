@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from kiosk import create_app
 from kiosk.cli import SAMPLE_ANSWERS
-from kiosk.handout import render_pdf
+from kiosk.handout import _pdf_from_html
 from tests.conftest import app_config
 from tests.support.handout import html_for, long_visit, structure_types
 
@@ -24,7 +24,7 @@ def sample(handout_app):
     """The sample handout: (HTML, PDF reader)."""
     html = html_for(handout_app, SAMPLE_ANSWERS)
     with handout_app.app_context():
-        pdf, _ = render_pdf(html)
+        pdf, _ = _pdf_from_html(html)
     return html, PdfReader(io.BytesIO(pdf))
 
 
@@ -91,7 +91,7 @@ def test_every_font_is_atkinson_hyperlegible_embedded_and_subset(sample):
 def test_the_patients_own_words_use_the_italic(handout_app):
     answers = {**SAMPLE_ANSWERS, "own_question_1": "Can I keep working at the bakery?"}
     with handout_app.app_context():
-        pdf, _ = render_pdf(html_for(handout_app, answers))
+        pdf, _ = _pdf_from_html(html_for(handout_app, answers))
     fonts = embedded_fonts(PdfReader(io.BytesIO(pdf)))
     assert "Atkinson Hyperlegible Italic" in fonts.values(), fonts
 
@@ -147,7 +147,7 @@ def test_every_word_can_be_extracted_in_reading_order(handout_app, visit):
     answers = SAMPLE_ANSWERS if visit == "typical" else long_visit(dict(SAMPLE_ANSWERS))
     html = html_for(handout_app, answers)
     with handout_app.app_context():
-        pdf, _ = render_pdf(html)
+        pdf, _ = _pdf_from_html(html)
     parser = VisibleWords()
     parser.feed(html)
     extracted = normalise(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages))

@@ -26,7 +26,7 @@ from pypdf import PdfReader
 from weasyprint.logger import LOGGER
 
 from kiosk.cli import SAMPLE_ANSWERS
-from kiosk.handout import render_pdf
+from kiosk.handout import _pdf_from_html
 from tests.support.handout import html_for
 
 ZWNJ, ZWJ, VS16 = "\u200c", "\u200d", "\ufe0f"
@@ -76,7 +76,7 @@ def typed(text: str, **more) -> dict:
 
 def render(app, answers) -> bytes:
     with app.app_context():
-        return render_pdf(html_for(app, answers))[0]
+        return _pdf_from_html(html_for(app, answers))[0]
 
 
 def poppler_text(pdf: bytes) -> str:

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from kiosk.extensions import db
-from kiosk.handout import render_handout
+from kiosk.handout import handout_pdf
 from kiosk.models import Handout
 
 from .conftest import SAMPLE_ANSWERS, run_worker
@@ -24,7 +24,7 @@ def pages(pdf: bytes) -> list[str]:
 
 def render(app, answers, **kwargs) -> bytes:
     with app.app_context():
-        pdf, _ = render_handout(answers, language="en", claim_code="K7P2", created_at=VISIT_DATE, **kwargs)
+        pdf, _ = handout_pdf(answers, language="en", claim_code="K7P2", created_at=VISIT_DATE, **kwargs)
     return pdf
 
 
@@ -88,7 +88,7 @@ def test_the_letter_alone_is_one_tagged_page(app):
 
 def test_the_spanish_letter_is_in_spanish(app):
     with app.app_context():
-        pdf, _ = render_handout(
+        pdf, _ = handout_pdf(
             {**SAMPLE_ANSWERS, "records_letter": "yes"},
             language="es",
             claim_code="K7P2",

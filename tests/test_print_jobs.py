@@ -514,7 +514,7 @@ def test_a_letter_that_cannot_be_made_fails_and_says_so(app, cups, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("no fonts today")
 
-    monkeypatch.setattr(handout_jobs, "render_handout", broken)
+    monkeypatch.setattr(handout_jobs, "handout_pdf", broken)
     with app.app_context():
         job_id = print_jobs.request_print(
             db.session.get(Handout, handout.id), QUEUE, staff="maria", part="letter"

@@ -15,8 +15,8 @@ from kiosk import printing
 from kiosk.printing import (
     DIRECTORY,
     DIRECTORY_PRINTER,
+    CupsQueue,
     JobStatus,
-    Printer,
     PrintError,
     Submitted,
     job_status,
@@ -217,15 +217,15 @@ def test_printers_are_listed_with_their_descriptions_then_the_folder(cups):
     cups({"lpstat -l -p": ok(LPSTAT_L_P_TWO_PRINTERS)})
 
     assert list_printers() == [
-        Printer(
+        CupsQueue(
             "front-desk",
             "Front desk – Brother HL",
             False,
             "paused",
             "Paused since Sat Nov 28 03:52:15 2026: Out of paper",
         ),
-        Printer("kiosk-test-pdf", "kiosk-test-pdf", False, "idle", ""),
-        Printer(DIRECTORY_PRINTER, "Save to folder (no printer)", True, "idle", ""),
+        CupsQueue("kiosk-test-pdf", "kiosk-test-pdf", False, "idle", ""),
+        CupsQueue(DIRECTORY_PRINTER, "Save to folder (no printer)", True, "idle", ""),
     ]
 
 

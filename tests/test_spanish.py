@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from kiosk.extensions import db
-from kiosk.handout import render_handout
+from kiosk.handout import handout_pdf
 from kiosk.models import Handout, Visit
 
 from .conftest import run_worker
@@ -157,7 +157,7 @@ def test_the_handout_follows_the_visit_in_spanish(app, kiosk):
 
 def test_the_spanish_handout_is_tagged_and_dated_in_spanish(app, sample_answers):
     with app.app_context():
-        pdf, pages = render_handout(
+        pdf, pages = handout_pdf(
             sample_answers,
             language="es",
             claim_code="K7P2",
@@ -177,7 +177,7 @@ def test_a_spanish_handout_has_no_english_sentence(app, sample_answers, answers_
     english = {t for t in msgids() if len(t.split()) >= 3}
     spanish = {m.id: m.string for m in read_catalog(SPANISH) if m.id}
     with app.app_context():
-        pdf, _ = render_handout(
+        pdf, _ = handout_pdf(
             {**sample_answers, **answers_changed},
             language="es",
             claim_code="K7P2",

@@ -54,7 +54,7 @@ def test_a_handout_that_fails_to_render_is_tried_again_then_shown_to_the_desk(ap
     def broken(answers, **_):
         raise RuntimeError(f"layout failed near {answers['own_question_1']!r}")
 
-    monkeypatch.setattr(handout_jobs, "render_handout", broken)
+    monkeypatch.setattr(handout_jobs, "handout_pdf", broken)
     caplog.set_level(logging.INFO)
     for attempt in range(1, handout_jobs.MAX_ATTEMPTS + 1):
         run_worker(app)
@@ -103,13 +103,13 @@ def test_a_render_whose_worker_died_is_taken_over_once_its_lease_runs_out(app):
 
 
 def test_the_worker_stops_when_told_and_says_goodbye(app, running_worker):
-    from kiosk import front_desk
+    from kiosk import health
 
     with app.app_context():
-        wait_for(front_desk.worker_running, "the worker's first beat")
+        wait_for(health.worker_running, "the worker's first beat")
     running_worker.stop.set()
     with app.app_context():
-        wait_for(lambda: not front_desk.worker_running(), "the worker to leave")
+        wait_for(lambda: not health.worker_running(), "the worker to leave")
 
 
 def test_the_worker_command_once_does_what_is_due(app, runner):

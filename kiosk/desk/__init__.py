@@ -2,9 +2,9 @@
 staff accounts.
 
 Every URL here requires a signed-in staff member, except the sign-in page
-(``session.py``); while nothing can be saved, a read-only sign-in opens the
+(``sign_in.py``); while nothing can be saved, a read-only sign-in opens the
 queue alone. The routes are thin: the queries and writes they call live
-in ``kiosk.front_desk``, ``kiosk.print_jobs`` and ``kiosk.handout_jobs``.
+in ``kiosk.desk.service``, ``kiosk.print_jobs`` and ``kiosk.handout_jobs``.
 """
 
 from __future__ import annotations
@@ -110,4 +110,4 @@ def problem_page(status: int, trouble: errors.Trouble):
     return _problem(DATABASE_AWAY if away else OUR_FAULT, status, unexpected=True, recovers=away)
 
 
-from . import admin, handouts, queue, session  # noqa: E402,F401  (registers the routes)
+from . import admin, handouts, queue, sign_in  # noqa: E402,F401  (registers the routes)

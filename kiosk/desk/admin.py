@@ -10,12 +10,12 @@ from flask import Response, abort, current_app, flash, render_template, request,
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import auth, front_desk, kiosks, statistics
+from .. import audit, auth, enrolled_kiosks, statistics
 from ..auth import AccountError
 from ..clock import clinic_now
 from ..extensions import db
 from ..models import MAX_ROW_ID, AuditEvent, Kiosk, Staff
-from . import bp, charts
+from . import bp, charts, service
 from .forms import KioskForm, StaffForm
 
 AUDIT_PAGE = 200
@@ -119,7 +119,7 @@ def clear_sign_in_failures(staff_id: int):
 def _kiosk_form() -> KioskForm:
     form = KioskForm()
     config = current_app.config
-    printers = front_desk.printers(configured={config["DEFAULT_PRINTER"], config["AUTO_PRINT_PRINTER"]})
+    printers = service.printers(configured={config["DEFAULT_PRINTER"], config["AUTO_PRINT_PRINTER"]})
     form.auto_print_printer.choices = [("", "No printing by itself"), *((p.name, p.label) for p in printers)]
     return form
 
@@ -128,7 +128,7 @@ def _kiosks_page(form: KioskForm | None = None, *, link: tuple[str, str] | None 
     page = render_template(
         "desk/kiosks.html",
         title="Kiosks",
-        kiosks=kiosks.all_kiosks(),
+        kiosks=enrolled_kiosks.all_kiosks(),
         form=form or _kiosk_form(),
         link=link,
         enrollment=current_app.config["KIOSK_ENROLLMENT"],
@@ -156,13 +156,13 @@ def add_kiosk():
     if not form.validate_on_submit():
         return _kiosks_page(form, status=400)
     try:
-        registered = kiosks.register(
+        registered = enrolled_kiosks.register(
             form.name.data,
             form.location.data or "",
             form.auto_print_printer.data or "",
             by=current_user.username,
         )
-    except kiosks.KioskError as error:
+    except enrolled_kiosks.KioskError as error:
         form.form_errors.append(str(error))
         return _kiosks_page(form, status=400)
     return _kiosks_page(link=_link(registered.kiosk.name, registered.link_code))
@@ -176,14 +176,14 @@ def _kiosk(kiosk_id: int) -> Kiosk:
 def kiosk_link(kiosk_id: int):
     _require_admin()
     kiosk = _kiosk(kiosk_id)
-    return _kiosks_page(link=_link(kiosk.name, kiosks.new_link(kiosk, by=current_user.username)))
+    return _kiosks_page(link=_link(kiosk.name, enrolled_kiosks.new_link(kiosk, by=current_user.username)))
 
 
 @bp.post("/kiosks/<id:kiosk_id>/revoke")
 def revoke_kiosk(kiosk_id: int):
     _require_admin()
     kiosk = _kiosk(kiosk_id)
-    kiosks.revoke(kiosk, by=current_user.username)
+    enrolled_kiosks.revoke(kiosk, by=current_user.username)
     flash(f"Kiosk {kiosk.name} can no longer start visits. Make a new link to enroll it again.")
     return _kiosks_page()
 
@@ -223,7 +223,7 @@ def _csv_download(name: str, rows: list[list], action: str, subject: str = "") -
     writer = csv.writer(out)
     for row in rows:
         writer.writerow([_cell(value) if isinstance(value, str) else value for value in row])
-    auth.audit(current_user.username, action, subject)
+    audit.record(current_user.username, action, subject)
     db.session.commit()
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}-{clinic_now():%Y-%m-%d}.csv"'
@@ -249,7 +249,7 @@ def statistics_page():
     """Counts of the last 30 days, every kiosk or one: where patients stop,
     alerts, prints, time and taps to finish."""
     _require_admin()
-    known = statistics.kiosks()
+    known = statistics.kiosk_names()
     report = statistics.report(_chosen_kiosk(known))
     drop_off = charts.horizontal_bars([(row.title, row.abandoned) for row in report.drop_off])
     by_day = charts.day_columns(
@@ -273,6 +273,6 @@ def statistics_page():
 def statistics_csv():
     """The same counts as CSV, one row a day a kiosk, for the clinic's own sums."""
     _require_admin()
-    kiosk = _chosen_kiosk(statistics.kiosks())
+    kiosk = _chosen_kiosk(statistics.kiosk_names())
     subject = f"kiosk {kiosk}" if kiosk else "all kiosks"
     return _csv_download("statistics", statistics.csv_rows(kiosk), "statistics-download", subject)

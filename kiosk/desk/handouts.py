@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 
-from .. import front_desk, handout_jobs, print_jobs
+from .. import handout_jobs, print_jobs
 from ..extensions import db
 from ..handout import asks_for_letter
 from ..models import Handout, PrintJob
-from . import bp
+from . import bp, service
 from .forms import PrintForm
-from .session import staff_name
+from .sign_in import staff_name
 
 
 def _handout(handout_id: int) -> Handout:
@@ -22,7 +22,7 @@ def _handout(handout_id: int) -> Handout:
 def _print_form() -> PrintForm:
     form = PrintForm()
     config = current_app.config
-    printers = front_desk.printers(configured={config["DEFAULT_PRINTER"], config["AUTO_PRINT_PRINTER"]})
+    printers = service.printers(configured={config["DEFAULT_PRINTER"], config["AUTO_PRINT_PRINTER"]})
     form.printer.choices = [(p.name, p.label) for p in printers]
     if not form.is_submitted():
         names = [p.name for p in printers]
@@ -49,7 +49,7 @@ def _jobs(handout: Handout):
 @bp.get("/handouts/<id:handout_id>")
 def handout(handout_id: int):
     handout = _handout(handout_id)
-    front_desk.record_view(handout, staff=staff_name())
+    service.record_view(handout, staff=staff_name())
     return render_template(
         "desk/handout.html",
         title=f"Handout {handout.claim_code}",
@@ -73,7 +73,7 @@ def handout_pdf(handout_id: int):
     handout = _handout(handout_id)
     if not handout.ready:
         abort(404)
-    front_desk.record_preview(handout, staff=staff_name())
+    service.record_preview(handout, staff=staff_name())
     response = make_response(handout.pdf)
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'inline; filename="handout-{handout.claim_code}.pdf"'
@@ -122,7 +122,7 @@ def retry_handout(handout_id: int):
 @bp.post("/handouts/<id:handout_id>/handed-over")
 def hand_over(handout_id: int):
     handout = _handout(handout_id)
-    front_desk.hand_over(handout, staff=staff_name())
+    service.hand_over(handout, staff=staff_name())
     return redirect(url_for("desk.handout", handout_id=handout.id))
 
 
@@ -135,6 +135,6 @@ def confirm_delete(handout_id: int):
 @bp.post("/handouts/<id:handout_id>/delete")
 def delete_handout(handout_id: int):
     """Delete the handout and the answers it was made from."""
-    code = front_desk.delete_handout(_handout(handout_id), staff=staff_name())
+    code = service.delete_handout(_handout(handout_id), staff=staff_name())
     flash(f"Handout {code}, its answers and any copy saved by the directory printer were deleted.")
     return redirect(url_for("desk.queue"))

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 
-from .. import front_desk
 from ..clock import clinic_now
 from ..extensions import db
 from ..models import Alert
-from . import bp
+from . import bp, service
 from .forms import LookupForm
-from .session import staff_name
+from .sign_in import staff_name
 
 
 def _fingerprint() -> str:
-    return front_desk.queue_fingerprint(today=clinic_now().date())
+    return service.queue_fingerprint(today=clinic_now().date())
 
 
 @bp.get("/")
@@ -25,7 +24,7 @@ def queue():
         title="Front desk",
         etag=_fingerprint(),
         lookup=LookupForm(request.args),
-        queue=front_desk.queue(),
+        queue=service.queue(),
     )
 
 
@@ -36,7 +35,7 @@ def _queue_fragment():
     if request.if_none_match.contains(etag):
         response = make_response("", 304)
     else:
-        response = make_response(render_template("desk/_queue.html", queue=front_desk.queue()))
+        response = make_response(render_template("desk/_queue.html", queue=service.queue()))
     response.set_etag(etag)
     return response
 
@@ -49,10 +48,10 @@ def queue_fragment():
 @bp.get("/lookup")
 def lookup():
     form = LookupForm(request.args)
-    code = front_desk.normalise_code(form.code.data or "") if form.validate() else None
+    code = service.normalise_code(form.code.data or "") if form.validate() else None
     if code is None:
         flash("A claim code is 4 letters and digits, like K7P2.")
-    elif (handout := front_desk.find_by_code(code, staff=staff_name())) is not None:
+    elif (handout := service.find_by_code(code, staff=staff_name())) is not None:
         return redirect(url_for("desk.handout", handout_id=handout.id))
     else:
         flash(f"No handout has the code {code}. Check the code with the patient.")
@@ -62,7 +61,7 @@ def lookup():
 @bp.post("/alerts/<id:alert_id>/acknowledge")
 def acknowledge_alert(alert_id: int):
     alert = db.session.get(Alert, alert_id) or abort(404)
-    front_desk.acknowledge(alert, staff=staff_name())
+    service.acknowledge(alert, staff=staff_name())
     if request.htmx:
         return _queue_fragment()
     return redirect(url_for("desk.queue"))

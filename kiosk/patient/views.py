@@ -32,7 +32,7 @@ from markupsafe import escape
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from .. import content, errors, kiosks, statistics, visits
+from .. import content, enrolled_kiosks, errors, statistics, visits
 from .. import questionnaire as qn
 from ..content import definition
 from ..content import gettext as _
@@ -175,7 +175,9 @@ def require_enrolled_kiosk():
     g.kiosk = None
     if not current_app.config["KIOSK_ENROLLMENT"] or request.endpoint in OPEN_ENDPOINTS:
         return None
-    g.kiosk = kiosks.recognise(request.cookies.get(kiosks.COOKIE), current_app.config["SECRET_KEY"])
+    g.kiosk = enrolled_kiosks.recognise(
+        request.cookies.get(enrolled_kiosks.COOKIE), current_app.config["SECRET_KEY"]
+    )
     if g.kiosk is None:
         return render_screen("patient/_not_enrolled.html", _("Please ask the front desk"), status=403)
     return None
@@ -201,7 +203,7 @@ def enroll_page():
 def enroll_old_link(code: str):
     """A link made before the code moved after "#": sent on to the page
     that reads it there. This request alone logs its code, spent at the tap."""
-    if kiosks.for_link(code) is None:
+    if enrolled_kiosks.for_link(code) is None:
         return _enroll_screen(status=404)
     return redirect(url_for("patient.enroll_page") + "#" + quote(code, safe=""), 303)
 
@@ -211,20 +213,20 @@ def enroll():
     """Asks first, naming the kiosk (a link previewer that runs the page's
     script learns a name and spends nothing); enrolls the device on the tap."""
     code = request.form.get("code", "")
-    kiosk = kiosks.for_link(code)
+    kiosk = enrolled_kiosks.for_link(code)
     if kiosk is None:
         return _enroll_screen(status=404)
     if request.form.get("confirm") != "1":
         return _enroll_screen(kiosk=kiosk, code=code)
-    enrolled = kiosks.enroll(code, current_app.config["SECRET_KEY"])
+    enrolled = enrolled_kiosks.enroll(code, current_app.config["SECRET_KEY"])
     if enrolled is None:
         return _enroll_screen(status=404)
     session.clear()
     response = _go("patient.welcome")
     response.set_cookie(
-        kiosks.COOKIE,
+        enrolled_kiosks.COOKIE,
         enrolled[1],
-        max_age=kiosks.COOKIE_MAX_AGE,
+        max_age=enrolled_kiosks.COOKIE_MAX_AGE,
         httponly=True,
         samesite="Lax",
         secure=current_app.config.get("SESSION_COOKIE_SECURE", False),

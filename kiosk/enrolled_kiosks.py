@@ -21,8 +21,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import storage
-from .auth import audit, without_controls
+from . import audit, storage
+from .auth import without_controls
 from .extensions import db
 from .models import Kiosk, utcnow
 
@@ -62,7 +62,7 @@ def register(name: str, location: str, auto_print_printer: str, *, by: str) -> R
     kiosk = Kiosk(name=name, location=location[:120], auto_print_printer=auto_print_printer)
     db.session.add(kiosk)
     code = _new_link(kiosk)
-    audit(by, "add-kiosk", f"kiosk {name}")
+    audit.record(by, "add-kiosk", f"kiosk {name}")
     db.session.commit()
     return Registered(kiosk, code)
 
@@ -73,7 +73,7 @@ def new_link(kiosk: Kiosk, *, by: str) -> str:
     code = _new_link(kiosk)
     kiosk.token_hash = None
     kiosk.revoked_at = None
-    audit(by, "kiosk-link", f"kiosk {kiosk.name}")
+    audit.record(by, "kiosk-link", f"kiosk {kiosk.name}")
     db.session.commit()
     return code
 
@@ -158,7 +158,7 @@ def revoke(kiosk: Kiosk, *, by: str) -> None:
     kiosk.token_hash = None
     kiosk.link_hash = None
     kiosk.link_expires_at = None
-    audit(by, "revoke-kiosk", f"kiosk {kiosk.name}")
+    audit.record(by, "revoke-kiosk", f"kiosk {kiosk.name}")
     db.session.commit()
 
 

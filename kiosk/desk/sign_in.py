@@ -55,12 +55,12 @@ ACCOUNT_HELD = (
 def load_staff(token: str) -> Staff | None:
     """The staff member whose desk session this is, while it is still open."""
     config = current_app.config
-    found = auth.load_session(
+    found = auth.load_sign_in(
         token,
         idle=timedelta(hours=config["STAFF_SESSION_HOURS"]),
         lifetime=timedelta(hours=config["STAFF_SESSION_MAX_HOURS"]),
     )
-    g.desk_session = found
+    g.desk_sign_in = found
     return found.staff
 
 
@@ -72,12 +72,12 @@ def require_staff():
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     if current_user.is_authenticated:
-        if request.endpoint not in PASSIVE_ENDPOINTS and not auth.touch(g.desk_session.row):
+        if request.endpoint not in PASSIVE_ENDPOINTS and not auth.touch(g.desk_sign_in.row):
             g.cannot_save = True
         return None
     if request.cookies.get(auth.READ_ONLY_COOKIE) is not None:
         return _read_only()
-    ended = getattr(g, "desk_session", None)
+    ended = getattr(g, "desk_sign_in", None)
     if ended is not None and ended.ended_because in ("idle", "expired"):
         session.clear()
         flash("You were signed out after a period without activity. Please sign in again.")

@@ -1,7 +1,8 @@
-"""What the front desk reads and does: the queue of handouts and alerts,
+"""The desk's service layer, what the front desk reads and does: the queue of handouts and alerts,
 look-up by claim code, acknowledging an alert, handing over, deleting.
 
-Plain functions over the database, called by the desk's routes. Each action
+Plain functions over the database, called by the desk's routes (which stay
+thin: they read the form, call one of these, and draw the page). Each action
 is committed together with its audit entry. Nothing here talks to CUPS: the
 printers offered are the ones the worker last found.
 """
@@ -10,22 +11,20 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from . import printing, statistics, storage
-from .auth import audit
-from .extensions import db
-from .models import Alert, Handout, Printer, PrintJob, WorkerBeat, utcnow
-from .print_jobs import remove_saved_copies
-from .visits import CLAIM_CODE_ALPHABET, CLAIM_CODE_LENGTH
+from .. import audit, printing, statistics, storage
+from ..extensions import db
+from ..health import worker_running
+from ..models import Alert, Handout, Printer, PrintJob, utcnow
+from ..print_jobs import remove_saved_copies
+from ..visits import CLAIM_CODE_ALPHABET, CLAIM_CODE_LENGTH
 
 QUEUE_LENGTH = 100
 OPEN_ALERT = Alert.acknowledged_at.is_(None)
 # A worker that has not been heard from for this long is taken to be down.
-WORKER_SILENT_AFTER = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -73,12 +72,6 @@ def queue_fingerprint(today: object) -> str:
     return hashlib.sha256(fingerprint).hexdigest()[:32]
 
 
-def worker_running() -> bool:
-    """Whether any worker has been heard from lately."""
-    recent = WorkerBeat.seen_at > utcnow() - WORKER_SILENT_AFTER
-    return db.session.scalar(select(exists().where(recent))) is True
-
-
 def normalise_code(typed: str) -> str | None:
     """A claim code as typed ("k7p 2") in its stored form, or None if it cannot be one."""
     code = "".join((typed or "").split()).upper()
@@ -90,13 +83,13 @@ def normalise_code(typed: str) -> str | None:
 def find_by_code(code: str, *, staff: str) -> Handout | None:
     """The handout with this claim code; the look-up is audited, found or not."""
     handout = db.session.scalar(select(Handout).where(Handout.claim_code == code))
-    audit(staff, "look-up", f"code {code} {'found' if handout else 'not found'}")
+    audit.record(staff, "look-up", f"code {code} {'found' if handout else 'not found'}")
     db.session.commit()
     return handout
 
 
 def record_view(handout: Handout, *, staff: str) -> None:
-    audit(staff, "view", f"handout {handout.claim_code}")
+    audit.record(staff, "view", f"handout {handout.claim_code}")
     db.session.commit()
 
 
@@ -111,7 +104,7 @@ def acknowledge(alert: Alert, *, staff: str) -> None:
         .execution_options(synchronize_session=False)
     ).rowcount
     if acknowledged:
-        audit(staff, "acknowledge-alert", f"alert {alert.id}")
+        audit.record(staff, "acknowledge-alert", f"alert {alert.id}")
         statistics.alert_acknowledged(alert.kiosk, waited=now - alert.created_at)
     db.session.commit()
 
@@ -120,12 +113,12 @@ def hand_over(handout: Handout, *, staff: str) -> None:
     if handout.handed_over_at is None:
         handout.handed_over_at = utcnow()
         handout.handed_over_by = staff
-        audit(staff, "hand-over", f"handout {handout.claim_code}")
+        audit.record(staff, "hand-over", f"handout {handout.claim_code}")
         db.session.commit()
 
 
 def record_preview(handout: Handout, *, staff: str) -> None:
-    audit(staff, "preview", f"handout {handout.claim_code}")
+    audit.record(staff, "preview", f"handout {handout.claim_code}")
     db.session.commit()
 
 
@@ -135,23 +128,25 @@ def delete_handout(handout: Handout, *, staff: str) -> str:
     code = handout.claim_code
     remove_saved_copies(handout)
     db.session.delete(handout.visit)
-    audit(staff, "delete", f"handout {code}")
+    audit.record(staff, "delete", f"handout {code}")
     db.session.commit()
     return code
 
 
-def printers(configured: set[str]) -> list[printing.Printer]:
+def printers(configured: set[str]) -> list[printing.CupsQueue]:
     """The printers to offer: those the worker last found in CUPS, those
     `configured` or used before (so the usual printer stays selectable while
     the print server is down), then the folder."""
     offered = [
-        printing.Printer(row.name, row.label, is_directory=False, state=row.state, reason=row.reason)
+        printing.CupsQueue(row.name, row.label, is_directory=False, state=row.state, reason=row.reason)
         for row in db.session.scalars(select(Printer).order_by(Printer.listed.desc(), Printer.name)).all()
     ]
     known = {p.name for p in offered} | {printing.DIRECTORY_PRINTER}
     used = set(db.session.scalars(select(PrintJob.printer).distinct()).all())
     for name in sorted(n for n in (used | configured) if n and n not in known):
         offered.append(
-            printing.Printer(name, name, is_directory=False, state="unknown", reason="not listed by CUPS now")
+            printing.CupsQueue(
+                name, name, is_directory=False, state="unknown", reason="not listed by CUPS now"
+            )
         )
     return [*offered, printing.DIRECTORY]
