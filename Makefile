@@ -70,7 +70,7 @@ test: system-deps $(VENV)/.installed-test
 # to run after each change, under a minute. `make test` still runs them all.
 SLOW_TESTS = browser or cups or nginx or postgres or fuzz or load or processes or mount or fonts
 test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -m "not ($(SLOW_TESTS))"
+	$(BIN)/python -m pytest -q -n auto -m "not ($(SLOW_TESTS))"
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

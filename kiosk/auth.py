@@ -174,7 +174,11 @@ def normalise_password(password: str) -> str:
 
 
 def _hash(password: str) -> str:
-    return generate_password_hash(normalise_password(password))
+    return generate_password_hash(normalise_password(password), method=_hash_method())
+
+
+def _hash_method() -> str:
+    return current_app.config["PASSWORD_HASH_METHOD"]
 
 
 def create_staff(username: str, password: str, *, is_admin: bool = False, by: str | None = None) -> Staff:
@@ -396,9 +400,15 @@ def _device(known: KnownBrowser | None, staff: Staff | None) -> str:
 # --- signing in ---------------------------------------------------------------------
 
 
-@cache
 def _dummy_hash() -> str:
-    return generate_password_hash(secrets.token_hex(16))
+    """A hash of nothing anyone types, made as staff hashes are, so that
+    checking it takes as long as checking theirs."""
+    return _dummy_hash_for(_hash_method())
+
+
+@cache
+def _dummy_hash_for(method: str) -> str:
+    return generate_password_hash(secrets.token_hex(16), method=method)
 
 
 @dataclass(frozen=True)

@@ -225,6 +225,10 @@ def load_or_create_secret_key(instance_path: str) -> str:
 
 # Fixed settings: not meant to vary between clinics.
 DEFAULTS: dict[str, Any] = {
+    # How staff passwords are hashed (werkzeug): scrypt with N = 2^15, r = 8,
+    # p = 1, about a fifth of a second a check here. Each hash names its own
+    # method, so one made under another setting still checks.
+    "PASSWORD_HASH_METHOD": "scrypt:32768:8:1",
     # hide_parameters: a failed statement's error (and so the log) never shows
     # the values it carried, which may be what a patient typed.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},

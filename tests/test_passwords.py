@@ -203,3 +203,23 @@ def test_odd_input_on_the_password_page_is_refused_calmly(app, staff, desk, fiel
     assert refused.status_code == 400
     assert "Change your password" in refused.get_data(as_text=True)
     assert Desk(app.test_client()).sign_in("maria", STAFF_PASSWORD).status_code == 302
+
+
+def test_staff_passwords_are_hashed_with_scrypt_at_its_full_work_factor(tmp_path, monkeypatch):
+    """The app's own setting (the suite uses a cheaper one to sign in faster),
+    and a hash names its method, so one made under another setting still checks."""
+    from kiosk.database import create_tables
+
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+    config = {k: v for k, v in app_config(tmp_path).items() if k != "PASSWORD_HASH_METHOD"}
+    app = create_app(config)
+    with app.app_context():
+        create_tables()
+        assert app.config["PASSWORD_HASH_METHOD"] == "scrypt:32768:8:1"
+        staff = auth.create_staff("ines", "velvet harbor lantern quietly")
+        assert staff.password_hash.startswith("scrypt:32768:8:1$")
+        assert auth._dummy_hash().startswith("scrypt:32768:8:1$"), "unknown names cost as much"
+        staff.password_hash = generate_password_hash(
+            "velvet harbor lantern quietly", method="scrypt:1024:8:1"
+        )
+        assert auth._matches(staff, "velvet harbor lantern quietly")
