@@ -82,7 +82,7 @@ def fuzz_settings(examples: int, **kwargs: Any) -> settings:
     )
 
 
-def _quick_hash(password: str) -> str:
+def _quick_hash(password: str, method: str | None = None) -> str:
     return generate_password_hash(password, method="pbkdf2:sha256:1")
 
 
