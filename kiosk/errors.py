@@ -32,6 +32,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from . import storage
 from .extensions import db, login_manager
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class Trouble(StrEnum):
     """What went wrong, as a face needs to know it to choose its words."""
 
     BUG = "bug"  # 500: something in our code
-    DATABASE = "database"  # 503: the database cannot be reached, is read-only or is full
+    DATABASE = "database"  # 503: the database cannot be reached, or it or its disk refuses writes
 
 
 Page = Callable[[int, Trouble], object]
@@ -73,7 +74,14 @@ def page_for(blueprint: str, *, default: bool = False) -> Callable[[Page], Page]
 
 def database_trouble(error: BaseException) -> bool:
     """The database, not our code: unreachable, dropped, read-only, full, locked.
-    A refused constraint (IntegrityError) is a bug or a race, not an outage."""
+    A refused constraint (IntegrityError) is a bug or a race, not an outage.
+
+    A refused write is told by ``storage.refusal``, the one reading of disk
+    full and read-only the desk, ``/healthz`` and the worker use too: some of
+    those are not OperationalErrors (PostgreSQL's read-only transaction is an
+    InternalError)."""
+    if storage.cannot_write(error):
+        return True
     if isinstance(error, IntegrityError):
         return False
     if isinstance(error, OperationalError | InterfaceError):

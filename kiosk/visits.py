@@ -1,4 +1,4 @@
-"""A visit's life: start, save a step, raise an alert, finish once, discard.
+"""A visit's life: start, save a step, raise an alert, finish once, leave.
 
 Plain functions over the database; nothing here touches the request, so the
 routes, the CLI and the tests all call the same code.
@@ -82,7 +82,7 @@ def load_visit(visit_id: str | None, *, expiry_minutes: int, done_max_seconds: i
         return None
     now = utcnow()
     if visit.finished_at is None and now - visit.updated_at > timedelta(minutes=expiry_minutes):
-        discard_visit(visit.id)
+        _discard(visit)
         return None
     if visit.finished_at is not None and (
         visit.closed_at is not None
@@ -341,19 +341,15 @@ def leave_visit(visit_id: str | None) -> None:
     if visit is None:
         return
     if visit.finished_at is None:
-        discard_visit(visit.id)
+        _discard(visit)
     elif visit.closed_at is None:
         visit.closed_at = utcnow()
         db.session.commit()
 
 
-def discard_visit(visit_id: str | None) -> None:
+def _discard(visit: Visit) -> None:
     """Delete an unfinished visit and its answers. Alerts stay for the desk."""
-    if not visit_id:
-        return
-    visit = db.session.get(Visit, visit_id)
-    if visit is not None and visit.finished_at is None:
-        db.session.execute(Alert.__table__.update().where(Alert.visit_id == visit.id).values(visit_id=None))
-        statistics.visit_abandoned(visit.kiosk, visit.completed_steps)
-        db.session.delete(visit)
-        db.session.commit()
+    db.session.execute(Alert.__table__.update().where(Alert.visit_id == visit.id).values(visit_id=None))
+    statistics.visit_abandoned(visit.kiosk, visit.completed_steps)
+    db.session.delete(visit)
+    db.session.commit()

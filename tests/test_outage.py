@@ -9,6 +9,7 @@ while a real gunicorn serves the desk.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -129,6 +130,38 @@ def test_a_report_that_can_never_be_stored_is_refused_calmly(app, kiosk):
     assert kiosk.post("/kiosk/alert", {"key": "not a key", "warning_signs": ["fever"]}).status_code == 422
     assert kiosk.post("/kiosk/alert", {"key": KEY, "warning_signs": ["none"]}).status_code == 422
     assert alerts(app) == []
+
+
+def test_a_read_only_postgresql_gives_patients_the_calm_cannot_save_page(pg_app, tmp_path, caplog):
+    """A standby, or a database set read-only, refuses writes with an error of
+    its own kind (not an OperationalError): still the database, not a bug."""
+    from kiosk import create_app
+
+    from .conftest import POSTGRES_URL, Kiosk, app_config
+
+    read_only = create_app(
+        app_config(
+            tmp_path,
+            SQLALCHEMY_DATABASE_URI=POSTGRES_URL,
+            SQLALCHEMY_ENGINE_OPTIONS={
+                "pool_pre_ping": True,
+                "hide_parameters": True,
+                "connect_args": {"options": "-c default_transaction_read_only=on"},
+            },
+        )
+    )
+    patient = Kiosk(read_only.test_client())
+    caplog.set_level(logging.ERROR, logger="kiosk.errors")
+    try:
+        response = patient.start()
+        assert response.status_code == 503
+        assert response.headers["Retry-After"]
+        assert "this kiosk cannot save right now" in response.get_data(as_text=True)
+        assert [r.getMessage() for r in caplog.records if r.exc_info] == [], "a traceback, as for a bug"
+    finally:
+        with read_only.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 # --- the desk on PostgreSQL, behind a real gunicorn, with the database cut off -----

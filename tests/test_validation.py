@@ -287,3 +287,23 @@ def test_typed_text_is_kept_as_typed(typed):
 )
 def test_control_and_bidi_override_characters_are_dropped(typed, kept):
     assert clean_text(typed) == kept
+
+
+def test_a_screen_shown_again_after_a_tap_answers_htmx_as_200_and_a_plain_post_as_4xx(kiosk, sample_answers):
+    """To fix, or for a stale tap that reported a sign, the screen shown again
+    is the answer to an htmx tap (200); a post without htmx keeps its 4xx."""
+    kiosk.start()
+    htmx = {"HX-Request": "true"}
+    unanswered = kiosk.post("/visit/safety", {}, headers=htmx)
+    assert unanswered.status_code == 200 and "Please check the answers" in unanswered.get_data(as_text=True)
+    assert kiosk.post("/visit/safety", {}).status_code == 422
+
+    stale = {"csrf_token": "stale", "warning_signs": ["fever"]}
+    urgent = kiosk.client.post("/visit/safety", data=stale, headers=htmx)
+    assert urgent.status_code == 200 and "Please tell the front desk now" in urgent.get_data(as_text=True)
+    plain = kiosk.client.post("/visit/safety", data=stale)
+    assert plain.status_code == 400 and "Please tell the front desk now" in plain.get_data(as_text=True)
+    out_of_order = kiosk.post("/visit/reasons", form_for("reasons", sample_answers), headers=htmx)
+    assert out_of_order.status_code == 200 and "Please answer this part first" in out_of_order.get_data(
+        as_text=True
+    )

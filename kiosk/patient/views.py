@@ -72,6 +72,15 @@ def render_screen(
     return response
 
 
+def _shown_again(status: int) -> int:
+    """The status of a screen shown again after a tap (``ANSWERS_TO_FIX``): a
+    step to fix, or the urgent screen for a stale tap that reported a sign.
+    To htmx it is the answer to the tap, not a failure (200): as a 4xx it
+    would only make the kiosk's browser log an error. A post without htmx
+    still gets the 4xx."""
+    return 200 if request.htmx and status in ANSWERS_TO_FIX else status
+
+
 def _progress(step_id: str) -> dict[str, int]:
     flow = definition().flow
     return {"number": flow.index(step_id) + 1, "total": len(flow)}
@@ -95,15 +104,10 @@ def _step_screen(
     return_to: str = "",
     asking_which: bool = False,
 ):
-    if request.htmx and status in ANSWERS_TO_FIX:
-        # The step shown again to fix is the answer to the tap, not a failure:
-        # as a 4xx it would only make the kiosk's browser log an error. A
-        # post without htmx still gets the 4xx.
-        status = 200
     return render_screen(
         "patient/_step.html",
         _(step.title),
-        status=status,
+        status=_shown_again(status),
         push_url=url_for("patient.step", step=step.id),
         step=step,
         values=values if values is not None else (visit.answers or {}),
@@ -446,20 +450,36 @@ def urgent(visit: Visit):
     if not signs:
         return _go("patient.step", step=visits.first_open_step(visit))
     return_to = _return_to()
+    back_to_review = return_to and visits.first_open_step(visit) == definition().review_id
+    return _urgent_screen(
+        signs,
+        push_url=url_for("patient.urgent", return_to=return_to or None),
+        continue_url=url_for("patient.review") if back_to_review else None,
+    )
+
+
+def _urgent_screen(
+    signs: list[str],
+    *,
+    push_url: str,
+    continue_url: str | None = None,
+    status: int = 200,
+    stored: bool = True,
+):
+    """The screen that sends the patient to the desk, naming the signs they
+    reported. Continue goes on to the step after the safety check unless
+    told otherwise. Needs no database."""
     defined = definition()
     safety = defined.safety_step.id
-    continue_url = (
-        url_for("patient.review")
-        if return_to and visits.first_open_step(visit) == defined.review_id
-        else url_for("patient.step", step=defined.step_after(safety))
-    )
     return render_screen(
         "patient/_urgent.html",
         _("Please tell the front desk now"),
-        push_url=url_for("patient.urgent", return_to=return_to or None),
+        status=status,
+        push_url=push_url,
         signs=[flag for flag in defined.reportable_signs if flag.id in signs],
         back_url=url_for("patient.step", step=safety),
-        continue_url=continue_url,
+        continue_url=continue_url or url_for("patient.step", step=defined.step_after(safety)),
+        stored=stored,
     )
 
 
@@ -540,10 +560,8 @@ def _signs_posted() -> list[str]:
     """The signs a post to the safety check reports, read from the form alone
     (no database): a patient who reported one is sent to the desk whatever
     else failed. Empty for any other request."""
-    if request.method != "POST" or not request.view_args:
-        return []
-    step = request.view_args.get("step")
-    if not isinstance(step, qn.Step) or step.id != definition().safety_step.id:
+    step = _posted_step()
+    if step is None or step.id != definition().safety_step.id:
         return []
     try:
         return visits.red_flags_reported(step.validate(request.form).values)
@@ -555,20 +573,8 @@ def _urgent_not_stored(signs: list[str], status: int):
     """The urgent screen when the report may not have been stored: the same
     words, and the patient is asked to tell the desk themselves. kiosk.js
     keeps the report and sends it until it is stored. Needs no database."""
-    if request.htmx and status in ANSWERS_TO_FIX:
-        status = 200  # the answer to the tap, as for a step shown again (_step_screen)
-    defined = definition()
-    safety = defined.safety_step.id
-    return render_screen(
-        "patient/_urgent.html",
-        _("Please tell the front desk now"),
-        status=status,
-        push_url=url_for("patient.step", step=safety),
-        signs=[flag for flag in defined.reportable_signs if flag.id in signs],
-        back_url=url_for("patient.step", step=safety),
-        continue_url=url_for("patient.step", step=defined.step_after(safety)),
-        stored=False,
-    )
+    push_url = url_for("patient.step", step=definition().safety_step.id)
+    return _urgent_screen(signs, push_url=push_url, status=_shown_again(status), stored=False)
 
 
 @bp.errorhandler(CSRFError)
@@ -605,11 +611,9 @@ def problem_page(status: int, trouble: errors.Trouble):
 def _step_without_token():
     """A step posted without a valid CSRF token: show it again with what was
     tapped, unsaved, and ask for one more tap. None for other URLs."""
-    if request.method != "POST" or not request.view_args:
-        return None
-    step = request.view_args.get("step")
-    visit = _current_visit()
-    if not isinstance(step, qn.Step) or visit is None:
+    step = _posted_step()
+    visit = _current_visit() if step is not None else None
+    if step is None or visit is None:
         return None
     result = step.validate(request.form)
     return _step_screen(
@@ -620,3 +624,11 @@ def _step_without_token():
         status=400,
         return_to=_return_to(),
     )
+
+
+def _posted_step() -> qn.Step | None:
+    """The step this request posts to, for an error handler; None for any other request."""
+    if request.method != "POST" or not request.view_args:
+        return None
+    step = request.view_args.get("step")
+    return step if isinstance(step, qn.Step) else None
