@@ -409,13 +409,9 @@ class Kind:
 
     def fhir_answers(self, question: Question, value: Any, system: str, translate: Translate) -> list[dict]:
         """A stored answer as a QuestionnaireResponse's ``answer`` list."""
-        if value in (None, "", []):
-            return []
-        labels = {c.id: c.label for c in self.choices(question)}
         return [
-            {"valueCoding": {"system": system, "code": code, "display": translate(labels[code])}}
-            for code in (value if isinstance(value, list) else [value])
-            if code in labels
+            {"valueCoding": {"system": system, "code": c.id, "display": translate(c.label)}}
+            for c in self.chosen(question, {question.id: value})
         ]
 
 
