@@ -370,14 +370,14 @@ def kiosk_names(today: date | None = None, days: int = DAYS_SHOWN) -> list[str]:
     return list(db.session.scalars(query).all())
 
 
-def csv_header() -> tuple[str, ...]:
+def csv_header(titles: Sequence[tuple[str, str]]) -> tuple[str, ...]:
     return (
         "day",
         "kiosk",
         "visits started",
         "visits finished",
         "visits abandoned",
-        *(f"abandoned at: {title}" for _, title in step_titles()),
+        *(f"abandoned at: {title}" for _, title in titles),
         "red-flag alerts",
         "alerts acknowledged",
         "median minutes to acknowledge",
@@ -395,9 +395,9 @@ def csv_rows(kiosk: str | None = None, today: date | None = None, days: int = DA
     tallies = {(day, name): Tally(day=day, kiosk=name) for day in shown for name in names}
     for day, name, metric, step, bucket, count in _counts(shown, kiosk, by_kiosk=True):
         tallies[(day, name)].add(metric, step, bucket, count)
-    rows: list[list] = [list(csv_header())]
+    titles = step_titles()
+    rows: list[list] = [list(csv_header(titles))]
     for tally in tallies.values():
-        titles = step_titles()
         rows.append(
             [
                 tally.day.isoformat() if tally.day else "",
