@@ -19,7 +19,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 
 def N_(text: str) -> str:
@@ -95,8 +95,7 @@ class HandoutLayout:
     - ``letter``: a yes adds the records-request letter as the handout's
       last page, asking for what the question named in ``then`` lists;
     - ``none``: not on the handout (the safety list has a box of its own);
-    - ``""``: by kind: ``words`` for text, ``list`` for several choices,
-      ``answer`` for one.
+    - ``""``: its kind's (``Kind.handout_style``).
     """
 
     section: str = ""  # a Section id; "" is the step's
@@ -409,13 +408,9 @@ class Kind:
 
     def fhir_answers(self, question: Question, value: Any, system: str, translate: Translate) -> list[dict]:
         """A stored answer as a QuestionnaireResponse's ``answer`` list."""
-        if value in (None, "", []):
-            return []
-        labels = {c.id: c.label for c in self.choices(question)}
         return [
-            {"valueCoding": {"system": system, "code": code, "display": translate(labels[code])}}
-            for code in (value if isinstance(value, list) else [value])
-            if code in labels
+            {"valueCoding": {"system": system, "code": c.id, "display": translate(c.label)}}
+            for c in self.chosen(question, {question.id: value})
         ]
 
 
@@ -1116,9 +1111,9 @@ class Definition:
         signs = self.signs_question
         return next(s for s in self.steps if signs in s.questions)
 
-    no_signs: Choice = field(default=NO_SIGNS, init=False, repr=False, compare=False)
+    no_signs: ClassVar[Choice] = NO_SIGNS
     """The answer "I have none of these"."""
-    some_signs: RedFlag = field(default=SOME_SIGNS, init=False, repr=False, compare=False)
+    some_signs: ClassVar[RedFlag] = SOME_SIGNS
     """The answer "one or more", not yet said which: alerts the desk all the same."""
 
     @property

@@ -9,7 +9,8 @@ event rolled back counts nothing. A transaction writes counts of its own,
 new rows, and never adds to a row another one wrote: on PostgreSQL, adding
 to a shared row would make every visit finishing at a kiosk wait for the one
 before it to commit. The page sums the rows it reads, and the purge (every
-minute, in the worker) folds each day's rows of one count into one.
+minute, in the worker) folds each day's rows of one count into one: every
+day the first time in a process, then only the days still being counted.
 
 Times and taps are counted in buckets, and medians are read from those.
 There is never a row per visit that outlives the minute before the next
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
+from flask import current_app
 from sqlalchemy import delete, event, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -90,6 +92,28 @@ def _forget_rows_written(session: Session, transaction: SessionTransaction) -> N
     # Committed or rolled back, the rows are no longer this transaction's.
     if transaction.parent is None:
         session.info.pop(_MINE, None)
+        session.info.pop(_FOLDING, None)
+
+
+@dataclass
+class _Folded:
+    """This process's folds: from which day the next one reads (None: every day)."""
+
+    since: date | None = None
+
+
+# The fold in this session's transaction, until it commits: (_Folded, its day).
+_FOLDING = "statistics_folding"
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_fold(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the fold is done when its whole transaction commits
+    if (folding := session.info.pop(_FOLDING, None)) is not None:
+        folded, day = folding
+        # A transaction open over midnight writes its counts on the day it began.
+        folded.since = day - timedelta(days=1)
 
 
 def fold() -> int:
@@ -97,10 +121,19 @@ def fold() -> int:
     transaction (``retention.purge`` commits it). Rows still being written
     by an open transaction are not seen; on PostgreSQL, rows another fold is
     folding are skipped; either way nothing waits, and they are folded the
-    next time. Returns how many rows were folded away."""
+    next time. Returns how many rows were folded away.
+
+    Counts are written on the day they happen, so once a fold of every day
+    has committed, the next ones in this process read only yesterday and
+    today: the purge does not slow down (nor, on SQLite, hold the write lock
+    longer) as the days add up. A worker started again folds every day once,
+    whatever piled up while none ran."""
+    folded: _Folded = current_app.extensions.setdefault("kiosk.statistics", _Folded())
     key = [getattr(DailyCount, column) for column in _KEY]
-    doubled = select(*key).group_by(*key).having(func.count() > 1)
-    rows = select(DailyCount.id).where(tuple_(*key).in_(doubled)).with_for_update(skip_locked=True)
+    recent = [DailyCount.day >= folded.since] if folded.since else []
+    doubled = select(*key).where(*recent).group_by(*key).having(func.count() > 1)
+    rows = select(DailyCount.id).where(*recent, tuple_(*key).in_(doubled)).with_for_update(skip_locked=True)
+    db.session.info[_FOLDING] = (folded, clinic_now().date())
     taken = db.session.execute(
         delete(DailyCount)
         .where(DailyCount.id.in_(rows.scalar_subquery()))
@@ -337,14 +370,14 @@ def kiosk_names(today: date | None = None, days: int = DAYS_SHOWN) -> list[str]:
     return list(db.session.scalars(query).all())
 
 
-def csv_header() -> tuple[str, ...]:
+def csv_header(titles: Sequence[tuple[str, str]]) -> tuple[str, ...]:
     return (
         "day",
         "kiosk",
         "visits started",
         "visits finished",
         "visits abandoned",
-        *(f"abandoned at: {title}" for _, title in step_titles()),
+        *(f"abandoned at: {title}" for _, title in titles),
         "red-flag alerts",
         "alerts acknowledged",
         "median minutes to acknowledge",
@@ -362,9 +395,9 @@ def csv_rows(kiosk: str | None = None, today: date | None = None, days: int = DA
     tallies = {(day, name): Tally(day=day, kiosk=name) for day in shown for name in names}
     for day, name, metric, step, bucket, count in _counts(shown, kiosk, by_kiosk=True):
         tallies[(day, name)].add(metric, step, bucket, count)
-    rows: list[list] = [list(csv_header())]
+    titles = step_titles()
+    rows: list[list] = [list(csv_header(titles))]
     for tally in tallies.values():
-        titles = step_titles()
         rows.append(
             [
                 tally.day.isoformat() if tally.day else "",

@@ -8,19 +8,20 @@ import csv
 import io
 import re
 import threading
+from collections import Counter
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import inspect, select
 
+from kiosk import create_app, retention, statistics
 from kiosk import questionnaire as qn
-from kiosk import retention, statistics
 from kiosk.clock import clinic_now
 from kiosk.extensions import db
 from kiosk.models import Alert, AuditEvent, DailyCount, Handout, Visit, utcnow
 
-from .conftest import Kiosk, run_worker
+from .conftest import Kiosk, app_config, run_worker
 
 # --- medians from buckets, buckets, taps ------------------------------------------------
 
@@ -481,3 +482,53 @@ def test_the_purge_folds_the_counts_into_one_row_a_day_a_kiosk_a_thing_without_w
             select(DailyCount.kiosk, DailyCount.metric, DailyCount.count).order_by(DailyCount.kiosk)
         ).all()
     assert rows == [("Annex", "started", 3), ("Lobby", "started", 5)]
+
+
+def rows_a_day(app) -> dict[int, int]:
+    """How many rows hold each day's counts, by how many days ago."""
+    with app.app_context():
+        today = clinic_now().date()
+        days = db.session.scalars(select(DailyCount.day)).all()
+    return dict(Counter((today - day).days for day in days))
+
+
+def counted_on(app, days_ago: int, times: int = 2) -> None:
+    """Rows of one count, each as a transaction of its own writes it, on a day `days_ago`."""
+    with app.app_context():
+        day = clinic_now().date() - timedelta(days=days_ago)
+        for _ in range(times):
+            db.session.add(DailyCount(day=day, kiosk="Lobby", metric="started", count=1))
+            db.session.commit()
+
+
+def test_the_purge_folds_every_day_once_then_only_the_days_still_counted(app, tmp_path):
+    # Counts are written on the clinic's day they happen, so once a process
+    # has folded every day, the purge each minute reads only yesterday (a
+    # transaction open over midnight) and today: a year of counts does not
+    # make it slower, nor hold SQLite's write lock longer.
+    counted_on(app, 20)
+    counted_on(app, 0)
+    with app.app_context():
+        retention.purge()
+    assert rows_a_day(app) == {0: 1, 20: 1}
+    counted_on(app, 0)
+    counted_on(app, 1)
+    counted_on(app, 5)  # cannot happen once day 5 is over; here, to see what is read
+    with app.app_context():
+        retention.purge()
+        assert statistics.report().total.started == 10
+    assert rows_a_day(app) == {0: 1, 1: 1, 5: 2, 20: 1}
+    restarted = create_app(app_config(tmp_path))  # the worker started again, on the same database
+    with restarted.app_context():
+        retention.purge()
+    assert rows_a_day(app) == {0: 1, 1: 1, 5: 1, 20: 1}
+
+
+def test_a_fold_rolled_back_is_done_again_whole(app):
+    counted_on(app, 9)
+    with app.app_context():
+        statistics.fold()
+        db.session.rollback()
+        statistics.fold()
+        db.session.commit()
+    assert rows_a_day(app) == {9: 1}

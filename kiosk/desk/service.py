@@ -24,7 +24,6 @@ from ..visits import CLAIM_CODE_ALPHABET, CLAIM_CODE_LENGTH
 
 QUEUE_LENGTH = 100
 OPEN_ALERT = Alert.acknowledged_at.is_(None)
-# A worker that has not been heard from for this long is taken to be down.
 
 
 @dataclass(frozen=True)
