@@ -18,7 +18,7 @@ import traceback
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import exists, update
+from sqlalchemy import select, update
 
 from . import audit, leases, print_jobs
 from .extensions import db
@@ -52,16 +52,17 @@ def render_next(owner: str) -> bool:
 def render_letter_next(owner: str) -> bool:
     """Claim the oldest ready handout whose records letter a print job waits
     for, and make the letter. Returns whether there was one."""
-    letter_asked = exists().where(
-        PrintJob.handout_id == Handout.id,
-        PrintJob.part == print_jobs.LETTER,
-        PrintJob.state == PrintState.QUEUED,
+    # Found from the queued letter jobs (a few, by their state's index), not
+    # by looking at every ready handout: the render lane asks this whenever
+    # it is idle, and SQLite reads past a handout's PDF to see its letter.
+    letter_asked = select(PrintJob.handout_id).where(
+        PrintJob.part == print_jobs.LETTER, PrintJob.state == PrintState.QUEUED
     )
     claimed = leases.claim_and_act(
         Handout,
         Handout.state == HandoutState.READY,
         Handout.letter_pdf.is_(None),
-        letter_asked,
+        Handout.id.in_(letter_asked),
         act=render_letter,
         owner=owner,
         seconds=current_app.config["JOB_LEASE_SECONDS"],

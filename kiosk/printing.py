@@ -212,6 +212,12 @@ def parse_scheduler_running(text: str) -> bool:
     return "scheduler is running" in text
 
 
+def print_server() -> str:
+    """The CUPS server the tools talk to (`lpstat -H`): "host:port", or a
+    socket path for the local one."""
+    return run_tool(["lpstat", "-H"]).stdout.strip()
+
+
 def _tool_message(result: ToolResult) -> str:
     """The tool's complaint without its name: "lp: Error - X" -> "X"."""
     line = (result.stderr.strip() or result.stdout.strip()).splitlines()[0:1]
@@ -512,8 +518,7 @@ def _ipp_job_state(printer: str, job_id: str) -> tuple[str, str, str] | None:
     if not number.isdigit():
         return None
     try:
-        server = run_tool(["lpstat", "-H"]).stdout.strip()
-        rows = _ipptool(ipp_uri(server, printer), _ipp_get_job(int(number), _JOB_STATE))
+        rows = _ipptool(ipp_uri(print_server(), printer), _ipp_get_job(int(number), _JOB_STATE))
     except (PrintError, OSError) as exc:
         log.info("ipptool could not read job %s: %s", job_id, getattr(exc, "detail", "") or exc)
         return None
@@ -584,8 +589,7 @@ def find_job(printer: str, title: str) -> str | None:
     PrintError when it cannot be asked (no ipptool): then nobody can say."""
     if printer == DIRECTORY_PRINTER:
         return None
-    server = run_tool(["lpstat", "-H"]).stdout.strip()
-    uri = ipp_uri(server, printer)
+    uri = ipp_uri(print_server(), printer)
     try:
         listed = _ipptool(uri, _IPP_GET_JOB_IDS)
         ids = sorted({int(row["job-id"]) for row in listed if row.get("job-id", "").isdigit()}, reverse=True)
@@ -710,12 +714,6 @@ def parse_spool_settings(text: str, source: str) -> SpoolSettings:
         job_history=found.get("preservejobhistory", DEFAULT_JOB_HISTORY),
         source=source,
     )
-
-
-def print_server() -> str:
-    """The CUPS server the tools talk to (`lpstat -H`): "host:port", or a
-    socket path for the local one."""
-    return run_tool(["lpstat", "-H"]).stdout.strip()
 
 
 def is_local_server(server: str) -> bool:

@@ -56,6 +56,9 @@ POLL_FASTEST = 0.05
 POLL_SLOWEST = 0.5  # new work is picked up within this, when idle
 AFTER_ERROR = 5.0  # the database went away, say: try again after this
 DISK_CHECK_EVERY = 1.0  # while the disk is full: how often to look for room again
+# How often the worker's own thread looks up: render processes kept running,
+# the worker that started a render process still there, a waiting beat tried.
+LOOK_EVERY = 1.0
 REFUSED_LONGEST = 300.0  # writes refused (disk full, read-only): the longest wait between tries
 BEAT_EVERY = 5.0
 PRINTERS_EVERY = 30.0
@@ -231,18 +234,19 @@ class Worker:
         with self.app.app_context():
             while True:
                 if beats.due() or waiting:
+                    # While writes wait, the beat is tried (writing nothing
+                    # until the gate opens) at every look, so the worker
+                    # carries on as soon as there is room.
                     beaten = self._guarded("beat", beat, self.name)
-                    # On a full disk the beat is tried (without writing) every
-                    # second, so the worker carries on as soon as there is room.
                     waiting = beaten == WAITING
-                    if beaten is not None and beaten >= 0:
+                    if beaten == 0:  # written
                         self.storage.wrote()
                 if self.renderers:
                     self.renderers.keep_up()
                 if self.parent is not None and os.getppid() != self.parent:
                     log.warning("worker %s: the worker that started it is gone; stopping", self.name)
                     self.stop.set()
-                if self.stop.wait(DISK_CHECK_EVERY if waiting else 1.0):
+                if self.stop.wait(LOOK_EVERY):
                     break
             if self.renderers:
                 self.renderers.stop()

@@ -118,3 +118,49 @@ def test_the_worker_command_once_does_what_is_due(app, runner):
     assert result.exit_code == 0, result.output
     assert "Done: 1 piece(s) of work." in result.output
     assert stored(app, handout.id).state == HandoutState.READY
+
+
+def test_the_idle_render_lane_looks_for_letters_without_reading_every_ready_handout(app):
+    """Idle, the render lane asks twice a second whether a print job waits for
+    a records letter. The answer comes from the queued letter jobs, so it
+    costs the same with a day's handouts kept as with a few (counted in
+    SQLite's own steps, which do not depend on the machine's speed)."""
+    from sqlalchemy import event
+
+    from kiosk.models import PrintJob, PrintState, Visit
+
+    def add_ready_handouts(count: int) -> None:
+        start = db.session.scalar(select(db.func.count(Handout.id)))
+        for number in range(start, start + count):
+            visit = Visit(id=f"visit-{number}", kiosk="k", language="en", answers={}, finished_at=utcnow())
+            handout = Handout(
+                visit=visit, claim_code=f"C{number:05d}", kiosk="k", language="en", pdf=b"%PDF" * 4000
+            )
+            handout.state = HandoutState.READY
+            db.session.add(PrintJob(handout=handout, printer="p", part="letter", state=PrintState.COMPLETED))
+        db.session.commit()
+
+    def idle_steps() -> int:
+        steps = 0
+
+        def count() -> int:
+            nonlocal steps
+            steps += 1
+            return 0
+
+        def watch(connection, *_args) -> None:
+            connection.connection.driver_connection.set_progress_handler(count, 1)
+
+        event.listen(db.engine, "before_cursor_execute", watch)
+        try:
+            assert handout_jobs.render_letter_next("idle") is False
+        finally:
+            event.remove(db.engine, "before_cursor_execute", watch)
+        return steps
+
+    with app.app_context():
+        add_ready_handouts(10)
+        few = idle_steps()
+        add_ready_handouts(300)
+        many = idle_steps()
+    assert many < few * 1.5, (few, many)
