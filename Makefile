@@ -9,9 +9,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-WORKERS ?= 2
-# Processes the worker renders handouts in; 0: one a core, less one for the web server.
-RENDER_PROCESSES ?= 0
+# gunicorn's processes for make run (`kiosk serve --web-workers`).
+WEB_WORKERS ?= 2
+# RENDER_PROCESSES=N (make run, loadtest, capacity): the worker's render
+# processes. Unset, the setting's (instance/config.py), else one a core less one.
 # make run is a demo: any browser can be a kiosk. A clinic's server enrolls
 # its kiosks (README: Running in a clinic).
 KIOSK_ENROLLMENT ?= 0
@@ -61,7 +62,7 @@ run: system-deps $(VENV)/.installed-run translations init-db
 	@echo ""
 	@if [ "$(KIOSK_ENROLLMENT)" = 0 ]; then echo "  Demo mode: any browser can be a kiosk (KIOSK_ENROLLMENT=1 to require enrolled kiosks)."; echo ""; fi
 	@# The web server and the worker (handouts, printing) together; Ctrl-C stops both.
-	KIOSK_ENROLLMENT=$(KIOSK_ENROLLMENT) $(BIN)/flask --app wsgi kiosk serve --host $(HOST) --port $(PORT) --web-workers $(WORKERS) --render-processes $(RENDER_PROCESSES)
+	KIOSK_ENROLLMENT=$(KIOSK_ENROLLMENT) $(BIN)/flask --app wsgi kiosk serve --host $(HOST) --port $(PORT) --web-workers $(WEB_WORKERS)
 
 test: system-deps $(VENV)/.installed-test
 	$(BIN)/python -m pytest
@@ -96,7 +97,7 @@ bench: system-deps $(VENV)/.installed-run
 # measured) unless SECONDS says otherwise. THINK=1 is the busy mode the
 # targets at 50 kiosks are measured in: every kiosk starts at once and reads
 # every screen exactly 1 s, for 60 s (JITTER=0 SPREAD=0 SECONDS=60 follow).
-# WORKERS: worker processes here (default 1; for make run it is gunicorn's).
+# WORKERS: worker processes (default 1).
 # LOAD_PROCESSES: Locust processes driving the kiosks (default 1).
 KIOSKS ?= 50
 THINK ?= 22
@@ -104,12 +105,12 @@ BUSY = $(filter 1 1.0,$(THINK))
 JITTER ?= $(if $(BUSY),0,0.5)
 SPREAD ?= $(if $(BUSY),0,1)
 SECONDS ?= $(if $(BUSY),60)
-LOAD_WORKERS = $(if $(filter command line environment,$(origin WORKERS)),$(WORKERS),1)
+WORKERS ?= 1
 LOAD_PROCESSES ?= 1
 PRINTER ?= directory
 LOAD_OPTIONS = --think $(THINK) --jitter $(JITTER) $(if $(filter 1,$(SPREAD)),--spread,--no-spread) \
-  $(if $(SECONDS),--seconds $(SECONDS)) --workers $(LOAD_WORKERS) --load-processes $(LOAD_PROCESSES) \
-  --render-processes $(RENDER_PROCESSES) \
+  $(if $(SECONDS),--seconds $(SECONDS)) --workers $(WORKERS) --load-processes $(LOAD_PROCESSES) \
+  $(if $(RENDER_PROCESSES),--render-processes $(RENDER_PROCESSES)) \
   $(if $(filter command line,$(origin DATABASE_URL)),--database-url '$(DATABASE_URL)')
 loadtest: system-deps $(VENV)/.installed-test translations
 	$(BIN)/python -m tests.load.loadtest --kiosks $(KIOSKS) --printer '$(PRINTER)' $(LOAD_OPTIONS)

@@ -1,8 +1,8 @@
 """``make bench``: how long a typical handout takes to render, and what the
 desk's live queue costs per poll.
 
-Renders the built-in sample visit (``cli.SAMPLE_ANSWERS``) three ways, in
-turn, so that all three see the same machine:
+Renders the built-in sample visit (``cli.SAMPLE_ANSWERS``) four ways, in
+turn, so that all four see the same machine:
 
 - as a render process does (``handout_pdf``: answers → context → template
   → WeasyPrint → PDF, with what the process keeps from one handout to the
@@ -99,7 +99,7 @@ def _block(action: Callable[[], Any], wall_ms: list[float], cpu_ms: list[float],
 
 
 def run(runs: int = 30, warmup: int = 3, paper: str = "letter") -> dict[str, Any]:
-    """Time the three ways ``runs`` times each after ``warmup`` untimed rounds."""
+    """Time the four ways ``runs`` times each after ``warmup`` untimed rounds."""
     # Imported here so ``--help`` does not pay for WeasyPrint and the app.
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration

@@ -221,15 +221,14 @@ def backup_command(out: Path) -> None:
 @click.option(
     "--render-processes",
     type=click.IntRange(min=0),
-    default=0,
-    help="Processes rendering handouts [default: one a core, less one for the web server].",
+    default=None,
+    help="Processes rendering handouts [default: RENDER_PROCESSES; "
+    "0: one a core, less one for the web server].",
 )
-def serve(host: str, port: int, web_workers: int, threads: int, render_processes: int) -> None:
+def serve(host: str, port: int, web_workers: int, threads: int, render_processes: int | None) -> None:
     """Start the web server (gunicorn) and a worker together; Ctrl-C stops both.
 
     For a clinic's server, run the two as services instead (README)."""
-    from . import worker
-
     bin_dir = Path(sys.executable).parent
     commands = {
         "web server": [
@@ -246,7 +245,8 @@ def serve(host: str, port: int, web_workers: int, threads: int, render_processes
         ],
         "worker": [
             *(sys.executable, "-m", "flask", "--app", "wsgi", "kiosk", "worker"),
-            f"--render-processes={render_processes or worker.default_render_processes()}",
+            # Without the option the worker takes the setting, as it does alone.
+            *([f"--render-processes={render_processes}"] if render_processes is not None else []),
         ],
     }
     children = {name: subprocess.Popen(command) for name, command in commands.items()}

@@ -93,7 +93,8 @@ class CSRFProtect(flask_wtf.csrf.CSRFProtect):
         source = sent if sent is not None else request.referrer
         if source is None:
             self._error_response("The post says neither its Origin nor its Referer.")
-        if _origin(source) != _origin(request.host_url):
+        origin = _origin(source)
+        if origin is None or origin != _origin(request.host_url):
             # An origin is a site's address, never a patient's data (a Referer's
             # path is not logged). Behind a proxy, a post from this very site
             # refused here means the proxy does not pass on the Host it was asked for.

@@ -302,6 +302,18 @@ def test_behind_an_https_proxy_a_post_from_elsewhere_is_refused_even_with_a_toke
     assert "The page had been open too long" in desk.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("host", ["[::1]:8443", "[::1]"])
+def test_behind_an_https_proxy_a_post_from_this_site_at_an_ipv6_address_is_accepted(https_app, host):
+    origin = f"https://{host}"
+    assert https_post(https_app, "/start", Origin=origin, **{"X-Forwarded-Host": host}).status_code == 303
+
+
+def test_a_post_saying_no_origin_is_refused_whatever_host_the_proxy_names(https_app):
+    # Neither "null" nor a host that is no address can match the other.
+    response = https_post(https_app, "/start", Origin="null", **{"X-Forwarded-Host": "["})
+    assert response.status_code == 400
+
+
 def test_without_the_setting_no_hsts_and_forwarded_headers_are_ignored(client):
     response = client.get("/", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" not in response.headers

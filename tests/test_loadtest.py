@@ -16,6 +16,7 @@ import importlib.util
 import pytest
 
 from .conftest import POSTGRES_MISSING, POSTGRES_REQUIRED, POSTGRES_URL
+from .load.generator import Pacing
 from .load.loadtest import run
 
 pytestmark = pytest.mark.load
@@ -45,7 +46,7 @@ def assert_every_visit_accounted_for(result: dict) -> None:
 
 def test_ten_kiosks_on_sqlite():
     result = run(
-        kiosks=KIOSKS, seconds=SECONDS, think=THINK, database_url=None, printer="directory", drain=60
+        kiosks=KIOSKS, seconds=SECONDS, pacing=Pacing(THINK), database_url=None, printer="directory", drain=60
     )
     assert result["database"] == "sqlite"
     assert_every_visit_accounted_for(result)
@@ -57,7 +58,12 @@ def test_ten_kiosks_on_postgresql():
     if not POSTGRES_URL:
         pytest.fail(f"{POSTGRES_MISSING}; KIOSK_REQUIRE_POSTGRES is set, so this is a failure", pytrace=False)
     result = run(
-        kiosks=KIOSKS, seconds=SECONDS, think=THINK, database_url=POSTGRES_URL, printer="directory", drain=60
+        kiosks=KIOSKS,
+        seconds=SECONDS,
+        pacing=Pacing(THINK),
+        database_url=POSTGRES_URL,
+        printer="directory",
+        drain=60,
     )
     assert result["database"] == "postgresql"
     assert_every_visit_accounted_for(result)

@@ -62,3 +62,31 @@ def test_serve_starts_both_and_ctrl_c_stops_both_without_touching_another_copy(t
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGINT)
                 process.wait(timeout=60)
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def test_serve_starts_as_many_render_processes_as_the_setting_asks(tmp_path, monkeypatch):
+    # More than the default of one a core less one, so the setting is seen.
+    wanted = len(os.sched_getaffinity(0)) + 1
+    monkeypatch.setenv("RENDER_PROCESSES", str(wanted))
+    process, _port = serve(tmp_path, "live")
+    try:
+        workers = [
+            pid
+            for pid in children_of(process.pid)
+            if b"kiosk\0worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert len(workers) == 1
+        deadline = time.monotonic() + 30
+        while len(children_of(workers[0])) < wanted and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(children_of(workers[0])) == wanted
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=60)

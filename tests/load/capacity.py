@@ -316,11 +316,9 @@ def run(
         result = loadtest.run(
             kiosks=kiosks,
             seconds=seconds,
-            think=pacing.think,
+            pacing=pacing,
             database_url=database_url,
             wipe=wipe,
-            jitter=pacing.jitter,
-            spread=pacing.spread,
             workers=workers,
             render_processes=render_processes,
             load_processes=processes,
@@ -404,12 +402,6 @@ def main(argv: list[str] | None = None) -> int:
         "for every step (DATABASE_URL from the environment is never emptied: one step only)",
     )
     parser.add_argument(
-        "--render-processes",
-        type=int,
-        default=0,
-        help="each worker's render processes (default: its own default, one a core less one)",
-    )
-    parser.add_argument(
         "--chart",
         type=Path,
         default=None,
@@ -419,8 +411,6 @@ def main(argv: list[str] | None = None) -> int:
     pacing = generator.pacing_from(parser, args)
     if args.seconds is not None and args.seconds < 1:
         parser.error("--seconds must be at least 1")
-    if args.render_processes < 0:
-        parser.error("--render-processes must not be negative")
 
     database_url = args.database_url
     wipe = database_url is not None

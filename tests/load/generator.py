@@ -91,6 +91,10 @@ class Pacing:
         return kiosks * REQUESTS_PER_TAP / tap if tap > 0 else None
 
 
+# The busy mode: every kiosk at once, reading each screen exactly 1 s.
+BUSY = Pacing()
+
+
 # --- what the Locust processes wrote ------------------------------------------------
 
 
@@ -165,7 +169,8 @@ def kept_pace(
 
 
 def add_options(parser: argparse.ArgumentParser, *, think: float, jitter: float, spread: bool) -> None:
-    """The kiosks' pace, the worker processes and the Locust processes: options of the load test and of the capacity run."""
+    """The kiosks' pace, the worker and render processes and the Locust processes:
+    options of the load test and of the capacity run."""
     parser.add_argument(
         "--think", type=float, default=think, help=f"seconds a patient reads each screen (default {think})"
     )
@@ -184,6 +189,12 @@ def add_options(parser: argparse.ArgumentParser, *, think: float, jitter: float,
     )
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument(
+        "--render-processes",
+        type=int,
+        default=0,
+        help="each worker's render processes (default: the worker's own, one a core less one)",
+    )
+    parser.add_argument(
         "--load-processes",
         type=int,
         default=1,
@@ -194,6 +205,8 @@ def add_options(parser: argparse.ArgumentParser, *, think: float, jitter: float,
 def pacing_from(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Pacing:
     if args.workers < 1 or args.load_processes < 1:
         parser.error("--workers and --load-processes must be at least 1")
+    if args.render_processes < 0:
+        parser.error("--render-processes must not be negative")
     try:
         return Pacing(think=args.think, jitter=args.jitter, spread=args.spread)
     except ValueError as error:

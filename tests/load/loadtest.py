@@ -563,12 +563,7 @@ def read_locust(files: dict[str, Path]) -> dict[str, Any]:
     with open(files["stats"], newline="") as stats_file:
         rows = list(csv.DictReader(stats_file))
 
-    def number(value: str | None) -> float | None:
-        try:
-            return float(value) if value not in (None, "", "N/A") else None
-        except ValueError:
-            return None
-
+    number = generator.number
     finish = next((r for r in rows if r["Name"] == "finish"), None)
     step_rows = [r for r in rows if r["Name"] == "step"]
     figures: dict[str, Any] = {
@@ -631,7 +626,7 @@ def log_errors(process: Process) -> int:
 def run(
     kiosks: int = 50,
     seconds: int = 60,
-    think: float = 1.0,
+    pacing: generator.Pacing = generator.BUSY,
     database_url: str | None = None,
     printer: str = DIRECTORY_PRINTER,
     drain: float = 60,
@@ -639,8 +634,6 @@ def run(
     *,
     wipe: bool = True,
     keep: bool = False,
-    jitter: float = 0.0,
-    spread: bool = False,
     workers: int = 1,
     load_processes: int = 1,
 ) -> dict[str, Any]:
@@ -652,7 +645,6 @@ def run(
     ready. The temporary folder is deleted, unless `keep` is set or something
     went wrong (then ``logs`` in the figures says where it is).
     """
-    pacing = generator.Pacing(think=think, jitter=jitter, spread=spread)
     root = Path(tempfile.mkdtemp(prefix="kiosk-loadtest-"))
     run_ = None
     engine = None
@@ -679,9 +671,9 @@ def run(
             "database": engine.dialect.name,
             "kiosks": kiosks,
             "seconds": seconds,
-            "think_s": think,
-            "jitter": jitter,
-            "spread": spread,
+            "think_s": pacing.think,
+            "jitter": pacing.jitter,
+            "spread": pacing.spread,
             "workers": workers,
             "printer": printer,
             "visits_completed": len(claim_codes),
@@ -812,19 +804,13 @@ def main(argv: list[str] | None = None) -> int:
         default=60,
         help="seconds to wait after the load for handouts and prints to finish (default 60)",
     )
-    parser.add_argument(
-        "--render-processes",
-        type=int,
-        default=0,
-        help="the worker's render processes (default: its own default, one a core less one)",
-    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder with logs and PDFs")
     args = parser.parse_args(argv)
     pacing = generator.pacing_from(parser, args)
     if args.seconds is None:
         args.seconds = pacing.default_seconds()
-    if args.kiosks < 1 or args.seconds < 1 or args.drain < 0 or args.render_processes < 0:
-        parser.error("--kiosks and --seconds must be at least 1, --drain and --render-processes not negative")
+    if args.kiosks < 1 or args.seconds < 1 or args.drain < 0:
+        parser.error("--kiosks and --seconds must be at least 1, --drain not negative")
 
     database_url = args.database_url
     explicit = database_url is not None
@@ -834,15 +820,13 @@ def main(argv: list[str] | None = None) -> int:
         result = run(
             kiosks=args.kiosks,
             seconds=args.seconds,
-            think=args.think,
+            pacing=pacing,
             database_url=database_url,
             printer=args.printer,
             drain=args.drain,
             render_processes=args.render_processes,
             wipe=explicit,
             keep=args.keep,
-            jitter=pacing.jitter,
-            spread=pacing.spread,
             workers=args.workers,
             load_processes=args.load_processes,
         )
