@@ -482,6 +482,13 @@ def _doubling(
     return (times[-1] + delay - now).total_seconds()
 
 
+def _capped(times: list[datetime], most: int, window: timedelta, now: datetime) -> float:
+    """Seconds still to wait when `most` failures in `window` are all that may be checked."""
+    if len(times) < most:
+        return 0.0
+    return (times[-most] + window - now).total_seconds()
+
+
 def _held(attempt: _Attempt, *, now: datetime, before: int | None = None) -> _Held | None:
     """How long this attempt must still wait and which limit holds it, or None."""
 
@@ -501,20 +508,11 @@ def _held(attempt: _Attempt, *, now: datetime, before: int | None = None) -> _He
         pair = times(name, address, stranger, since=SHORT_WINDOW)
         waits.append(_Held(_doubling(pair, ACCOUNT_FAILURES, FIRST_DELAY, SHORT_WINDOW, now), "pair"))
         from_address = times(address, stranger, since=SHORT_WINDOW)
-        if len(from_address) >= ADDRESS_FAILURES:
-            waits.append(
-                _Held((from_address[-ADDRESS_FAILURES] + SHORT_WINDOW - now).total_seconds(), "address")
-            )
+        waits.append(_Held(_capped(from_address, ADDRESS_FAILURES, SHORT_WINDOW, now), "address"))
         account = times(name, stranger, since=FAILURE_WINDOW)
-        waits.append(
-            _Held(
-                _doubling(account, ACCOUNT_SLOW_AFTER, ACCOUNT_FIRST_DELAY, ACCOUNT_LONGEST_DELAY, now),
-                "account",
-            )
-        )
-        if len(account) >= ACCOUNT_MAX_FAILURES:
-            until = account[-ACCOUNT_MAX_FAILURES] + FAILURE_WINDOW
-            waits.append(_Held((until - now).total_seconds(), "account"))
+        slowed = _doubling(account, ACCOUNT_SLOW_AFTER, ACCOUNT_FIRST_DELAY, ACCOUNT_LONGEST_DELAY, now)
+        capped = _capped(account, ACCOUNT_MAX_FAILURES, FAILURE_WINDOW, now)
+        waits.append(_Held(max(slowed, capped), "account"))
     longest = max(waits, key=lambda held: held.seconds)
     return longest if longest.seconds > 0 else None
 
