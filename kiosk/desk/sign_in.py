@@ -134,9 +134,9 @@ def _desk_cookie(response, name: str, value: str | None, *, max_age: int = 0):
 
 @bp.after_request
 def keep_read_only(response):
-    """The read-only sign-in's cookie, where this request began, renewed or
-    ended one (``g.read_only``, None once ended): renewed while it holds,
-    deleted once it ends. Other requests leave it as it is."""
+    """Renew the read-only sign-in's cookie while it holds (``g.read_only``)
+    and delete it once it has ended (None). A request that did not look at
+    it (no ``g.read_only``: the sign-in page, say) leaves it as it is."""
     if "read_only" not in g:
         return response
     if g.read_only is None:
