@@ -37,8 +37,8 @@ account and per address. Each app process counts its own, so with P
 processes an account gets at most 5·P checks a minute and 30·P an hour (a
 restart forgets them). A right password gives a signed cookie, not a
 session (``read_only_cookie``): the account's id and a fingerprint of its
-password hash and enabled state, valid READ_ONLY_MINUTES from the last
-request, renewed while nothing can be saved, and within the desk session's
+password hash (a new password or a disabled account ends it), valid
+READ_ONLY_MINUTES from the last request, renewed while nothing can be saved, and within the desk session's
 idle and lifetime limits. It opens only pages that write nothing (the desk
 decides which). It is never turned into a session once writes work again:
 it was given without the attempt, the audit entry or a session a sign-out
@@ -360,18 +360,27 @@ def _browsers() -> URLSafeSerializer:
 
 
 def _fingerprint(staff: Staff) -> str:
+    """Of the account's password hash: a new password makes a cookie given
+    with the old one (a known browser, a read-only sign-in) count for nothing."""
     return hashlib.sha256(staff.password_hash.encode()).hexdigest()[:16]
+
+
+def _signed(signer: URLSafeSerializer, cookie: object, *, longest: int, **loads) -> dict | None:
+    """What a cookie this app signed holds, or None: not a cookie of ours
+    (forged, too long, not a dict) or, for a timed signer, expired."""
+    if not isinstance(cookie, str) or len(cookie) > longest:
+        return None
+    try:
+        value = signer.loads(cookie, **loads)
+    except BadSignature:  # forged, or expired
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def read_known_browser(cookie: object) -> KnownBrowser | None:
     """The known browser a cookie names, if it is one this app signed."""
-    if not isinstance(cookie, str) or len(cookie) > 4000:
-        return None
-    try:
-        value = _browsers().loads(cookie)
-    except BadSignature:
-        return None
-    if not isinstance(value, dict) or not isinstance(value.get("id"), str):
+    value = _signed(_browsers(), cookie, longest=4000)
+    if value is None or not isinstance(value.get("id"), str):
         return None
     accounts = value.get("accounts")
     if not isinstance(accounts, dict):
@@ -473,6 +482,13 @@ def _doubling(
     return (times[-1] + delay - now).total_seconds()
 
 
+def _capped(times: list[datetime], most: int, window: timedelta, now: datetime) -> float:
+    """Seconds still to wait when `most` failures in `window` are all that may be checked."""
+    if len(times) < most:
+        return 0.0
+    return (times[-most] + window - now).total_seconds()
+
+
 def _held(attempt: _Attempt, *, now: datetime, before: int | None = None) -> _Held | None:
     """How long this attempt must still wait and which limit holds it, or None."""
 
@@ -492,20 +508,11 @@ def _held(attempt: _Attempt, *, now: datetime, before: int | None = None) -> _He
         pair = times(name, address, stranger, since=SHORT_WINDOW)
         waits.append(_Held(_doubling(pair, ACCOUNT_FAILURES, FIRST_DELAY, SHORT_WINDOW, now), "pair"))
         from_address = times(address, stranger, since=SHORT_WINDOW)
-        if len(from_address) >= ADDRESS_FAILURES:
-            waits.append(
-                _Held((from_address[-ADDRESS_FAILURES] + SHORT_WINDOW - now).total_seconds(), "address")
-            )
+        waits.append(_Held(_capped(from_address, ADDRESS_FAILURES, SHORT_WINDOW, now), "address"))
         account = times(name, stranger, since=FAILURE_WINDOW)
-        waits.append(
-            _Held(
-                _doubling(account, ACCOUNT_SLOW_AFTER, ACCOUNT_FIRST_DELAY, ACCOUNT_LONGEST_DELAY, now),
-                "account",
-            )
-        )
-        if len(account) >= ACCOUNT_MAX_FAILURES:
-            until = account[-ACCOUNT_MAX_FAILURES] + FAILURE_WINDOW
-            waits.append(_Held((until - now).total_seconds(), "account"))
+        slowed = _doubling(account, ACCOUNT_SLOW_AFTER, ACCOUNT_FIRST_DELAY, ACCOUNT_LONGEST_DELAY, now)
+        capped = _capped(account, ACCOUNT_MAX_FAILURES, FAILURE_WINDOW, now)
+        waits.append(_Held(max(slowed, capped), "account"))
     longest = max(waits, key=lambda held: held.seconds)
     return longest if longest.seconds > 0 else None
 
@@ -634,13 +641,6 @@ def _read_only_signer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt="desk-read-only-sign-in")
 
 
-def _standing(staff: Staff) -> str:
-    """A fingerprint of the account's password hash and enabled state: a new
-    password or a disabled account ends a read-only sign-in."""
-    state = "enabled" if staff.active else "disabled"
-    return hashlib.sha256(f"{staff.password_hash}\0{state}".encode()).hexdigest()[:32]
-
-
 @dataclass(frozen=True)
 class ReadOnly:
     """A read-only sign-in: who, when it began and when it was last used (Unix seconds)."""
@@ -649,38 +649,36 @@ class ReadOnly:
     since: int
     seen: int
 
+    @classmethod
+    def begin(cls, staff: Staff) -> ReadOnly:
+        now = int(time.time())
+        return cls(staff, now, now)
 
-def read_only_cookie(staff: Staff, *, since: int | None = None, seen: int | None = None) -> str:
-    """The signed cookie of a read-only sign-in (valid READ_ONLY_MINUTES from now)."""
-    now = int(time.time())
-    value = {"id": staff.id, "standing": _standing(staff), "since": since or now, "seen": seen or now}
+
+def read_only_cookie(found: ReadOnly, *, active: bool) -> str:
+    """The signed cookie of a read-only sign-in, valid READ_ONLY_MINUTES from
+    now; `active`: a request by the user, not a poll of an open page, which
+    counts for the idle limit."""
+    seen = int(time.time()) if active else found.seen
+    value = {"id": found.staff.id, "standing": _fingerprint(found.staff), "since": found.since, "seen": seen}
     return _read_only_signer().dumps(value)
 
 
 def load_read_only(cookie: object, *, idle: timedelta, lifetime: timedelta) -> ReadOnly | None:
     """The read-only sign-in a cookie holds, while it is in time and the
-    account still has the password and enabled state it was given with."""
-    if not isinstance(cookie, str) or len(cookie) > 1000:
-        return None
-    try:
-        value = _read_only_signer().loads(cookie, max_age=READ_ONLY_MINUTES * 60)
-    except BadSignature:  # forged, or expired
-        return None
-    if not isinstance(value, dict) or not all(isinstance(value.get(k), int) for k in ("id", "since", "seen")):
+    account is still enabled, with the password it was given with."""
+    value = _signed(_read_only_signer(), cookie, longest=1000, max_age=READ_ONLY_MINUTES * 60)
+    if value is None or not all(isinstance(value.get(k), int) for k in ("id", "since", "seen")):
         return None
     now = time.time()
     if now - value["seen"] > idle.total_seconds() or now - value["since"] > lifetime.total_seconds():
         return None
     staff = db.session.get(Staff, value["id"])
-    if staff is None or not secrets.compare_digest(_standing(staff), str(value.get("standing"))):
+    if staff is None or not staff.active:
+        return None
+    if not secrets.compare_digest(_fingerprint(staff), str(value.get("standing"))):
         return None
     return ReadOnly(staff, value["since"], value["seen"])
-
-
-def renew_read_only(found: ReadOnly, *, active: bool) -> str:
-    """The cookie again, valid READ_ONLY_MINUTES more; `active`: a request by
-    the user, not a poll of an open page, which counts for the idle limit."""
-    return read_only_cookie(found.staff, since=found.since, seen=int(time.time()) if active else found.seen)
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,16 @@ import shutil
 import subprocess
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
-from kiosk import config, create_app, printing
+from kiosk import auth, config, create_app, printing
 from kiosk.database import create_tables
 from kiosk.extensions import db
-from kiosk.models import Handout, HandoutState, WorkerBeat
+from kiosk.models import Handout, HandoutState, StaffSession, WorkerBeat, utcnow
 from kiosk.worker import Worker
 
 from .conftest import STAFF_PASSWORD, Desk, Kiosk, app_config
@@ -354,3 +355,42 @@ def test_on_a_full_disk_staff_sign_in_to_read_the_queue_and_its_alerts_until_spa
     assert desk.sign_in().status_code == 302
     assert "Signed in to read only" not in desk.get("/desk/").get_data(as_text=True)
     assert desk.post(f"/desk/alerts/{alert_id}/acknowledge").status_code == 302
+
+
+def test_on_a_full_disk_staff_sign_in_to_read_and_those_signed_in_keep_the_queue(
+    small_disk, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(
+        app_config(
+            tmp_path,
+            SQLALCHEMY_DATABASE_URI=f"sqlite:///{small_disk.root / 'kiosk.sqlite3'}",
+            DISK_RESERVE_MB=1,
+        )
+    )
+    with app.app_context():
+        create_tables()
+        auth.create_staff("maria", STAFF_PASSWORD)
+    desk = Desk(app.test_client())
+    assert desk.sign_in().status_code == 302
+    with app.app_context():
+        db.session.execute(update(StaffSession).values(last_seen_at=utcnow() - timedelta(minutes=5)))
+        db.session.commit()
+        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.session.remove()
+    small_disk.fill()
+
+    reader = Desk(app.test_client())
+    assert reader.sign_in().status_code == 302
+    page = reader.get("/desk/").get_data(as_text=True)
+    assert "Signed in to read only" in page and "disk is full" in page
+    queue = desk.get("/desk/")
+    assert queue.status_code == 200
+    assert "Handouts and alerts" in queue.get_data(as_text=True)
+
+    small_disk.free()
+    assert reader.get("/desk/").status_code == 302, "space freed: the read-only sign-in ends"
+    assert Desk(app.test_client()).sign_in().status_code == 302, "space freed: signing in works again"
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()

@@ -5,10 +5,7 @@ sign in to read the queue only, still limited in their guesses."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +16,6 @@ from sqlalchemy import func, select, text, update
 from werkzeug.security import generate_password_hash
 
 from kiosk import auth, create_app
-from kiosk.database import create_tables
 from kiosk.extensions import db
 from kiosk.models import Alert, AuditEvent, SignInFailure, Staff, StaffSession, utcnow
 
@@ -328,79 +324,3 @@ def test_on_a_read_only_postgresql_staff_sign_in_to_read_the_queue(pg_app, tmp_p
     assert writable.get("/desk/").status_code == 302, "writable again: the read-only sign-in ends"
     assert writable.sign_in("maria", STAFF_PASSWORD).status_code == 302
     assert READ_ONLY_BANNER not in writable.get("/desk/").get_data(as_text=True)
-
-
-MOUNT_REQUIRED = os.environ.get("CI", "") == "true"
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 4 MB file system of its own (tmpfs), mounted by the test: needs root."""
-    where = tmp_path / "small-disk"
-    where.mkdir()
-    reason = "mounting a small tmpfs needs root" if os.geteuid() != 0 else ""
-    if not reason:
-        mounted = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(where)],
-            capture_output=True,
-            text=True,
-        )
-        reason = mounted.stderr.strip() if mounted.returncode else ""
-    if reason:
-        if MOUNT_REQUIRED:
-            pytest.fail(f"{reason}; CI=true, so this is a failure", pytrace=False)
-        pytest.skip(reason)
-    yield where
-    subprocess.run(["umount", "-l", str(where)], check=False)
-
-
-def fill(disk: Path) -> Path:
-    """Fill the file system to the last byte."""
-    filler = disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    assert shutil.disk_usage(disk).free < 4096 * 2
-    return filler
-
-
-def test_on_a_full_disk_staff_sign_in_to_read_and_those_signed_in_keep_the_queue(
-    small_disk, tmp_path, monkeypatch
-):
-    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(
-        app_config(
-            tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{small_disk / 'kiosk.sqlite3'}", DISK_RESERVE_MB=1
-        )
-    )
-    with app.app_context():
-        create_tables()
-        auth.create_staff("maria", STAFF_PASSWORD)
-    desk = Desk(app.test_client())
-    assert desk.sign_in().status_code == 302
-    with app.app_context():
-        db.session.execute(update(StaffSession).values(last_seen_at=utcnow() - timedelta(minutes=5)))
-        db.session.commit()
-        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        db.session.remove()
-    filler = fill(small_disk)
-
-    reader = Desk(app.test_client())
-    assert reader.sign_in().status_code == 302
-    page = reader.get("/desk/").get_data(as_text=True)
-    assert READ_ONLY_BANNER in page and "disk is full" in page
-    queue = desk.get("/desk/")
-    assert queue.status_code == 200
-    assert "Handouts and alerts" in queue.get_data(as_text=True)
-
-    filler.unlink()
-    assert reader.get("/desk/").status_code == 302, "space freed: the read-only sign-in ends"
-    assert Desk(app.test_client()).sign_in().status_code == 302, "space freed: signing in works again"
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()

@@ -102,50 +102,47 @@ def _read_only():
         idle=timedelta(hours=config["STAFF_SESSION_HOURS"]),
         lifetime=timedelta(hours=config["STAFF_SESSION_MAX_HOURS"]),
     )
-    g.end_read_only = True
+    g.read_only = None  # ended, unless it holds
     if found is None:
         return _to_sign_in()
     refused = health.writes_refused()
     if refused is None:
         flash(SAVING_AGAIN)
         return _to_sign_in()
-    g.end_read_only = False
     g.read_only, g.refused = found, refused
     if request.endpoint in READ_ONLY_ENDPOINTS:
         return None
     return _problem(READ_ONLY_CLOSED, 503)
 
 
-def _read_only_cookie(response, value: str):
-    response.set_cookie(
-        auth.READ_ONLY_COOKIE,
-        value,
-        max_age=auth.READ_ONLY_MINUTES * 60,
-        path=url_for("desk.queue"),
-        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
-        httponly=True,
-        samesite="Lax",
-    )
+def _desk_cookie(response, name: str, value: str | None, *, max_age: int = 0):
+    """Set a cookie of the desk's own, or delete it (`value` None): sent to
+    desk pages only, never to scripts, and Secure behind HTTPS (a deleted
+    one too: there every cookie, even one being deleted, is)."""
+    attributes = {
+        "path": url_for("desk.queue"),
+        "secure": bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        "httponly": True,
+        "samesite": "Lax",
+    }
+    if value is None:
+        response.delete_cookie(name, **attributes)
+    else:
+        response.set_cookie(name, value, max_age=max_age, **attributes)
     return response
 
 
 @bp.after_request
 def keep_read_only(response):
-    """Renew a read-only sign-in's cookie while it holds, delete it once it ends."""
-    if getattr(g, "end_read_only", False):
-        # With the attributes it was set with: behind HTTPS every cookie,
-        # even one being deleted, is Secure.
-        response.delete_cookie(
-            auth.READ_ONLY_COOKIE,
-            path=url_for("desk.queue"),
-            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
-            httponly=True,
-            samesite="Lax",
-        )
-    elif (found := getattr(g, "read_only", None)) is not None:
-        active = request.endpoint not in PASSIVE_ENDPOINTS
-        _read_only_cookie(response, auth.renew_read_only(found, active=active))
-    return response
+    """Renew the read-only sign-in's cookie while it holds (``g.read_only``)
+    and delete it once it has ended (None). A request that did not look at
+    it (no ``g.read_only``: the sign-in page, say) leaves it as it is."""
+    if "read_only" not in g:
+        return response
+    if g.read_only is None:
+        return _desk_cookie(response, auth.READ_ONLY_COOKIE, None)
+    value = auth.read_only_cookie(g.read_only, active=request.endpoint not in PASSIVE_ENDPOINTS)
+    return _desk_cookie(response, auth.READ_ONLY_COOKIE, value, max_age=auth.READ_ONLY_MINUTES * 60)
 
 
 @bp.context_processor
@@ -174,16 +171,9 @@ def _known_browser() -> auth.KnownBrowser | None:
 
 def _remember_browser(response, staff: Staff, known: auth.KnownBrowser | None):
     """The browser is now known to `staff`: strangers' failures do not hold it up."""
-    response.set_cookie(
-        auth.KNOWN_BROWSER_COOKIE,
-        auth.remember_browser(known, staff),
-        max_age=int(timedelta(days=auth.KNOWN_BROWSER_DAYS).total_seconds()),
-        path=url_for("desk.queue"),
-        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
-        httponly=True,
-        samesite="Lax",
-    )
-    return response
+    value = auth.remember_browser(known, staff)
+    max_age = int(timedelta(days=auth.KNOWN_BROWSER_DAYS).total_seconds())
+    return _desk_cookie(response, auth.KNOWN_BROWSER_COOKIE, value, max_age=max_age)
 
 
 def _held_message(retry_after: int, held_by: str) -> str:
@@ -202,12 +192,13 @@ def sign_in():
         result = auth.sign_in(form.username.data, form.password.data, request.remote_addr or "", known)
         if result.read_only and result.staff is not None:
             session.clear()
-            return _read_only_cookie(redirect(url_for("desk.queue")), auth.read_only_cookie(result.staff))
+            g.read_only = auth.ReadOnly.begin(result.staff)
+            return redirect(url_for("desk.queue"))
         if result.staff is not None:
             session.clear()  # nothing from before signing in carries over
             login_user(result.staff)
             session.permanent = True
-            g.end_read_only = True
+            g.read_only = None  # a read-only sign-in on this browser ends
             response = redirect(_safe_next(request.args.get("next")))
             return _remember_browser(response, result.staff, known)
         if result.retry_after:
@@ -277,7 +268,7 @@ def change_password():
 def sign_out():
     if getattr(g, "read_only", None) is not None:
         # Nothing to end on the server: the cookie goes; a copy would hold until it expires.
-        g.read_only, g.end_read_only = None, True
+        g.read_only = None
         session.clear()
         flash("You are signed out.")
         return redirect(url_for("desk.sign_in"))
