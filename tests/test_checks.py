@@ -20,8 +20,8 @@ from kiosk import checks, printing
 from kiosk.extensions import db
 from kiosk.printing import SpoolSettings, parse_spool_settings, spool_problems
 
-from . import cups_support as cups
 from .conftest import error, ok
+from .support import cups
 
 ROOT = Path(__file__).resolve().parent.parent
 CUPS_REQUIRED = os.environ.get("KIOSK_REQUIRE_CUPS", "").strip() not in ("", "0")

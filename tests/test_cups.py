@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from . import cups_support as cups
+from .support import cups
 
 CUPS_REQUIRED = os.environ.get("KIOSK_REQUIRE_CUPS", "").strip() not in ("", "0")
 CUPS_MISSING = cups.missing()

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from kiosk.extensions import db
 from kiosk.models import Handout, PrintJob
 
-from . import cups_support as cups
+from .support import cups
 from .support.desk import finished_visit
 
 CUPS_REQUIRED = os.environ.get("KIOSK_REQUIRE_CUPS", "").strip() not in ("", "0")

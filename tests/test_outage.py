@@ -3,7 +3,7 @@ whatever fails, and the desk hears of it, once, as soon as it can be stored;
 the desk's pages stay calm and come back by themselves.
 
 The outages are real: a SQLite database turned read-only under the app, and
-the shared PostgreSQL cut off behind a forwarder (tests/outage_support.py)
+the shared PostgreSQL cut off behind a forwarder (tests/support/outage.py)
 while a real gunicorn serves the desk.
 """
 
@@ -29,7 +29,7 @@ from kiosk.extensions import db
 from kiosk.models import Alert
 
 from .conftest import STAFF_PASSWORD
-from .outage_support import Forwarder
+from .support.outage import Forwarder
 from .support.serve import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

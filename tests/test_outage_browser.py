@@ -22,8 +22,8 @@ from kiosk.extensions import db
 from kiosk.models import Alert
 
 from .conftest import STAFF_PASSWORD, app_config
-from .outage_support import Forwarder
 from .support.browser import KIOSK_SCREEN, WELCOME_HEADING
+from .support.outage import Forwarder
 
 pytestmark = pytest.mark.browser
 
