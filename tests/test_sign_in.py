@@ -5,10 +5,7 @@ sign in to read the queue only, still limited in their guesses."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +21,8 @@ from kiosk.extensions import db
 from kiosk.models import Alert, AuditEvent, SignInFailure, Staff, StaffSession, utcnow
 
 from .conftest import POSTGRES_URL, STAFF_PASSWORD, Desk, app_config
+from .support.disk import fill
+from .support.disk import small_disk as mounted_small_disk
 
 WRONG = "not the password at all"
 READ_ONLY_COOKIE = "kiosk_desk_read_only"
@@ -330,43 +329,11 @@ def test_on_a_read_only_postgresql_staff_sign_in_to_read_the_queue(pg_app, tmp_p
     assert READ_ONLY_BANNER not in writable.get("/desk/").get_data(as_text=True)
 
 
-MOUNT_REQUIRED = os.environ.get("CI", "") == "true"
-
-
 @pytest.fixture
 def small_disk(tmp_path):
     """A 4 MB file system of its own (tmpfs), mounted by the test: needs root."""
-    where = tmp_path / "small-disk"
-    where.mkdir()
-    reason = "mounting a small tmpfs needs root" if os.geteuid() != 0 else ""
-    if not reason:
-        mounted = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(where)],
-            capture_output=True,
-            text=True,
-        )
-        reason = mounted.stderr.strip() if mounted.returncode else ""
-    if reason:
-        if MOUNT_REQUIRED:
-            pytest.fail(f"{reason}; CI=true, so this is a failure", pytrace=False)
-        pytest.skip(reason)
-    yield where
-    subprocess.run(["umount", "-l", str(where)], check=False)
-
-
-def fill(disk: Path) -> Path:
-    """Fill the file system to the last byte."""
-    filler = disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    assert shutil.disk_usage(disk).free < 4096 * 2
-    return filler
+    with mounted_small_disk(tmp_path / "small-disk", 4) as disk:
+        yield disk.root
 
 
 def test_on_a_full_disk_staff_sign_in_to_read_and_those_signed_in_keep_the_queue(
