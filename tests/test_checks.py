@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from kiosk.printing import SpoolSettings, parse_spool_settings, spool_problems
 
 from .conftest import error, ok
 from .support import cups
+from .support.serve import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CUPS_REQUIRED = os.environ.get("KIOSK_REQUIRE_CUPS", "").strip() not in ("", "0")
@@ -144,12 +144,6 @@ def test_a_check_that_breaks_does_not_stop_the_worker(app, monkeypatch, caplog):
 
 
 # --- a real cupsd of the test's own -------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import time
 import urllib.error
@@ -19,7 +18,6 @@ import urllib.parse
 import urllib.request
 from contextlib import contextmanager
 from http.cookiejar import CookieJar
-from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select
@@ -30,9 +28,8 @@ from kiosk.models import Alert
 
 from .conftest import STAFF_PASSWORD
 from .support.outage import Forwarder
-from .support.serve import free_port
+from .support.serve import free_port, health, start, stop, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY = "0123456789abcdef0123456789abcdef"
 URGENT = {"en": "Please tell the front desk now", "es": "Por favor, avise ahora a la recepción"}
 TELL_THEM = {
@@ -160,33 +157,19 @@ def desk_server(pg_app, tmp_path):
         "KIOSK_ENROLLMENT": "0",
     }
     log = tmp_path / "gunicorn.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
+    gunicorn = [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    process = start(gunicorn, env=env, log=log)
     base = f"http://127.0.0.1:{port}"
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status, page = _get(opener, base + "/desk/sign-in")
-                break
-            except OSError:
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "gunicorn did not come up"
-                time.sleep(0.3)
+        wait_until(lambda: health(port) is not None, process, log, "gunicorn")
+        status, page = _get(opener, base + "/desk/sign-in")
         token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
         data = urllib.parse.urlencode({"csrf_token": token, "username": "maria", "password": STAFF_PASSWORD})
         opener.open(urllib.request.Request(base + "/desk/sign-in", data=data.encode()), timeout=10)
         yield base, opener, forwarder, log
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
         forwarder.close()
 
 
