@@ -72,12 +72,23 @@ def app_config(tmp_path, **overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch):
-    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(app_config(tmp_path))
-    with app.app_context():
-        create_tables()
-    yield app
+def make_app(tmp_path, monkeypatch):
+    """make_app(**settings): the app with these settings on a fresh SQLite
+    database in the test's folder, its tables made."""
+
+    def make(**settings: Any):
+        monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+        app = create_app(app_config(tmp_path, **settings))
+        with app.app_context():
+            create_tables()
+        return app
+
+    return make
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 def run_worker(app) -> int:
@@ -152,7 +163,7 @@ def chromium():
 
 
 @pytest.fixture
-def open_kiosk(chromium, tmp_path, monkeypatch):
+def open_kiosk(chromium, make_app):
     """Serve the app with some settings, with a worker beside it, as `make
     run` does; a patient walks up to it on a touchscreen. Returns
     open_(**settings) -> (LiveKiosk, Patient)."""
@@ -175,10 +186,7 @@ def open_kiosk(chromium, tmp_path, monkeypatch):
         reduced_motion: str | None = None,
         **settings: Any,
     ) -> tuple[LiveKiosk, Patient]:
-        monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
-        app = create_app(app_config(tmp_path, **settings))
-        with app.app_context():
-            create_tables()
+        app = make_app(**settings)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
