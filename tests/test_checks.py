@@ -24,7 +24,6 @@ from .support import cups
 from .support.serve import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-CUPS_REQUIRED = os.environ.get("KIOSK_REQUIRE_CUPS", "").strip() not in ("", "0")
 # cupsctl's own listing: what cupsd.conf sets, and nothing about job files.
 CUPSCTL_DEFAULTS = "_remote_admin=0\n_share_printers=0\nWebInterface=Yes\n"
 CUPSCTL_SET_UP = CUPSCTL_DEFAULTS + "PreserveJobFiles=No\nPreserveJobHistory=3600\n"
@@ -152,7 +151,7 @@ def own_cupsd(tmp_path):
     directives; yields its CUPS_SERVER. The shared one is never touched."""
     if cups.missing() or os.geteuid() != 0:
         reason = cups.missing() or "running a cupsd needs root"
-        if CUPS_REQUIRED:
+        if cups.REQUIRED:
             pytest.fail(f"{reason}; KIOSK_REQUIRE_CUPS is set, so this is a failure", pytrace=False)
         pytest.skip(reason)
     started: list[subprocess.Popen] = []
