@@ -168,14 +168,14 @@ def open_kiosk(chromium, make_app):
     run` does; a patient walks up to it on a touchscreen. Returns
     open_(**settings) -> (LiveKiosk, Patient)."""
     import threading
-
-    from werkzeug.serving import make_server
+    from contextlib import ExitStack
 
     from kiosk.worker import Worker
 
     from .support.browser import KIOSK_SCREEN, LiveKiosk, Patient
+    from .support.serve import served_in_thread
 
-    servers = []
+    servers = ExitStack()
     workers = []
     contexts = []
 
@@ -187,10 +187,7 @@ def open_kiosk(chromium, make_app):
         **settings: Any,
     ) -> tuple[LiveKiosk, Patient]:
         app = make_app(**settings)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        servers.append((server, thread))
+        url = servers.enter_context(served_in_thread(app))
         worker = Worker(app, name="browser-test-worker")
         worker_thread = threading.Thread(target=worker.run, daemon=True)
         worker_thread.start()
@@ -201,7 +198,7 @@ def open_kiosk(chromium, make_app):
         )
         context.set_default_timeout(10_000)
         contexts.append(context)
-        patient = Patient(context.new_page(), f"http://127.0.0.1:{server.server_port}")
+        patient = Patient(context.new_page(), url)
         if walk_up:
             patient.walks_up()
         return LiveKiosk(app, patient.base_url), patient
@@ -210,10 +207,7 @@ def open_kiosk(chromium, make_app):
 
     for context in contexts:
         context.close()
-    for server, thread in servers:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    servers.close()
     for worker, thread in workers:
         worker.stop.set()
         thread.join(timeout=30)

@@ -10,10 +10,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -39,6 +41,23 @@ def health(port: int) -> dict | None:
             return {}
     except (OSError, ValueError):
         return None
+
+
+@contextmanager
+def served_in_thread(app) -> Iterator[str]:
+    """`app` served over real HTTP by a threaded server in this process, for
+    the block: its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 def start(command: list[str], *, env: dict[str, str], log: Path) -> subprocess.Popen:
