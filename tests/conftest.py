@@ -72,12 +72,23 @@ def app_config(tmp_path, **overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch):
-    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(app_config(tmp_path))
-    with app.app_context():
-        create_tables()
-    yield app
+def make_app(tmp_path, monkeypatch):
+    """make_app(**settings): the app with these settings on a fresh SQLite
+    database in the test's folder, its tables made."""
+
+    def make(**settings: Any):
+        monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+        app = create_app(app_config(tmp_path, **settings))
+        with app.app_context():
+            create_tables()
+        return app
+
+    return make
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 def run_worker(app) -> int:
@@ -152,19 +163,19 @@ def chromium():
 
 
 @pytest.fixture
-def open_kiosk(chromium, tmp_path, monkeypatch):
+def open_kiosk(chromium, make_app):
     """Serve the app with some settings, with a worker beside it, as `make
     run` does; a patient walks up to it on a touchscreen. Returns
     open_(**settings) -> (LiveKiosk, Patient)."""
     import threading
-
-    from werkzeug.serving import make_server
+    from contextlib import ExitStack
 
     from kiosk.worker import Worker
 
     from .support.browser import KIOSK_SCREEN, LiveKiosk, Patient
+    from .support.serve import served_in_thread
 
-    servers = []
+    servers = ExitStack()
     workers = []
     contexts = []
 
@@ -175,14 +186,8 @@ def open_kiosk(chromium, tmp_path, monkeypatch):
         reduced_motion: str | None = None,
         **settings: Any,
     ) -> tuple[LiveKiosk, Patient]:
-        monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
-        app = create_app(app_config(tmp_path, **settings))
-        with app.app_context():
-            create_tables()
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        servers.append((server, thread))
+        app = make_app(**settings)
+        url = servers.enter_context(served_in_thread(app))
         worker = Worker(app, name="browser-test-worker")
         worker_thread = threading.Thread(target=worker.run, daemon=True)
         worker_thread.start()
@@ -193,7 +198,7 @@ def open_kiosk(chromium, tmp_path, monkeypatch):
         )
         context.set_default_timeout(10_000)
         contexts.append(context)
-        patient = Patient(context.new_page(), f"http://127.0.0.1:{server.server_port}")
+        patient = Patient(context.new_page(), url)
         if walk_up:
             patient.walks_up()
         return LiveKiosk(app, patient.base_url), patient
@@ -202,10 +207,7 @@ def open_kiosk(chromium, tmp_path, monkeypatch):
 
     for context in contexts:
         context.close()
-    for server, thread in servers:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    servers.close()
     for worker, thread in workers:
         worker.stop.set()
         thread.join(timeout=30)

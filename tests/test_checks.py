@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,11 +19,11 @@ from kiosk import checks, printing
 from kiosk.extensions import db
 from kiosk.printing import SpoolSettings, parse_spool_settings, spool_problems
 
-from . import cups_support as cups
 from .conftest import error, ok
+from .support import cups
+from .support.serve import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-CUPS_REQUIRED = os.environ.get("KIOSK_REQUIRE_CUPS", "").strip() not in ("", "0")
 # cupsctl's own listing: what cupsd.conf sets, and nothing about job files.
 CUPSCTL_DEFAULTS = "_remote_admin=0\n_share_printers=0\nWebInterface=Yes\n"
 CUPSCTL_SET_UP = CUPSCTL_DEFAULTS + "PreserveJobFiles=No\nPreserveJobHistory=3600\n"
@@ -146,19 +145,13 @@ def test_a_check_that_breaks_does_not_stop_the_worker(app, monkeypatch, caplog):
 # --- a real cupsd of the test's own -------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def own_cupsd(tmp_path):
     """Start a cupsd of this test's own on a free port, set with the given
     directives; yields its CUPS_SERVER. The shared one is never touched."""
     if cups.missing() or os.geteuid() != 0:
         reason = cups.missing() or "running a cupsd needs root"
-        if CUPS_REQUIRED:
+        if cups.REQUIRED:
             pytest.fail(f"{reason}; KIOSK_REQUIRE_CUPS is set, so this is a failure", pytrace=False)
         pytest.skip(reason)
     started: list[subprocess.Popen] = []

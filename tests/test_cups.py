@@ -8,18 +8,16 @@ saying why, unless KIOSK_REQUIRE_CUPS is set (CI), where that is a failure.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 
 import pytest
 
-from . import cups_support as cups
+from .support import cups
 
-CUPS_REQUIRED = os.environ.get("KIOSK_REQUIRE_CUPS", "").strip() not in ("", "0")
 CUPS_MISSING = cups.missing()
 
-if CUPS_MISSING and not CUPS_REQUIRED:
+if CUPS_MISSING and not cups.REQUIRED:
     pytest.skip(CUPS_MISSING, allow_module_level=True)
 
 from pypdf import PdfReader  # noqa: E402
@@ -184,7 +182,7 @@ def test_a_pdf_cups_cannot_read_fails_with_the_reason_cups_gives(queue, tmp_path
 
 
 @pytest.mark.skipif(
-    shutil.which("ipptool") is None and not CUPS_REQUIRED,
+    shutil.which("ipptool") is None and not cups.REQUIRED,
     reason="ipptool is not installed (apt-get install cups-ipp-utils); lpstat alone lists a cancelled job "
     "among the completed ones",
 )

@@ -4,7 +4,6 @@ CUPS as the worker learns it, and a failed job can be retried."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 
@@ -15,11 +14,10 @@ from sqlalchemy import select
 from kiosk.extensions import db
 from kiosk.models import Handout, PrintJob
 
-from . import cups_support as cups
+from .support import cups
 from .support.desk import finished_visit
 
-CUPS_REQUIRED = os.environ.get("KIOSK_REQUIRE_CUPS", "").strip() not in ("", "0")
-if cups.missing() and not CUPS_REQUIRED:
+if cups.missing() and not cups.REQUIRED:
     pytest.skip(cups.missing(), allow_module_level=True)
 
 pytestmark = pytest.mark.cups

@@ -234,12 +234,8 @@ HTTPS = {"X-Forwarded-Proto": "https"}
 
 
 @pytest.fixture
-def https_app(tmp_path, monkeypatch):
-    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(app_config(tmp_path, BEHIND_HTTPS_PROXY=1))
-    with app.app_context():
-        create_tables()
-    return app
+def https_app(make_app):
+    return make_app(BEHIND_HTTPS_PROXY=1)
 
 
 def https_post(app, path: str, **headers: str):

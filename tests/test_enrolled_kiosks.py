@@ -10,12 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from kiosk import create_app
-from kiosk.database import create_tables
 from kiosk.extensions import db
 from kiosk.models import Alert, Handout, Kiosk, PrintJob, Visit, utcnow
 
-from .conftest import STAFF_PASSWORD, Desk, app_config, run_worker
+from .conftest import STAFF_PASSWORD, Desk, run_worker
 from .conftest import Kiosk as Touchscreen
 
 # The code goes after "#", which a browser never sends: it is in no log.
@@ -23,13 +21,9 @@ LINK = re.compile(r'<code class="password link">https?://[^/]+/enroll#([A-Za-z0-
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch):
+def app(make_app):
     """The app as a clinic runs it: only enrolled kiosks start visits."""
-    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(app_config(tmp_path, KIOSK_ENROLLMENT=1))
-    with app.app_context():
-        create_tables()
-    return app
+    return make_app(KIOSK_ENROLLMENT=1)
 
 
 def register(admin_desk, name: str = "Waiting room 2", **fields) -> str:

@@ -9,10 +9,7 @@ or KIOSK_REQUIRE_MOUNT is set, where that is a failure.
 
 from __future__ import annotations
 
-import errno
 import os
-import shutil
-import subprocess
 import threading
 import time
 from datetime import timedelta
@@ -28,10 +25,8 @@ from kiosk.models import Handout, HandoutState, StaffSession, WorkerBeat, utcnow
 from kiosk.worker import Worker
 
 from .conftest import STAFF_PASSWORD, Desk, Kiosk, app_config
+from .support.disk import small_disk as mounted_small_disk
 
-MOUNT_REQUIRED = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes") or os.environ.get(
-    "KIOSK_REQUIRE_MOUNT", ""
-).strip() not in ("", "0")
 DISK_MB = 32
 RESERVE_MB = 4
 # What is left free in "a little was freed" (below the reserve): the room
@@ -40,66 +35,10 @@ A_LITTLE = 256 * 1024
 WORKER_WATCHED_SECONDS = 12
 
 
-def skip_or_fail(why: str) -> None:
-    if MOUNT_REQUIRED:
-        pytest.fail(f"{why}; CI or KIOSK_REQUIRE_MOUNT is set, so this is a failure", pytrace=False)
-    pytest.skip(why)
-
-
-class SmallDisk:
-    """A tmpfs of DISK_MB, and a filler file to make it full."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.filler = root / "filler"
-
-    def free_bytes(self) -> int:
-        return shutil.disk_usage(self.root).free
-
-    def fill(self, leave: int = 0) -> None:
-        """Fill the disk to the last byte, then free `leave` bytes."""
-        fd = os.open(self.filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            for chunk in (1 << 20, 1 << 12, 1):
-                block = b"\0" * chunk
-                while True:
-                    try:
-                        os.write(fd, block)
-                    except OSError as error:
-                        assert error.errno == errno.ENOSPC
-                        break
-        finally:
-            os.close(fd)
-        assert self.free_bytes() == 0
-        if leave:
-            os.truncate(self.filler, self.filler.stat().st_size - leave)
-            assert self.free_bytes() >= leave
-
-    def free(self) -> None:
-        self.filler.unlink(missing_ok=True)
-
-
 @pytest.fixture
 def small_disk(tmp_path):
-    if os.geteuid() != 0:
-        skip_or_fail("mounting a small file system for a full disk needs root")
-    if shutil.which("mount") is None:
-        skip_or_fail("mount is not installed")
-    mountpoint = tmp_path / "small-disk"
-    mountpoint.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}m,mode=0700", "tmpfs", str(mountpoint)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        skip_or_fail(f"could not mount a tmpfs: {mounted.stderr.strip()}")
-    try:
-        yield SmallDisk(mountpoint)
-    finally:
-        subprocess.run(["umount", str(mountpoint)], check=False)
-        if os.path.ismount(mountpoint):
-            subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+    with mounted_small_disk(tmp_path / "small-disk", DISK_MB) as disk:
+        yield disk
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import http.client
-import json
 import os
 import re
 import shlex
@@ -28,8 +27,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +60,7 @@ from .support.browser import (  # noqa: E402
     WELCOME_HEADING,
     Patient,
 )
+from .support.serve import free_port, health, start, stop, wait_until  # noqa: E402
 
 if not CHROMIUM.exists() and not BROWSER_REQUIRED:
     pytest.skip(CHROMIUM_MISSING, allow_module_level=True)
@@ -72,7 +70,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.nginx, pytest.mark.processes]
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 VENV_BIN = Path(sys.executable).parent
-START_TIMEOUT = 60
 DESK_SCREEN = {"width": 1366, "height": 900}
 HSTS = "max-age=31536000"
 
@@ -131,12 +128,6 @@ def readme_exec_start(unit: str, *, app_port: int) -> list[str]:
 # --- the parts --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def make_certificate(folder: Path, host: str) -> tuple[Path, Path, str]:
     """A self-signed certificate for `host`: its file, its key's file, and the
     base64 SHA-256 of its public key, which the test's Chromium trusts."""
@@ -159,24 +150,6 @@ def make_certificate(folder: Path, host: str) -> tuple[Path, Path, str]:
         [OPENSSL, "dgst", "-sha256", "-binary"], input=der, check=True, capture_output=True
     ).stdout
     return cert, key, base64.b64encode(digest).decode()
-
-
-def wait_until(ready, process: subprocess.Popen, log: Path, what: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while not ready():
-        assert process.poll() is None, f"{what} exited:\n{log.read_text()[-3000:]}"
-        assert time.monotonic() < deadline, f"{what} did not come up within {START_TIMEOUT} s"
-        time.sleep(0.2)
-
-
-def app_health(port: int) -> dict:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-            return json.load(response)
-    except urllib.error.HTTPError as error:
-        return json.loads(error.read() or b"{}")
-    except (OSError, ValueError):
-        return {}
 
 
 def accepts_tls(port: int) -> bool:
@@ -263,31 +236,22 @@ http {{
         nginx_access_log=nginx_dir / "access.log",
     )
 
-    def start(name: str, command: list[str]) -> subprocess.Popen:
-        log = tmp_path / f"{name}.log"
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    def started(name: str, command: list[str]) -> subprocess.Popen:
+        process = start(command, env=env, log=tmp_path / f"{name}.log")
         made.processes.append((name, process))
         return process
 
     try:
-        web = start("web", readme_exec_start("kiosk-web.service", app_port=app_port))
-        wait_until(lambda: app_health(app_port), web, tmp_path / "web.log", "gunicorn")
-        worker = start("worker", readme_exec_start("kiosk-worker.service", app_port=app_port))
+        web = started("web", readme_exec_start("kiosk-web.service", app_port=app_port))
+        wait_until(lambda: health(app_port), web, tmp_path / "web.log", "gunicorn")
+        worker = started("worker", readme_exec_start("kiosk-worker.service", app_port=app_port))
         wait_until(
-            lambda: app_health(app_port).get("worker") == "running",
+            lambda: (health(app_port) or {}).get("worker") == "running",
             worker,
             tmp_path / "worker.log",
             "the worker",
         )
-        nginx = start(
+        nginx = started(
             "nginx",
             [NGINX, "-p", str(nginx_dir), "-e", str(nginx_dir / "error.log"), "-c", str(nginx_dir / "nginx.conf"),
              "-g", "daemon off;"],
@@ -297,14 +261,7 @@ http {{
     finally:
         # nginx first (QUIT: finish what is in hand), then the services as systemd stops them.
         for name, process in reversed(made.processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGQUIT if name == "nginx" else signal.SIGTERM)
-        for _name, process in made.processes:
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+            stop(process, signal.SIGQUIT if name == "nginx" else signal.SIGTERM)
 
 
 @dataclass

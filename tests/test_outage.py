@@ -3,7 +3,7 @@ whatever fails, and the desk hears of it, once, as soon as it can be stored;
 the desk's pages stay calm and come back by themselves.
 
 The outages are real: a SQLite database turned read-only under the app, and
-the shared PostgreSQL cut off behind a forwarder (tests/outage_support.py)
+the shared PostgreSQL cut off behind a forwarder (tests/support/outage.py)
 while a real gunicorn serves the desk.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import subprocess
 import sys
 import time
 import urllib.error
@@ -20,7 +19,6 @@ import urllib.parse
 import urllib.request
 from contextlib import contextmanager
 from http.cookiejar import CookieJar
-from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select
@@ -30,10 +28,9 @@ from kiosk.extensions import db
 from kiosk.models import Alert
 
 from .conftest import STAFF_PASSWORD
-from .outage_support import Forwarder
-from .support.serve import free_port
+from .support.outage import Forwarder
+from .support.serve import free_port, health, start, stop, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY = "0123456789abcdef0123456789abcdef"
 URGENT = {"en": "Please tell the front desk now", "es": "Por favor, avise ahora a la recepción"}
 TELL_THEM = {
@@ -193,33 +190,19 @@ def desk_server(pg_app, tmp_path):
         "KIOSK_ENROLLMENT": "0",
     }
     log = tmp_path / "gunicorn.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
+    gunicorn = [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    process = start(gunicorn, env=env, log=log)
     base = f"http://127.0.0.1:{port}"
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status, page = _get(opener, base + "/desk/sign-in")
-                break
-            except OSError:
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "gunicorn did not come up"
-                time.sleep(0.3)
+        wait_until(lambda: health(port) is not None, process, log, "gunicorn")
+        status, page = _get(opener, base + "/desk/sign-in")
         token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
         data = urllib.parse.urlencode({"csrf_token": token, "username": "maria", "password": STAFF_PASSWORD})
         opener.open(urllib.request.Request(base + "/desk/sign-in", data=data.encode()), timeout=10)
         yield base, opener, forwarder, log
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
         forwarder.close()
 
 

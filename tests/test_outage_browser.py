@@ -22,8 +22,9 @@ from kiosk.extensions import db
 from kiosk.models import Alert
 
 from .conftest import STAFF_PASSWORD, app_config
-from .outage_support import Forwarder
 from .support.browser import KIOSK_SCREEN, WELCOME_HEADING
+from .support.outage import Forwarder
+from .support.serve import served_in_thread
 
 pytestmark = pytest.mark.browser
 
@@ -41,13 +42,8 @@ def served_through_forwarder(pg_app, tmp_path):
         create_staff("maria", STAFF_PASSWORD)
     forwarder = Forwarder(os.environ["KIOSK_TEST_DATABASE_URL"]).start()
     app = create_app(app_config(tmp_path, SQLALCHEMY_DATABASE_URI=forwarder.url))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", forwarder
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with served_in_thread(app) as url:
+        yield url, forwarder
     forwarder.close()
     with app.app_context():
         db.engine.dispose()

@@ -19,13 +19,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from . import cups_support as cups
-from .leftovers import files_holding, holds
+from .support import cups
+from .support.leftovers import files_holding, holds
 
-CUPS_REQUIRED = os.environ.get("KIOSK_REQUIRE_CUPS", "").strip() not in ("", "0")
 CUPS_MISSING = cups.missing() or ("" if os.geteuid() == 0 else "reading CUPS's spool needs root")
 
-if CUPS_MISSING and not CUPS_REQUIRED:
+if CUPS_MISSING and not cups.REQUIRED:
     pytest.skip(CUPS_MISSING, allow_module_level=True)
 
 from kiosk.extensions import db  # noqa: E402

@@ -34,6 +34,17 @@ def test_no_test_module_imports_another():
     assert offending == [], "move what is shared to tests/support/"
 
 
+def test_shared_helpers_live_in_the_support_package():
+    """The top of tests/ holds test modules and conftest.py only: a helper
+    module beside them is one a newcomer looks for in tests/support/ first."""
+    stray = [
+        path.name
+        for path in sorted(TESTS.glob("*.py"))
+        if not path.name.startswith("test_") and path.name not in ("conftest.py", "__init__.py")
+    ]
+    assert stray == [], "move these to tests/support/"
+
+
 def test_the_check_sees_an_import_from_a_test_module(tmp_path):
     for line in (
         "from .test_desk import finished_visit",

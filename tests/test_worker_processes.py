@@ -32,11 +32,10 @@ from kiosk.cli import SAMPLE_ANSWERS
 from kiosk.extensions import db
 from kiosk.models import Handout, HandoutState, PrintJob, PrintState, Visit, utcnow
 
-from . import cups_support as cups
+from .support import cups
 
 ROOT = Path(__file__).resolve().parent.parent
-CUPS_REQUIRED = os.environ.get("KIOSK_REQUIRE_CUPS", "").strip() not in ("", "0")
-if cups.missing() and not CUPS_REQUIRED:
+if cups.missing() and not cups.REQUIRED:
     pytest.skip(cups.missing(), allow_module_level=True)
 
 pytestmark = [pytest.mark.cups, pytest.mark.processes]

@@ -9,14 +9,14 @@ import socket
 import threading
 from urllib.parse import urlsplit, urlunsplit
 
+from .serve import free_port
+
 
 class Forwarder:
     def __init__(self, target_url: str) -> None:
         parts = urlsplit(target_url)
         self.target = (parts.hostname or "127.0.0.1", parts.port or 5432)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         netloc = parts.netloc.rsplit("@", 1)
         host = f"127.0.0.1:{self.port}"
         self.url = urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host))
