@@ -78,6 +78,8 @@ class Visit(db.Model):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     kiosk: Mapped[str] = mapped_column(String(80))
     language: Mapped[str] = mapped_column(String(8), default="en")
+    # The patient turned audio mode on (keypad and speech) during the visit.
+    used_audio: Mapped[bool] = mapped_column(server_default=false())
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     completed_steps: Mapped[list[str]] = mapped_column(JSON, default=list)
     # What was on screen, not yet saved, when the patient switched language:
@@ -126,6 +128,10 @@ class Handout(Leased, db.Model):
     pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     # The records letter alone, made by the render lane once a print job asks for it.
     letter_pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    # The visit used audio mode: the desk offers braille or large print.
+    used_audio: Mapped[bool] = mapped_column(server_default=false())
+    # The handout in braille (BRF), made by the render lane once an embosser job asks for it.
+    braille: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     handed_over_at: Mapped[datetime | None]
     handed_over_by: Mapped[str | None] = mapped_column(String(80))
 
@@ -157,6 +163,8 @@ class Alert(db.Model):
     kiosk: Mapped[str] = mapped_column(String(80))
     # Red-flag question ids from the questionnaire, never free text.
     signs: Mapped[list[str]] = mapped_column(JSON)
+    # The patient was using audio mode: staff know to go to them, not to call out.
+    used_audio: Mapped[bool] = mapped_column(server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     acknowledged_at: Mapped[datetime | None]
