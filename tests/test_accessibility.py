@@ -125,3 +125,29 @@ def test_the_enrollment_screens_are_free_of_axe_violations(open_kiosk):
     expect(page.get_by_role("heading", name="This link does not work")).to_be_visible()
     found["used link"] = violations(page, kiosk.url)
     assert {screen: problems for screen, problems in found.items() if problems} == {}
+
+
+def test_the_focus_ring_shows_on_a_chosen_setting_too(open_kiosk):
+    """The chosen language and text size are outlined as chosen; focused by
+    keys, they must show the same focus ring as every other control."""
+    _kiosk, patient = open_kiosk()
+    page = patient.page
+    focus = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--focus').trim()")
+    focus_rgb = page.evaluate(
+        "c => { const e = document.createElement('i'); e.style.color = c; document.body.append(e);"
+        " const rgb = getComputedStyle(e).color; e.remove(); return rgb; }",
+        focus,
+    )
+    chosen = page.locator('.masthead .button[aria-pressed="true"]')
+    assert chosen.count() >= 2  # English, and the usual text size
+    rings = []
+    for index in range(chosen.count()):
+        button = chosen.nth(index)
+        button.focus()
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Tab")  # focused by a key, so :focus-visible applies
+        assert button.evaluate("b => b === document.activeElement")
+        rings.append(
+            button.evaluate("b => [getComputedStyle(b).outlineColor, getComputedStyle(b).outlineWidth]")
+        )
+    assert rings == [[focus_rgb, "4px"]] * chosen.count()
