@@ -125,7 +125,7 @@ def _voices(runner: Runner, languages: Mapping[str, str]) -> tuple[list[Finding]
             Finding(
                 Level.PROBLEM,
                 f"Could not reach speech-dispatcher ({reason}). Run this as the kiosk's user, "
-                f"in its session; if it is not installed: {INSTALL}",
+                "in its session: speech-dispatcher starts for each user when first asked.",
             )
         ], {}
     modules = [line.strip() for line in ran.output.splitlines()[1:] if line.strip()]
@@ -189,10 +189,11 @@ def _last_line(text: str) -> str:
 
 
 def check(
-    languages: Mapping[str, str], *, runner: Runner = run, timeout: float = SPEAK_TIMEOUT
+    languages: Mapping[str, str], *, runner: Runner | None = None, timeout: float = SPEAK_TIMEOUT
 ) -> list[Finding]:
     """What this machine's speech chain can do for the kiosk's languages
     (code → name). Any PROBLEM means some patient would hear nothing."""
+    runner = runner or run
     findings = _installed(runner)
     if any(finding.level is Level.PROBLEM for finding in findings):
         return findings
