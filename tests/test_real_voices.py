@@ -39,7 +39,10 @@ WATCH_SPEECH = """
   if (!synth) return;
   const speak = synth.speak.bind(synth);
   synth.speak = (u) => {
-    const entry = { text: u.text, lang: u.lang, voice: u.voice && u.voice.name, queued: performance.now() };
+    const entry = {
+      text: u.text, lang: u.lang, voice: u.voice && u.voice.name, voiceLang: u.voice && u.voice.lang,
+      queued: performance.now(),
+    };
     window.__heard.push(entry);
     u.addEventListener("start", () => { entry.start = performance.now(); });
     u.addEventListener("end", () => { entry.end = performance.now(); });
@@ -164,22 +167,27 @@ def test_the_read_to_me_button_appears(open_kiosk, language):
     expect(patient.page.locator("#read-aloud")).to_be_visible()
 
 
-def test_every_sentence_the_kiosk_reads_ends(open_kiosk, speech):
-    """Read to me turned on reads the screen, piece after piece; the next
-    screen is read too. Every piece starts and ends: the chain is not stuck
-    after its first sentence."""
-    patient = kiosk_page(open_kiosk)
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_sentence_the_kiosk_reads_ends(open_kiosk, speech, language, record_property):
+    """Read to me turned on reads the screen, piece after piece, with a voice
+    of the page's language; the next screen is read too. Every piece starts
+    and ends: the chain is not stuck after its first sentence."""
+    patient = kiosk_page(open_kiosk, language)
     page = patient.page
     button = page.locator("#read-aloud")
     button.tap()
     expect(button).to_have_attribute("aria-pressed", "true")
     welcome = expect_all_ended(page, speech, at_least=2)
     assert welcome[0]["text"] == page.locator("#screen h1").inner_text().strip()
-    assert all(s["voice"] for s in welcome), "read without a voice of this machine"
+    voices = {(s["voice"], s["voiceLang"]) for s in welcome}
+    assert all(name and tag.lower().startswith(language) for name, tag in voices), voices
+    record_property("voice", sorted(voices))
+    print(f"\nRead to me ({language}) speaks with {sorted(voices)}")
 
-    patient.taps_start()
+    page.locator("#start").tap()
+    expect(page.locator("#screen h1")).not_to_have_text(welcome[0]["text"])
     said = expect_all_ended(page, speech, at_least=len(welcome) + 2)
-    assert len(said) > len(welcome) + 1
+    assert said[len(welcome)]["text"] == page.locator("#screen h1").inner_text().strip()
     assert all(s["start"] <= s["end"] for s in said)
 
 
