@@ -37,7 +37,8 @@ SILENT = (
     "it has no sound output it can use, so the kiosk would fall silent after its first words. "
     "Run this in the kiosk user's desktop session (with its PulseAudio or PipeWire) and check that "
     'a sound device or headphones are connected; or set AudioOutputMethod "alsa" in '
-    "~/.config/speech-dispatcher/speechd.conf of the kiosk's user (README: Read to me and audio mode: voices)."
+    "~/.config/speech-dispatcher/speechd.conf of the kiosk's user (README: Read to me and audio mode: voices). "
+    "Then stop the stuck speech-dispatcher: it starts again when next asked."
 )
 
 # A server stuck on a sentence answers nothing more, not even the list of voices.

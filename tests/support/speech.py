@@ -4,12 +4,18 @@ a configuration, socket and logs of its own in a temporary folder, and
 stopped with everything it started.
 
 Why not let Chromium start it, as on a kiosk: speech-dispatcher started on
-demand reads the user's or /etc's settings, whose sound output is PulseAudio.
+demand ("--spawn", by libspeechd in Chromium or spd-say) listens where the
+user's session says, $XDG_RUNTIME_DIR/speech-dispatcher/speechd.sock, or,
+with no session (root in CI: no XDG_RUNTIME_DIR), ~/.cache/speech-dispatcher/,
+and reads the user's or /etc's settings, whose sound output is PulseAudio.
 With no PulseAudio (CI: root, no desktop session) its output modules hand
 their sound to a server that cannot play it ("Audio event but server audio
 not set up"): the first sentence starts, its end never comes, and every later
 one waits behind it. A silent but working output ("null") lets every
-sentence end, at once, as soon as espeak-ng has made its sound.
+sentence end, at once, as soon as espeak-ng has made its sound. Clients are
+pointed at this server with SPEECHD_ADDRESS; libspeechd then refuses to
+start one of its own elsewhere ("Mismatch in socket names"), and the test
+checks that none was started.
 
 Without speech-dispatcher or espeak-ng these tests skip, saying why, unless
 CI=true or KIOSK_REQUIRE_SPEECH is set (.ci/run sets it), where that is a failure.
@@ -128,6 +134,7 @@ def speech_dispatcher(folder: Path, *, output: str = SILENT_OUTPUT) -> Iterator[
             env=env,
         )
     server = SpeechDispatcher(socket, folder / "log", process)
+    spawned_before = spawned()
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while not socket.exists():
@@ -137,6 +144,11 @@ def speech_dispatcher(folder: Path, *, output: str = SILENT_OUTPUT) -> Iterator[
         yield server
     finally:
         stop(process)
+    strays = spawned() - spawned_before
+    for pid in strays:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert not strays, "a speech-dispatcher was started on demand beside the test's own (now stopped)"
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -153,6 +165,19 @@ def stop(process: subprocess.Popen) -> None:
     while group_alive(process.pid):
         assert time.monotonic() < deadline, "speech-dispatcher left a process running"
         time.sleep(0.05)
+
+
+def spawned() -> set[int]:
+    """speech-dispatchers running that a client started on demand."""
+    found = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if args[0].endswith(b"speech-dispatcher") and b"--spawn" in args:
+            found.add(int(cmdline.parent.name))
+    return found
 
 
 def group_alive(pgid: int) -> bool:
