@@ -196,6 +196,26 @@ def check_command() -> None:
         raise SystemExit(1)
 
 
+@kiosk_cli.command("check-speech")
+@click.option(
+    "--wait",
+    default=10.0,
+    show_default=True,
+    help="Seconds a short sentence may take to finish before speech counts as stuck.",
+)
+def check_speech_command(wait: float) -> None:
+    """Check, on the kiosk machine and as its user, that Read to me has local
+    voices for the kiosk's languages and that a spoken sentence ends. Says
+    what to install; exits 1 when the kiosk could not speak."""
+    from .voices import can_speak, check
+
+    findings = check(current_app.config["LANGUAGES"], timeout=wait)
+    for finding in findings:
+        click.echo(f"{finding.level.value.upper()}: {finding.text}")
+    if not can_speak(findings):
+        raise SystemExit(1)
+
+
 @kiosk_cli.command("backup")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(out: Path) -> None:
