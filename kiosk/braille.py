@@ -338,6 +338,7 @@ def handout_brf(
     count. Page size: BRAILLE_CELLS × BRAILLE_LINES unless given. Raises
     BrailleUnavailable when it cannot be made here (no table for the language,
     liblouis missing)."""
+    table_for(language)  # refused before anything is made
     config = current_app.config
     cells = cells or config["BRAILLE_CELLS"]
     lines = lines or config["BRAILLE_LINES"]

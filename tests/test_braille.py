@@ -194,3 +194,22 @@ def test_a_missing_liblouis_is_said_plainly(app, monkeypatch):
     monkeypatch.setattr(braille, "table_for", lambda language: "en-ueb-g2.ctb")
     with app.app_context(), pytest.raises(braille.BrailleUnavailable, match="liblouis-bin"):
         braille.translate(["A"], "en")
+
+
+@needs_liblouis
+def test_the_sample_braille_command_writes_a_brf(runner, tmp_path):
+    out = tmp_path / "sample.brf"
+    result = runner.invoke(args=["kiosk", "sample-braille", str(out), "--lang", "es", "--cells", "32"])
+    assert result.exit_code == 0, result.output
+    pages = brf_pages(out.read_bytes())
+    assert f"Wrote {out} ({len(pages)} braille pages" in result.output
+    assert all(len(line) <= 32 for page in pages for line in page)
+    assert pages[0][0].strip() == ".MI PLAN PARA UNA SEGUNDA", "the title, centred on 32 cells"
+
+
+def test_the_sample_braille_command_refuses_a_language_without_braille(runner, tmp_path):
+    out = tmp_path / "sample.brf"
+    result = runner.invoke(args=["kiosk", "sample-braille", str(out), "--lang", "xx"])
+    assert result.exit_code == 1
+    assert "There is no braille table for handouts in xx." in result.output
+    assert not out.exists()
