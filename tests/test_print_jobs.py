@@ -724,3 +724,11 @@ def test_a_handout_in_a_language_without_braille_says_so_instead_of_emboss(app, 
     desk.post(f"/desk/handouts/{handout.id}/emboss", {"embosser": EMBOSSER})
     with app.app_context():
         assert db.session.scalars(select(PrintJob)).all() == []
+
+
+def test_a_kiosk_cannot_auto_print_its_pdfs_on_an_embosser(app, admin_desk, cups):
+    cups(EMBOSSER_LISTED)
+    refresh(app)
+    page = admin_desk.get("/desk/kiosks").get_data(as_text=True)
+    assert f'value="{QUEUE}"' in page
+    assert f'value="{EMBOSSER}"' not in page
