@@ -213,3 +213,14 @@ def test_the_sample_braille_command_refuses_a_language_without_braille(runner, t
     assert result.exit_code == 1
     assert "There is no braille table for handouts in xx." in result.output
     assert not out.exists()
+
+
+def test_a_table_that_is_not_installed_is_said_plainly(app, monkeypatch, tmp_path):
+    monkeypatch.setattr(braille, "TABLE_FOLDERS", (str(tmp_path),))
+    monkeypatch.delenv("LOUIS_TABLEPATH", raising=False)
+    with app.app_context():
+        assert braille.unavailable("en") == "", "the desk leaves what is installed to the worker"
+        with pytest.raises(
+            braille.BrailleUnavailable, match=r"\(en-ueb-g2.ctb\) is not installed.*liblouis-data"
+        ):
+            braille.table_for("en")
