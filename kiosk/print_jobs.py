@@ -119,7 +119,8 @@ def retry(job: PrintJob, *, staff: str) -> bool:
         .execution_options(synchronize_session=False)
     ).rowcount
     if retried:
-        audit.record(staff, "retry-print", f"handout {job.handout.claim_code} to {job.printer}")
+        what = _AUDITED_AS.get(job.part, "handout")
+        audit.record(staff, "retry-print", f"{what} {job.handout.claim_code} to {job.printer}")
     db.session.commit()
     db.session.refresh(job)
     return retried == 1

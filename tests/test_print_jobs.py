@@ -635,6 +635,9 @@ def test_a_retried_emboss_cancels_the_job_cups_has_and_embosses_one_copy(app, ha
     run_worker(app)
     assert tools.commands[0] == f"cancel {sent}"
     assert lp_calls(tools) == 1 and tools.commands[-1].endswith("-o raw")
+    with app.app_context():
+        retried = db.session.scalar(select(AuditEvent.subject).where(AuditEvent.action == "retry-print"))
+    assert retried == f"braille of handout {handout.claim_code} to {EMBOSSER}"
 
 
 def test_braille_in_a_language_without_a_table_fails_and_says_why(app, cups, monkeypatch):
