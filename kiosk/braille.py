@@ -41,7 +41,7 @@ from flask_babel import force_locale
 
 from .config import MIN_BRAILLE_CELLS, MIN_BRAILLE_LINES
 from .content import gettext
-from .handout import handout_content
+from .handout import Block, handout_content
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class Piece:
 # --- what the braille handout says --------------------------------------------------
 
 
-def _questions(block: Any) -> list[str]:
+def _questions(block: Block) -> list[str]:
     """Numbered as on the printed handout: the starred ones first."""
     questions = block.questions
     ordered = (
@@ -102,7 +102,7 @@ def _questions(block: Any) -> list[str]:
     return lines
 
 
-def _block(block: Any) -> list[Piece]:
+def _block(block: Block) -> list[Piece]:
     """One answer, as ``templates/handout/handout.html`` prints it, less its blanks."""
     if block.style == "sentence":
         return [Piece("paragraph", f"{block.lead_in} {block.items[0]}.")]
