@@ -20,5 +20,9 @@ DONE_RESET_SECONDS = 30
 # Handout paper: "letter" or "a4".
 HANDOUT_PAPER = "letter"
 
+# The braille handout's page, for the embosser's paper: cells a line, lines a page.
+BRAILLE_CELLS = 40
+BRAILLE_LINES = 25
+
 # PostgreSQL instead of SQLite:
 # SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://kiosk:secret@db.example.org/kiosk"

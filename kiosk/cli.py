@@ -66,6 +66,31 @@ def sample_handout(out: Path, lang: str, paper: str | None) -> None:
     click.echo(f"Wrote {out} ({pages} pages, {len(pdf):,} bytes).")
 
 
+@kiosk_cli.command("sample-braille")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--lang", default="en", show_default=True, help="Language of the handout.")
+@click.option(
+    "--cells", type=click.IntRange(min=1), default=None, help="Cells a line (default: BRAILLE_CELLS)."
+)
+@click.option(
+    "--lines", type=click.IntRange(min=1), default=None, help="Lines a page (default: BRAILLE_LINES)."
+)
+def sample_braille(out: Path, lang: str, cells: int | None, lines: int | None) -> None:
+    """Make the typical handout in braille (a BRF file) from built-in sample answers."""
+    from .braille import BrailleUnavailable, handout_brf
+
+    try:
+        brf, pages = handout_brf(
+            SAMPLE_ANSWERS, language=lang, claim_code="K7P2", created_at=utcnow(), cells=cells, lines=lines
+        )
+    except BrailleUnavailable as error:
+        raise click.ClickException(error.reason) from None
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    write_atomically(out, brf, mode=0o644)
+    click.echo(f"Wrote {out} ({pages} braille pages, {len(brf):,} bytes).")
+
+
 @kiosk_cli.command("create-staff")
 @click.argument("name")
 @click.option("--admin", is_flag=True, help="Allow managing staff accounts and reading the audit log.")

@@ -105,9 +105,21 @@ SETTINGS: dict[str, str | int | float] = {
     # Processes the worker renders handouts in, side by side. 0: one for each
     # core the worker may use, less one left to the web server (at least one).
     "RENDER_PROCESSES": 0,
+    # The braille handout's page (kiosk/braille.py): cells a line and lines a
+    # page, the page number's line included. 40 × 25 fits 11 × 11.5 inch
+    # braille paper, what most embossers take.
+    "BRAILLE_CELLS": 40,
+    "BRAILLE_LINES": 25,
+    # CUPS queues that are braille embossers though their driver does not say
+    # so (a queue whose make and model names Braille is one anyway), comma
+    # separated. The desk sends them the braille handout, and no PDF.
+    "BRAILLE_PRINTERS": "",
 }
 
 MIN_IDLE_WARNING_SECONDS = 20
+# The smallest braille page the layout can fill (kiosk/braille.py says why).
+MIN_BRAILLE_CELLS = 12
+MIN_BRAILLE_LINES = 4
 
 
 def defaults(instance_path: str) -> dict[str, Any]:
@@ -193,6 +205,9 @@ def configure(app: Flask, test_config: Mapping[str, Any] | None = None) -> None:
 def enforce_limits(config: dict[str, Any]) -> None:
     """Settings that must never go below what patients are owed."""
     config["IDLE_WARNING_SECONDS"] = max(MIN_IDLE_WARNING_SECONDS, int(config["IDLE_WARNING_SECONDS"]))
+    for name, least in (("BRAILLE_CELLS", MIN_BRAILLE_CELLS), ("BRAILLE_LINES", MIN_BRAILLE_LINES)):
+        if int(config[name]) < least:
+            raise SettingError(f"{name} must be at least {least}; it is {config[name]}.")
 
 
 def apply_https(config: dict[str, Any]) -> None:

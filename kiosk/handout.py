@@ -362,6 +362,16 @@ def _pdf_from_html(html: str) -> tuple[bytes, int]:
     return document.write_pdf(**PDF_OPTIONS), len(document.pages)
 
 
+def handout_content(
+    answers: dict[str, Any], *, language: str, claim_code: str, created_at: datetime
+) -> dict[str, Any]:
+    """What the handout shows, in `language`, as data: the page's sections and
+    blocks, the warning signs, the claim code, the clinic, the date. The
+    printed handout and the braille one (``kiosk.braille``) are made from it."""
+    with force_locale(language):
+        return _context(answers, claim_code=claim_code, created_at=created_at, clinic=content.clinic())
+
+
 def handout_html(
     answers: dict[str, Any],
     *,
@@ -373,8 +383,7 @@ def handout_html(
 ) -> str:
     """The final HTML for one set of answers: what WeasyPrint is given.
     ``letter_only``: just the records-request letter, to print it alone."""
-    with force_locale(language):
-        context = _context(answers, claim_code=claim_code, created_at=created_at, clinic=content.clinic())
+    context = handout_content(answers, language=language, claim_code=claim_code, created_at=created_at)
     paper = paper or current_app.config["HANDOUT_PAPER"]
     return _from_template(context, language, paper=paper, letter_only=letter_only)
 

@@ -7,8 +7,10 @@ renders the PDF with ``handout.handout_pdf`` and, where the clinic prints
 every handout, asks for the print in the same transaction.
 
 This is the render lane: every PDF is made here. The records letter printed
-alone is made by ``render_letter_next`` once the desk asks for it, and stored
-beside the handout's PDF; the print lane only sends the files.
+alone is made by ``render_letter_next`` once the desk asks for it, and the
+handout in braille (``kiosk.braille``) by ``render_braille_next`` once the
+desk asks to emboss it; each is stored beside the handout's PDF, and the
+print lane only sends the files.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from . import audit, leases, print_jobs
+from . import audit, braille, leases, print_jobs
 from .extensions import db
 from .handout import asks_for_letter, handout_pdf
 from .models import Handout, HandoutState, PrintJob, PrintState, utcnow
@@ -72,6 +74,26 @@ def render_letter_next(owner: str) -> bool:
     return claimed is not None
 
 
+def render_braille_next(owner: str) -> bool:
+    """Claim the oldest ready handout whose braille a print job waits for,
+    and make it. Returns whether there was one."""
+    braille_asked = select(PrintJob.handout_id).where(
+        PrintJob.part == print_jobs.BRAILLE, PrintJob.state == PrintState.QUEUED
+    )
+    claimed = leases.claim_and_act(
+        Handout,
+        Handout.state == HandoutState.READY,
+        Handout.braille.is_(None),
+        Handout.id.in_(braille_asked),
+        act=render_braille,
+        owner=owner,
+        seconds=current_app.config["JOB_LEASE_SECONDS"],
+        order_by=Handout.id,
+        count_attempt=False,
+    )
+    return claimed is not None
+
+
 def render(handout: Handout, owner: str) -> None:
     """Render a claimed handout and store it; auto-print it if the clinic does."""
     visit = handout.visit
@@ -108,7 +130,7 @@ def render_letter(handout: Handout, owner: str) -> None:
     Retry asks for it again."""
     answers = handout.visit.answers or {}
     if not asks_for_letter(answers):
-        _letter_refused(handout, owner, print_jobs.NO_LETTER)
+        _part_refused(handout, owner, print_jobs.NO_LETTER)
         return
     try:
         pdf, _pages = handout_pdf(
@@ -121,21 +143,49 @@ def render_letter(handout: Handout, owner: str) -> None:
     except Exception as error:  # staff see why, and may retry
         _log_failure(f"making the records letter of handout {handout.id}", error)
         db.session.rollback()
-        _letter_refused(handout, owner, print_jobs.LETTER_FAILED)
+        _part_refused(handout, owner, print_jobs.LETTER_FAILED)
         return
     leases.while_held(Handout, handout.id, owner, letter_pdf=pdf)
     db.session.commit()
     log.info("handout %s: records letter ready (%s)", handout.id, owner)
 
 
-def _letter_refused(handout: Handout, owner: str, reason: str) -> None:
-    """Fail the print jobs waiting for a letter that cannot be made."""
+def render_braille(handout: Handout, owner: str) -> None:
+    """Make the braille of a claimed ready handout (BRF, in its language) and
+    store it for the print lane to send to the embosser. When it cannot be
+    made (no braille table for the language, liblouis missing), the print
+    jobs waiting for it fail and say why; their Retry asks for it again."""
+    try:
+        brf, pages = braille.handout_brf(
+            handout.visit.answers or {},
+            language=handout.language,
+            claim_code=handout.claim_code,
+            created_at=handout.created_at,
+        )
+    except braille.BrailleUnavailable as error:
+        log.warning("handout %s: no braille: %s", handout.id, error.reason)
+        db.session.rollback()
+        _part_refused(handout, owner, error.reason, part=print_jobs.BRAILLE)
+        return
+    except Exception as error:  # staff see why, and may retry
+        _log_failure(f"making the braille of handout {handout.id}", error)
+        db.session.rollback()
+        _part_refused(handout, owner, print_jobs.BRAILLE_FAILED, part=print_jobs.BRAILLE)
+        return
+    leases.while_held(Handout, handout.id, owner, braille=brf)
+    db.session.commit()
+    log.info("handout %s: braille ready, %d pages (%s)", handout.id, pages, owner)
+
+
+def _part_refused(handout: Handout, owner: str, reason: str, *, part: str = print_jobs.LETTER) -> None:
+    """Fail the print jobs waiting for a part of the handout (its records
+    letter, its braille) that cannot be made."""
     if leases.while_held(Handout, handout.id, owner):
         db.session.execute(
             update(PrintJob)
             .where(
                 PrintJob.handout_id == handout.id,
-                PrintJob.part == print_jobs.LETTER,
+                PrintJob.part == part,
                 PrintJob.state == PrintState.QUEUED,
                 leases.is_free(PrintJob, utcnow()),
             )

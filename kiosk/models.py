@@ -250,6 +250,9 @@ class Printer(db.Model):
     # False once CUPS stops listing it (or cannot be asked); kept so that the
     # usual printer stays selectable while the print server is down.
     listed: Mapped[bool] = mapped_column(default=True)
+    # A braille embosser (its driver says so, or BRAILLE_PRINTERS): offered
+    # for the braille handout only, never for a PDF.
+    embosser: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

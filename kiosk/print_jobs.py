@@ -7,7 +7,9 @@ that talks to the print server (``send_next``, ``follow_due``,
 hung print server never holds a desk page or a patient's Finish.
 
 Printing only sends files the render lane made (``handout_jobs``): the
-handout's PDF, or its records letter alone, which a letter job waits for.
+handout's PDF, its records letter alone, which a letter job waits for, or
+the handout in braille (a BRF), which a braille job waits for and which goes
+only to a braille embosser, as it is.
 """
 
 from __future__ import annotations
@@ -27,10 +29,14 @@ from .models import Handout, HandoutState, Printer, PrintJob, PrintState, utcnow
 
 log = logging.getLogger(__name__)
 
-# What a job prints: the whole handout, or its records-request letter alone.
+# What a job prints: the whole handout, its records-request letter alone, or
+# the handout in braille (on an embosser).
 HANDOUT = "handout"
 LETTER = "letter"
-PARTS = {HANDOUT: "Handout", LETTER: "Records letter only"}
+BRAILLE = "braille"
+PARTS = {HANDOUT: "Handout", LETTER: "Records letter only", BRAILLE: "Braille"}
+# What the audit log calls each.
+_AUDITED_AS = {HANDOUT: "handout", LETTER: "records letter of handout", BRAILLE: "braille of handout"}
 
 STATE_LABELS = {
     PrintState.QUEUED: "Waiting to send",
@@ -54,6 +60,10 @@ NOT_SENT_AGAIN = (
 )
 NO_LETTER = "This handout has no records letter: the patient did not ask for one."
 LETTER_FAILED = "The records letter could not be made. Tap Retry; if it fails again, print the whole handout."
+BRAILLE_FAILED = (
+    "The braille handout could not be made. Tap Retry; if it fails again, "
+    "ask IT to look at the worker's log, and offer the large print."
+)
 RENDER_MISSING = (
     "The handout's PDF is missing. Tap Retry on the handout, or ask IT to look at the worker's log."
 )
@@ -92,7 +102,7 @@ def request_print(handout: Handout, printer: str, *, staff: str, part: str = HAN
     reprint = any(job.part == part for job in handout.print_jobs)
     job = PrintJob(handout=handout, printer=printer, part=part, requested_by=staff, requested_at=utcnow())
     db.session.add(job)
-    what = "handout" if part == HANDOUT else "records letter of handout"
+    what = _AUDITED_AS[part]
     audit.record(staff, "reprint" if reprint else "print", f"{what} {handout.claim_code} to {printer}")
     db.session.commit()
     return job
@@ -109,7 +119,8 @@ def retry(job: PrintJob, *, staff: str) -> bool:
         .execution_options(synchronize_session=False)
     ).rowcount
     if retried:
-        audit.record(staff, "retry-print", f"handout {job.handout.claim_code} to {job.printer}")
+        what = _AUDITED_AS.get(job.part, "handout")
+        audit.record(staff, "retry-print", f"{what} {job.handout.claim_code} to {job.printer}")
     db.session.commit()
     db.session.refresh(job)
     return retried == 1
@@ -140,15 +151,18 @@ def remove_saved_copies(handout: Handout) -> None:
 
 def send_next(owner: str) -> bool:
     """Claim the oldest queued job whose file is made (the handout ready, and
-    for a letter job its letter too) and send it. Returns whether there was one."""
+    for a letter or braille job its letter or braille too) and send it.
+    Returns whether there was one."""
     ready = select(Handout.id).where(Handout.state == HandoutState.READY)
     letter_made = ready.where(Handout.letter_pdf.is_not(None))
+    braille_made = ready.where(Handout.braille.is_not(None))
     claimed = leases.claim_and_act(
         PrintJob,
         PrintJob.state == PrintState.QUEUED,
         or_(
-            and_(PrintJob.part != LETTER, PrintJob.handout_id.in_(ready)),
+            and_(PrintJob.part.not_in((LETTER, BRAILLE)), PrintJob.handout_id.in_(ready)),
             and_(PrintJob.part == LETTER, PrintJob.handout_id.in_(letter_made)),
+            and_(PrintJob.part == BRAILLE, PrintJob.handout_id.in_(braille_made)),
         ),
         act=send,
         owner=owner,
@@ -187,9 +201,10 @@ def send(job: PrintJob, owner: str) -> None:
             _note(job, owner, sent_title=job.sent_title)
         submitted = printing.submit(
             job.printer,
-            _pdf(job),
+            _document(job),
             job.sent_title,
             directory=Path(current_app.config["PRINT_DIRECTORY"]),
+            raw=job.part == BRAILLE,
         )
     except printing.PrintServerDown as error:
         log.warning("print job %s to %r waits for the print server: %s", job.id, job.printer, error.detail)
@@ -225,13 +240,18 @@ def send(job: PrintJob, owner: str) -> None:
         )
 
 
-def _pdf(job: PrintJob) -> bytes:
-    """What the job prints, as the render lane made it: the handout's PDF, or
-    its records letter alone."""
-    pdf = job.handout.letter_pdf if job.part == LETTER else job.handout.pdf
-    if pdf is None:  # not made (yet): never sent half-made
-        raise printing.PrintError(LETTER_FAILED if job.part == LETTER else RENDER_MISSING)
-    return pdf
+def _document(job: PrintJob) -> bytes:
+    """What the job prints, as the render lane made it: the handout's PDF, its
+    records letter alone, or its braille."""
+    if job.part == BRAILLE:
+        document, missing = job.handout.braille, BRAILLE_FAILED
+    elif job.part == LETTER:
+        document, missing = job.handout.letter_pdf, LETTER_FAILED
+    else:
+        document, missing = job.handout.pdf, RENDER_MISSING
+    if document is None:  # not made (yet): never sent half-made
+        raise printing.PrintError(missing)
+    return document
 
 
 def _title(job: PrintJob) -> str:
@@ -376,11 +396,19 @@ def refresh_printers() -> None:
     is kept as not listed, so the usual one stays selectable."""
     found = {p.name: p for p in printing.list_printers() if not p.is_directory}
     stored = {p.name: p for p in db.session.scalars(select(Printer)).all()}
+    embossers = braille_printers()
     for name, printer in found.items():
         row = stored.get(name) or Printer(name=name)
         row.label, row.state, row.reason, row.listed = printer.label, printer.state, printer.reason, True
+        row.embosser = printer.embosser or name in embossers
         db.session.add(row)
     for name, row in stored.items():
         if name not in found and row.listed:
             row.listed, row.state, row.reason = False, "unknown", "not listed by CUPS now"
     db.session.commit()
+
+
+def braille_printers() -> set[str]:
+    """The queues BRAILLE_PRINTERS names as embossers, besides those whose
+    driver says so."""
+    return {name.strip() for name in current_app.config["BRAILLE_PRINTERS"].split(",") if name.strip()}

@@ -26,6 +26,13 @@ The CUPS behaviour this relies on was observed on Debian 12 (CUPS 2.4.2):
   installed (Debian: cups-ipp-utils), tells them apart.
 - A PDF that CUPS cannot read does not finish: the job stays pending with the
   reason "job-completed-with-errors" and CUPS's message, indefinitely.
+- A braille embosser's queue (cups-filters' drivers: "Generic Braille
+  embosser", Index models) says so in its make and model (`lpoptions -p
+  QUEUE`: printer-make-and-model). Its filters, given a BRF
+  (application/vnd.cups-brf), look up a liblouis table for the locale first
+  and stop when they find none ("Could not find LibLouis table with locale
+  en"), printing nothing; the braille handout is laid out already, so it is
+  sent as it is (`lp -o raw`), and the embosser gets exactly its bytes.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ import logging
 import math
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -97,6 +105,7 @@ class CupsQueue:
     is_directory: bool
     state: str  # "idle" | "printing" | "paused" | "unknown"
     reason: str = ""  # e.g. "Paused since ..." or the printer's message from CUPS
+    embosser: bool = False  # a braille embosser: it is sent the braille handout, never a PDF
 
 
 DIRECTORY = CupsQueue(DIRECTORY_PRINTER, DIRECTORY_LABEL, is_directory=True, state="idle")
@@ -304,7 +313,40 @@ def list_printers() -> list[CupsQueue]:
         if "No destinations added" not in result.stderr:
             log.info("No CUPS printers listed: %s", result.output)
         return [DIRECTORY]
-    return [*parse_printers(result.stdout), DIRECTORY]
+    return [*(_with_kind(queue) for queue in parse_printers(result.stdout)), DIRECTORY]
+
+
+# What a braille embosser's driver calls itself ("Generic Braille embosser",
+# "Index Braille Box V4/V5").
+_EMBOSSER_MODEL = re.compile(r"braille|embosser", re.IGNORECASE)
+
+
+def _with_kind(queue: CupsQueue) -> CupsQueue:
+    """The queue, marked as an embosser if its make and model says so."""
+    model = make_and_model(queue.name)
+    if not _EMBOSSER_MODEL.search(model):
+        return queue
+    return CupsQueue(queue.name, queue.label, False, queue.state, queue.reason, embosser=True)
+
+
+def make_and_model(printer: str) -> str:
+    """The queue's printer-make-and-model (its driver's name), or "" when
+    CUPS cannot say."""
+    try:
+        result = run_tool(["lpoptions", "-p", printer])
+    except PrintError:
+        return ""
+    return parse_make_and_model(result.stdout) if result.returncode == 0 else ""
+
+
+def parse_make_and_model(text: str) -> str:
+    """printer-make-and-model from `lpoptions -p QUEUE` ("name=value name='a value' ...")."""
+    try:
+        options = shlex.split(text)
+    except ValueError:
+        return ""
+    found = (o.partition("=")[2] for o in options if o.startswith("printer-make-and-model="))
+    return next(found, "")
 
 
 # --- Submitting --------------------------------------------------------------
@@ -319,16 +361,20 @@ def parse_request_id(text: str) -> str | None:
     return match["id"] if match else None
 
 
-def submit(printer: str, pdf: bytes, title: str, *, directory: Path) -> Submitted:
+def submit(printer: str, pdf: bytes, title: str, *, directory: Path, raw: bool = False) -> Submitted:
     """Send a PDF to a CUPS queue (job title = `title`), or save it into
-    `directory` as `title`.pdf for the directory printer."""
+    `directory` as `title`.pdf for the directory printer. `raw`: a file
+    ready for the printer (the braille handout's BRF), sent as it is."""
     if printer == DIRECTORY_PRINTER:
+        if raw:
+            raise PrintError("The braille handout goes to a braille embosser. Choose one, then tap Retry.")
         path = save_to_directory(pdf, title, directory)
         return Submitted(None, "completed", path=path)
     if not printer:
         raise PrintError("No printer was chosen. Choose a printer, then tap Print.")
     # The PDF goes in on stdin, so no copy of a handout is left in a temp file.
-    result = run_tool(["lp", "-d", printer, "-t", title], stdin=pdf, timeout=SUBMIT_TIMEOUT)
+    command = ["lp", "-d", printer, "-t", title, *(["-o", "raw"] if raw else [])]
+    result = run_tool(command, stdin=pdf, timeout=SUBMIT_TIMEOUT)
     if result.returncode == 0:
         if job_id := parse_request_id(result.stdout):
             log.info("Sent %s to %s as %s", title, printer, job_id)

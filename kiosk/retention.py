@@ -6,8 +6,8 @@ minute and ``flask --app wsgi kiosk purge`` runs it at once:
 - a visit left unfinished: VISIT_EXPIRY_MINUTES after it was last touched,
   whether or not its browser comes back (the statistics count it as
   abandoned, at its step: ``kiosk.statistics`` keeps counts, never visits);
-- a finished visit, its answers, its handout PDF, its print jobs and the
-  directory printer's copies: RETENTION_HOURS after finishing, or sooner,
+- a finished visit, its answers, its handout PDF (and the records letter
+  and braille made from it), its print jobs and the directory printer's copies: RETENTION_HOURS after finishing, or sooner,
   HANDED_OVER_RETENTION_MINUTES after it was handed over, if that is set;
 - an alert: RETENTION_HOURS after it was acknowledged (never before: an
   urgent sign waits for staff);

@@ -88,10 +88,14 @@ def default_render_processes() -> int:
 
 
 def render_due(owner: str) -> int:
-    """Render handouts still preparing, then the records letters print jobs
-    wait for, up to a batch. Returns how many."""
+    """Render handouts still preparing, then the records letters and braille
+    print jobs wait for, up to a batch. Returns how many."""
     done = 0
-    while done < BATCH and (handout_jobs.render_next(owner) or handout_jobs.render_letter_next(owner)):
+    while done < BATCH and (
+        handout_jobs.render_next(owner)
+        or handout_jobs.render_letter_next(owner)
+        or handout_jobs.render_braille_next(owner)
+    ):
         done += 1
     return done
 

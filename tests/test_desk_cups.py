@@ -11,10 +11,12 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from kiosk import print_jobs
 from kiosk.extensions import db
 from kiosk.models import Handout, PrintJob
 
 from .support import cups
+from .support.braille import LIBLOUIS_MISSING, back_translated
 from .support.desk import finished_visit
 
 if cups.missing() and not cups.REQUIRED:
@@ -142,3 +144,52 @@ def test_the_desk_prints_the_records_letter_alone(app, desk, queue):
     # cups-pdf redraws the text through Ghostscript, so the page is counted,
     # not read: one page printed of the handout's three (the letter is its last).
     assert len(written.pages) == 1 and handout.page_count == 3
+
+
+# --- a handout in braille, on an embosser ----------------------------------------------
+
+
+@pytest.fixture
+def embosser(running_worker):
+    with cups.embosser_queue() as (name, embosser):
+        yield name, embosser
+
+
+@pytest.mark.skipif(bool(LIBLOUIS_MISSING), reason=LIBLOUIS_MISSING or "")
+def test_the_desk_embosses_the_handout_of_a_patient_who_used_audio(app, desk, embosser):
+    """The BRF reaches the embosser's socket byte for byte, and read back by
+    liblouis it is the patient's handout: their starred questions, their code."""
+    name, device = embosser
+    handout = finished_visit(
+        app,
+        questions=["q_options_all", "q_risks_main", "q_exp_count", "q_recovery_time"],
+        top_questions=["q_exp_count", "q_recovery_time"],
+        own_question_1="Can I still ride my horse Philippa?",
+    )
+    with app.app_context():
+        db.session.get(Handout, handout.id).used_audio = True
+        db.session.commit()
+        print_jobs.refresh_printers()
+
+    page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
+    assert "<strong>Used audio:</strong> offer braille or large print." in page
+    assert "Emboss in braille" in page
+    desk.post(f"/desk/handouts/{handout.id}/emboss", {"embosser": name})
+    job = job_on_desk(app, desk, handout.id, "completed")
+    assert (job.part, job.printer) == ("braille", name)
+    assert job.cups_job_id.startswith(f"{name}-")
+    jobs = desk.get(f"/desk/handouts/{handout.id}/jobs").get_data(as_text=True)
+    assert "Printed" in jobs and "Braille" in jobs
+
+    [arrived] = device.wait_for_jobs(1)
+    with app.app_context():
+        brf = db.session.get(Handout, handout.id).braille
+    assert arrived == brf
+    text = back_translated(app, arrived, "en")
+    assert f"Code {handout.claim_code}" in text
+    assert "1. Most important: How many of these do you do each year?" in text
+    assert "2. Most important: How long will it take to get better?" in text
+    assert "3. What are all my choices, even ones with no surgery?" in text
+    assert 'In my words: "Can I still ride my horse Philippa?"' in text
+    time.sleep(1)
+    assert len(device.received) == 1, "embossed once"

@@ -16,12 +16,15 @@ from sqlalchemy import select, update
 
 from kiosk import handout_jobs, leases, print_jobs, printing
 from kiosk.extensions import db
-from kiosk.models import Handout, PrintJob, PrintState, utcnow
+from kiosk.models import AuditEvent, Handout, PrintJob, PrintState, utcnow
 
 from .conftest import error, ok, run_worker
+from .support.braille import LIBLOUIS_MISSING
 from .support.cups_output import (
     LP_NO_SUCH_PRINTER,
     LP_SENT_FROM_FILE,
+    LPOPTIONS_BRAILLE,
+    LPOPTIONS_CUPS_PDF,
     LPSTAT_L_O_WAITING,
     LPSTAT_NOT_RUNNING,
     LPSTAT_P_IDLE,
@@ -415,7 +418,7 @@ def test_the_desk_shows_what_the_worker_learns(app, desk, handout, cups):
 def test_the_printers_the_desk_offers_are_the_ones_the_worker_found(app, desk, handout, cups):
     from .support.cups_output import LPSTAT_L_P_TWO_PRINTERS
 
-    cups({"lpstat -l -p": ok(LPSTAT_L_P_TWO_PRINTERS)})
+    cups({"lpstat -l -p": ok(LPSTAT_L_P_TWO_PRINTERS), "lpoptions -p": ok(LPOPTIONS_CUPS_PDF)})
     page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
     assert "front-desk" not in page
     with app.app_context():
@@ -543,3 +546,192 @@ def test_the_print_lane_only_sends_a_letter_the_render_lane_made(app, cups):
         assert worker.print_due("print-lane") >= 1
     assert stored_job(app, job_id).state == "sent"
     assert tools.calls[-1][1] == letter
+
+
+# --- the handout in braille ------------------------------------------------------------
+
+EMBOSSER = "embosser"
+needs_liblouis = pytest.mark.skipif(bool(LIBLOUIS_MISSING), reason=LIBLOUIS_MISSING or "")
+EMBOSSER_LISTED = {
+    "lpstat -l -p": ok(LPSTAT_P_IDLE + LPSTAT_P_IDLE.replace(QUEUE, EMBOSSER)),
+    f"lpoptions -p {QUEUE}": ok(LPOPTIONS_CUPS_PDF),
+    f"lpoptions -p {EMBOSSER}": ok(LPOPTIONS_BRAILLE),
+}
+
+
+def ask_to_emboss(app, handout: Handout) -> int:
+    with app.app_context():
+        return print_jobs.request_print(
+            db.session.get(Handout, handout.id), EMBOSSER, staff="maria", part="braille"
+        ).id
+
+
+def stored_braille(app, handout: Handout) -> bytes | None:
+    with app.app_context():
+        return db.session.get(Handout, handout.id).braille
+
+
+@needs_liblouis
+def test_the_braille_is_made_by_the_render_lane_and_sent_as_it_is_by_the_print_lane(app, handout, cups):
+    from kiosk import worker
+
+    tools = cups(SERVER_BACK)
+    job_id = ask_to_emboss(app, handout)
+    with app.app_context():
+        assert worker.print_due("print-lane") == 0  # nothing to send yet: the braille is not made
+    assert lp_calls(tools) == 0 and stored_braille(app, handout) is None
+    with app.app_context():
+        assert worker.render_due("render-lane") == 1
+    brf = stored_braille(app, handout)
+    assert brf.startswith(b"       ,MY PLAN = A SECOND OP9ION\r\n") and b"\f" in brf
+    with app.app_context():
+        assert worker.print_due("print-lane") >= 1
+    job = stored_job(app, job_id)
+    assert (job.state, job.part) == ("sent", "braille")
+    assert tools.calls[-1] == (f"lp -d {EMBOSSER} -t {job.sent_title} -o raw", brf)
+
+
+@needs_liblouis
+def test_a_worker_run_again_does_not_emboss_twice(app, handout, cups):
+    tools = cups(SERVER_BACK)
+    job_id = ask_to_emboss(app, handout)
+    run_worker(app)
+    run_worker(app)
+    assert lp_calls(tools) == 1
+    assert stored_job(app, job_id).state == "sent"
+
+
+@needs_liblouis
+def test_a_cut_off_emboss_that_reached_cups_is_followed_not_sent_again(app, handout, cups):
+    cups(SERVER_BACK)
+    ask_to_emboss(app, handout)
+    with app.app_context():
+        handout_jobs.render_braille_next("render-lane")
+    job_id = leave_cut_off(app, handout, title="K7P2-1")
+    with app.app_context():
+        db.session.execute(update(PrintJob).values(printer=EMBOSSER, part="braille"))
+        db.session.execute(update(PrintJob).where(PrintJob.id != job_id).values(state=PrintState.COMPLETED))
+        db.session.commit()
+    tools = cups({**SERVER_BACK, **LPSTAT_H, "ipptool": ipp_jobs("OTHER-9", "K7P2-1")})
+    with app.app_context():
+        assert print_jobs.send_next("worker-b") is True
+
+    job = stored_job(app, job_id)
+    assert (job.state, job.cups_job_id) == ("sent", f"{EMBOSSER}-18")
+    assert lp_calls(tools) == 0
+
+
+@needs_liblouis
+def test_a_retried_emboss_cancels_the_job_cups_has_and_embosses_one_copy(app, handout, cups):
+    tools = cups(SERVER_BACK)
+    job_id = ask_to_emboss(app, handout)
+    run_worker(app)
+    sent = stored_job(app, job_id).cups_job_id
+    with app.app_context():
+        db.session.execute(update(PrintJob).values(state=PrintState.FAILED, reason="jammed"))
+        db.session.commit()
+        print_jobs.retry(db.session.get(PrintJob, job_id), staff="maria")
+    tools = cups({**SERVER_BACK, "cancel": ok("")})
+    run_worker(app)
+    assert tools.commands[0] == f"cancel {sent}"
+    assert lp_calls(tools) == 1 and tools.commands[-1].endswith("-o raw")
+    with app.app_context():
+        retried = db.session.scalar(select(AuditEvent.subject).where(AuditEvent.action == "retry-print"))
+    assert retried == f"braille of handout {handout.claim_code} to {EMBOSSER}"
+
+
+def test_braille_in_a_language_without_a_table_fails_and_says_why(app, cups, monkeypatch):
+    from kiosk import braille
+
+    tools = cups(SERVER_BACK)
+    handout = finished_visit(app)
+    with app.app_context():
+        db.session.execute(update(Handout).values(language="es"))
+        db.session.commit()
+    monkeypatch.delitem(braille.TABLES, "es")
+    job_id = ask_to_emboss(app, handout)
+    run_worker(app)
+    job = stored_job(app, job_id)
+    assert (job.state, job.reason) == ("failed", "There is no braille table for handouts in Español.")
+    assert lp_calls(tools) == 0
+
+
+def refresh(app) -> None:
+    with app.app_context():
+        print_jobs.refresh_printers()
+
+
+def test_the_desk_says_the_patient_used_audio(app, desk, handout, cups):
+    page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
+    assert "Used audio" not in page
+    with app.app_context():
+        db.session.execute(update(Handout).values(used_audio=True))
+        db.session.commit()
+    page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
+    assert "<strong>Used audio:</strong> offer braille or large print." in page
+
+
+def test_emboss_is_offered_only_where_there_is_an_embosser_and_pdfs_never_go_to_one(app, desk, handout, cups):
+    cups({"lpstat -l -p": ok(LPSTAT_P_IDLE), "lpoptions -p": ok(LPOPTIONS_CUPS_PDF)})
+    refresh(app)
+    page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
+    assert "Emboss in braille" not in page
+
+    cups(EMBOSSER_LISTED)
+    refresh(app)
+    page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
+    assert "Emboss in braille" in page
+    print_choices, emboss_choices = page.split('id="embosser"')
+    assert f'value="{EMBOSSER}"' not in print_choices.split('id="printer"')[1]
+    assert f'value="{EMBOSSER}"' in emboss_choices and f'value="{QUEUE}"' not in emboss_choices
+
+    # Neither form takes the other's printers.
+    desk.post(f"/desk/handouts/{handout.id}/print", {"printer": EMBOSSER})
+    desk.post(f"/desk/handouts/{handout.id}/emboss", {"embosser": QUEUE})
+    desk.post(f"/desk/handouts/{handout.id}/print", {"printer": QUEUE, "part": "braille"})
+    with app.app_context():
+        assert db.session.scalars(select(PrintJob)).all() == []
+
+    desk.post(f"/desk/handouts/{handout.id}/emboss", {"embosser": EMBOSSER})
+    job = stored_job(app)
+    assert (job.printer, job.part, job.requested_by) == (EMBOSSER, "braille", "maria")
+    with app.app_context():
+        audited = db.session.scalars(select(AuditEvent.subject).where(AuditEvent.action == "print")).all()
+    assert f"braille of handout {handout.claim_code} to {EMBOSSER}" in audited
+    jobs = desk.get(f"/desk/handouts/{handout.id}/jobs").get_data(as_text=True)
+    assert "Braille" in jobs and "Waiting to send" in jobs
+
+
+def test_a_queue_the_clinic_names_an_embosser_is_one(app, desk, handout, cups):
+    app.config["BRAILLE_PRINTERS"] = f" {QUEUE} ,"
+    cups({"lpstat -l -p": ok(LPSTAT_P_IDLE), "lpoptions -p": ok(LPOPTIONS_CUPS_PDF)})
+    refresh(app)
+    page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
+    assert "Emboss in braille" in page
+    assert f'value="{QUEUE}"' not in page.split('id="printer"')[1].split("</select>")[0]
+
+
+def test_a_handout_in_a_language_without_braille_says_so_instead_of_emboss(app, desk, cups, monkeypatch):
+    from kiosk import braille
+
+    monkeypatch.delitem(braille.TABLES, "es")
+    cups(EMBOSSER_LISTED)
+    refresh(app)
+    handout = finished_visit(app)
+    with app.app_context():
+        db.session.execute(update(Handout).values(language="es"))
+        db.session.commit()
+    page = desk.get(f"/desk/handouts/{handout.id}").get_data(as_text=True)
+    assert "There is no braille table for handouts in Español." in page
+    assert "Emboss in braille" not in page
+    desk.post(f"/desk/handouts/{handout.id}/emboss", {"embosser": EMBOSSER})
+    with app.app_context():
+        assert db.session.scalars(select(PrintJob)).all() == []
+
+
+def test_a_kiosk_cannot_auto_print_its_pdfs_on_an_embosser(app, admin_desk, cups):
+    cups(EMBOSSER_LISTED)
+    refresh(app)
+    page = admin_desk.get("/desk/kiosks").get_data(as_text=True)
+    assert f'value="{QUEUE}"' in page
+    assert f'value="{EMBOSSER}"' not in page

@@ -37,6 +37,8 @@ from .support.cups_output import (
     LP_NOT_ACCEPTING,
     LP_SENT_FROM_FILE,
     LP_SENT_FROM_STDIN,
+    LPOPTIONS_BRAILLE,
+    LPOPTIONS_CUPS_PDF,
     LPSTAT_A_REJECTING,
     LPSTAT_A_REJECTING_NO_REASON,
     LPSTAT_H,
@@ -214,7 +216,7 @@ def test_a_directory_job_is_always_complete(cups):
 
 
 def test_printers_are_listed_with_their_descriptions_then_the_folder(cups):
-    cups({"lpstat -l -p": ok(LPSTAT_L_P_TWO_PRINTERS)})
+    cups({"lpstat -l -p": ok(LPSTAT_L_P_TWO_PRINTERS), "lpoptions -p": ok(LPOPTIONS_CUPS_PDF)})
 
     assert list_printers() == [
         CupsQueue(
@@ -227,6 +229,42 @@ def test_printers_are_listed_with_their_descriptions_then_the_folder(cups):
         CupsQueue("kiosk-test-pdf", "kiosk-test-pdf", False, "idle", ""),
         CupsQueue(DIRECTORY_PRINTER, "Save to folder (no printer)", True, "idle", ""),
     ]
+
+
+def test_a_queue_whose_driver_is_a_braille_embosser_is_listed_as_one(cups):
+    tools = cups(
+        {
+            "lpstat -l -p": ok(LPSTAT_L_P_TWO_PRINTERS),
+            "lpoptions -p front-desk": ok(LPOPTIONS_BRAILLE),
+            "lpoptions -p kiosk-test-pdf": ok(LPOPTIONS_CUPS_PDF),
+        }
+    )
+
+    front_desk, pdf, _folder = list_printers()
+    assert (front_desk.name, front_desk.embosser) == ("front-desk", True)
+    assert (pdf.name, pdf.embosser) == ("kiosk-test-pdf", False)
+    assert "lpoptions -p front-desk" in tools.commands
+
+
+@pytest.mark.parametrize(
+    "output",
+    [pytest.param(ok(""), id="not known"), pytest.param(error("lpoptions: No such file"), id="refused")],
+)
+def test_a_queue_cups_cannot_describe_is_not_an_embosser(cups, output):
+    cups({"lpstat -l -p": ok(LPSTAT_P_IDLE), "lpoptions -p": output})
+
+    assert [p.embosser for p in list_printers()] == [False, False]
+
+
+def test_the_braille_handout_goes_to_lp_raw(cups, tmp_path):
+    tools = cups({"lp": ok(LP_SENT_FROM_STDIN)})
+    brf = b",MY PLAN\r\n\f#B\r\n"
+
+    submit(QUEUE, brf, "K7P2", directory=tmp_path, raw=True)
+    assert tools.calls == [(f"lp -d {QUEUE} -t K7P2 -o raw", brf)]
+    with pytest.raises(PrintError, match="braille embosser"):
+        submit(DIRECTORY_PRINTER, brf, "K7P2", directory=tmp_path, raw=True)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(

@@ -10,13 +10,15 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, update
 
-from kiosk import auth, retention
+from kiosk import auth, braille, retention
 from kiosk.extensions import db
 from kiosk.models import Alert, AuditEvent, Handout, PrintJob, SignInFailure, StaffSession, Visit, utcnow
 
 from .conftest import Kiosk, run_worker
+from .support.braille import LIBLOUIS_MISSING
 from .support.desk import finished_visit
 
 CANARY = "Canary-RT5 my sister Philippa drives me"
@@ -157,6 +159,27 @@ def test_a_purged_visit_leaves_no_trace_of_its_words_in_any_file(app, desk):
 
     purge(app)
     assert files_holding(instance, CANARY.encode()) == []
+
+
+@pytest.mark.skipif(bool(LIBLOUIS_MISSING), reason=LIBLOUIS_MISSING or "")
+def test_a_purged_handout_leaves_no_trace_of_its_braille_in_any_file(app):
+    instance = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent
+    handout = finished_visit(app, own_question_1=CANARY)
+    with app.app_context():
+        stored = db.session.get(Handout, handout.id)
+        stored.braille, _pages = braille.handout_brf(
+            {**stored.visit.answers},
+            language="en",
+            claim_code=stored.claim_code,
+            created_at=stored.created_at,
+        )
+        stored.created_at = utcnow() - timedelta(hours=25)
+        db.session.commit()
+        [needle] = braille.translate(["Philippa drives"], "en")
+    assert files_holding(instance, needle.encode()), "the check can see the braille before the purge"
+
+    assert purge(app).handouts == 1
+    assert files_holding(instance, needle.encode()) == []
 
 
 def test_the_database_handouts_and_instance_folder_are_for_the_service_user_only(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ from flask import Response, abort, current_app, flash, render_template, request,
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import audit, auth, enrolled_kiosks, statistics
+from .. import audit, auth, enrolled_kiosks, print_jobs, statistics
 from ..auth import AccountError
 from ..clock import clinic_now
 from ..extensions import db
@@ -119,7 +119,12 @@ def clear_sign_in_failures(staff_id: int):
 def _kiosk_form() -> KioskForm:
     form = KioskForm()
     config = current_app.config
-    printers = service.printers(configured={config["DEFAULT_PRINTER"], config["AUTO_PRINT_PRINTER"]})
+    printers = service.printers(
+        configured={config["DEFAULT_PRINTER"], config["AUTO_PRINT_PRINTER"]},
+        embossers=print_jobs.braille_printers(),
+    )
+    # Auto-print sends the PDF: never to a braille embosser.
+    printers = [p for p in printers if not p.embosser]
     form.auto_print_printer.choices = [("", "No printing by itself"), *((p.name, p.label) for p in printers)]
     return form
 

@@ -48,6 +48,10 @@ class PrintForm(DeskForm):
     printer = SelectField("Printer", validators=[DataRequired()])
 
 
+class EmbossForm(DeskForm):
+    embosser = SelectField("Embosser", validators=[DataRequired()])
+
+
 class StaffForm(DeskForm):
     username = StringField("Name", validators=[DataRequired(), Length(max=80)])
     password = PasswordField(

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 
-from .. import handout_jobs, print_jobs
+from .. import braille, handout_jobs, print_jobs
 from ..extensions import db
 from ..handout import asks_for_letter
 from ..models import Handout, PrintJob
 from . import bp, service
-from .forms import PrintForm
+from .forms import EmbossForm, PrintForm
 from .sign_in import staff_name
 
 
@@ -19,15 +19,33 @@ def _handout(handout_id: int) -> Handout:
     return db.session.get(Handout, handout_id) or abort(404)
 
 
+def _printers():
+    config = current_app.config
+    return service.printers(
+        configured={config["DEFAULT_PRINTER"], config["AUTO_PRINT_PRINTER"]},
+        embossers=print_jobs.braille_printers(),
+    )
+
+
 def _print_form() -> PrintForm:
+    """Printing the PDF: every printer but the braille embossers."""
     form = PrintForm()
     config = current_app.config
-    printers = service.printers(configured={config["DEFAULT_PRINTER"], config["AUTO_PRINT_PRINTER"]})
+    printers = [p for p in _printers() if not p.embosser]
     form.printer.choices = [(p.name, p.label) for p in printers]
     if not form.is_submitted():
         names = [p.name for p in printers]
         form.printer.data = config["DEFAULT_PRINTER"] if config["DEFAULT_PRINTER"] in names else names[0]
     form.printers = printers  # for showing each printer's state
+    return form
+
+
+def _emboss_form(handout: Handout) -> EmbossForm:
+    """Embossing the handout in braille: the braille embossers only (none: not offered)."""
+    form = EmbossForm()
+    form.embossers = [p for p in _printers() if p.embosser]
+    form.embosser.choices = [(p.name, p.label) for p in form.embossers]
+    form.unavailable = braille.unavailable(handout.language)
     return form
 
 
@@ -39,7 +57,9 @@ def has_records_letter(handout: Handout) -> bool:
 
 def _handout_panel(handout: Handout):
     """The preview and Print, or "Preparing…" (polling) until the worker has made the PDF."""
-    return render_template("desk/_handout_panel.html", handout=handout, form=_print_form())
+    return render_template(
+        "desk/_handout_panel.html", handout=handout, form=_print_form(), emboss=_emboss_form(handout)
+    )
 
 
 def _jobs(handout: Handout):
@@ -55,6 +75,7 @@ def handout(handout_id: int):
         title=f"Handout {handout.claim_code}",
         handout=handout,
         form=_print_form(),
+        emboss=_emboss_form(handout),
     )
 
 
@@ -90,12 +111,32 @@ def print_handout(handout_id: int):
     part = request.form.get("part") or print_jobs.HANDOUT
     if not handout.ready:
         flash("This handout is still being prepared. Print it once its preview shows.")
-    elif part not in print_jobs.PARTS or (part == print_jobs.LETTER and not has_records_letter(handout)):
+    elif part not in (print_jobs.HANDOUT, print_jobs.LETTER) or (
+        part == print_jobs.LETTER and not has_records_letter(handout)
+    ):
         flash("This handout has no records letter to print: the patient did not ask for one.")
     elif form.validate_on_submit():
         print_jobs.request_print(handout, form.printer.data, staff=staff_name(), part=part)
     else:
         flash("Please choose one of the printers listed.")
+    if request.htmx:
+        return _jobs(handout)
+    return redirect(url_for("desk.handout", handout_id=handout.id))
+
+
+@bp.post("/handouts/<id:handout_id>/emboss")
+def emboss_handout(handout_id: int):
+    """Ask for the handout in braille on an embosser; the worker makes the BRF and sends it."""
+    handout = _handout(handout_id)
+    form = _emboss_form(handout)
+    if not handout.ready:
+        flash("This handout is still being prepared. Emboss it once its preview shows.")
+    elif form.unavailable:
+        flash(form.unavailable)
+    elif form.validate_on_submit():
+        print_jobs.request_print(handout, form.embosser.data, staff=staff_name(), part=print_jobs.BRAILLE)
+    else:
+        flash("Please choose one of the braille embossers listed.")
     if request.htmx:
         return _jobs(handout)
     return redirect(url_for("desk.handout", handout_id=handout.id))

@@ -132,20 +132,33 @@ def delete_handout(handout: Handout, *, staff: str) -> str:
     return code
 
 
-def printers(configured: set[str]) -> list[printing.CupsQueue]:
+def printers(configured: set[str], embossers: set[str] = frozenset()) -> list[printing.CupsQueue]:
     """The printers to offer: those the worker last found in CUPS, those
     `configured` or used before (so the usual printer stays selectable while
-    the print server is down), then the folder."""
+    the print server is down), then the folder. `embossers`: queues the
+    clinic names as braille embossers (BRAILLE_PRINTERS)."""
     offered = [
-        printing.CupsQueue(row.name, row.label, is_directory=False, state=row.state, reason=row.reason)
+        printing.CupsQueue(
+            row.name,
+            row.label,
+            is_directory=False,
+            state=row.state,
+            reason=row.reason,
+            embosser=row.embosser or row.name in embossers,
+        )
         for row in db.session.scalars(select(Printer).order_by(Printer.listed.desc(), Printer.name)).all()
     ]
     known = {p.name for p in offered} | {printing.DIRECTORY_PRINTER}
     used = set(db.session.scalars(select(PrintJob.printer).distinct()).all())
-    for name in sorted(n for n in (used | configured) if n and n not in known):
+    for name in sorted(n for n in (used | configured | embossers) if n and n not in known):
         offered.append(
             printing.CupsQueue(
-                name, name, is_directory=False, state="unknown", reason="not listed by CUPS now"
+                name,
+                name,
+                is_directory=False,
+                state="unknown",
+                reason="not listed by CUPS now",
+                embosser=name in embossers,
             )
         )
     return [*offered, printing.DIRECTORY]

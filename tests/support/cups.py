@@ -197,3 +197,79 @@ def minimal_pdf(text: str) -> bytes:
     pdf += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(pdf)
+
+
+# --- a braille embosser -------------------------------------------------------------
+
+EMBOSSER_QUEUE = "kiosk-test-embosser"
+# cups-filters' driver for any embosser that takes BRF (`lpinfo -m`: "Generic Braille embosser").
+GENERIC_EMBOSSER = "drv:///generic-brf.drv/gen-brf.ppd"
+
+
+class Embosser:
+    """A braille embosser on the network, as an Index embosser listens on
+    port 9100: it takes each job on a TCP connection of its own (CUPS's
+    socket backend) and keeps the bytes that arrive, one entry a job."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.2)
+        self.port = self.server.getsockname()[1]
+        self.received: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="embosser", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with connection:
+                connection.settimeout(WAIT_SECONDS)
+                job = bytearray()
+                try:
+                    while chunk := connection.recv(65536):
+                        job += chunk
+                except OSError:
+                    pass
+                self.received.append(bytes(job))
+
+    def wait_for_jobs(self, count: int) -> list[bytes]:
+        wait_until(lambda: len(self.received) >= count, f"{count} job(s) to reach the embosser")
+        return list(self.received)
+
+    def close(self) -> None:
+        self._stop.set()
+        self.server.close()
+        self._thread.join(timeout=5)
+
+
+@contextmanager
+def embosser_queue() -> Iterator[tuple[str, Embosser]]:
+    """A CUPS queue for a generic braille embosser whose device is a socket on
+    127.0.0.1 that the test listens on. Removed afterwards, and checked gone."""
+    import pytest
+
+    if missing():
+        pytest.fail(f"{missing()}; KIOSK_REQUIRE_CUPS is set, so this is a failure", pytrace=False)
+    start_cupsd()
+    embosser = Embosser()
+    try:
+        run(
+            "lpadmin", "-p", EMBOSSER_QUEUE, "-E", "-D", "Braille embosser",
+            "-v", f"socket://127.0.0.1:{embosser.port}", "-m", GENERIC_EMBOSSER,
+        )  # fmt: skip
+        yield EMBOSSER_QUEUE, embosser
+    finally:
+        run("cancel", "-a", EMBOSSER_QUEUE, check=False)
+        run("lpadmin", "-x", EMBOSSER_QUEUE, check=False)
+        embosser.close()
+    assert not queue_exists(EMBOSSER_QUEUE), f"the test queue {EMBOSSER_QUEUE} was not removed"

@@ -142,3 +142,24 @@ IPPTOOL_NO_SUCH_JOB = "job-id,job-state,job-state-reasons,job-printer-state-mess
 CANCEL_DONE = "cancel: cancel-job failed: Job #7 is already completed - can't cancel.\n"
 CANCEL_UNKNOWN = "cancel: cancel-job failed: Job #999 does not exist.\n"
 CANCEL_SCHEDULER_DOWN = "cancel: Unable to connect to server.\n"
+
+# `lpoptions -p QUEUE`: a cups-pdf queue, and a queue for cups-filters'
+# generic braille embosser (lpadmin -m drv:///generic-brf.drv/gen-brf.ppd).
+LPOPTIONS_CUPS_PDF = (
+    "copies=1 device-uri=cups-pdf:/ finishings=3 job-cancel-after=10800 job-hold-until=no-hold "
+    "job-priority=50 job-sheets=none,none marker-change-time=0 number-up=1 print-color-mode=color "
+    "printer-commands=AutoConfigure,Clean,PrintSelfTestPage printer-info=kiosk-test-pdf "
+    "printer-is-accepting-jobs=true printer-is-shared=true printer-is-temporary=false printer-location "
+    "printer-make-and-model='Generic CUPS-PDF Printer (w/ options)' printer-state=3 "
+    "printer-state-change-time=1796585488 printer-state-reasons=none printer-type=8450124 "
+    "printer-uri-supported=ipp://localhost/printers/kiosk-test-pdf\n"
+)
+LPOPTIONS_BRAILLE = (
+    "copies=1 device-uri=socket://127.0.0.1:9100 finishings=3 job-cancel-after=10800 "
+    "job-hold-until=no-hold job-priority=50 job-sheets=none,none marker-change-time=0 number-up=1 "
+    "print-color-mode=monochrome printer-commands=none printer-info='Braille embosser' "
+    "printer-is-accepting-jobs=true printer-is-shared=true printer-is-temporary=false printer-location "
+    "printer-make-and-model='Generic Braille embosser, 1.0' printer-state=3 "
+    "printer-state-change-time=1796585822 printer-state-reasons=none printer-type=569412 "
+    "printer-uri-supported=ipp://localhost/printers/embosser\n"
+)
