@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from . import audit, braille, leases, print_jobs
 from .extensions import db
@@ -54,38 +56,28 @@ def render_next(owner: str) -> bool:
 def render_letter_next(owner: str) -> bool:
     """Claim the oldest ready handout whose records letter a print job waits
     for, and make the letter. Returns whether there was one."""
-    # Found from the queued letter jobs (a few, by their state's index), not
-    # by looking at every ready handout: the render lane asks this whenever
-    # it is idle, and SQLite reads past a handout's PDF to see its letter.
-    letter_asked = select(PrintJob.handout_id).where(
-        PrintJob.part == print_jobs.LETTER, PrintJob.state == PrintState.QUEUED
-    )
-    claimed = leases.claim_and_act(
-        Handout,
-        Handout.state == HandoutState.READY,
-        Handout.letter_pdf.is_(None),
-        Handout.id.in_(letter_asked),
-        act=render_letter,
-        owner=owner,
-        seconds=current_app.config["JOB_LEASE_SECONDS"],
-        order_by=Handout.id,
-        count_attempt=False,
-    )
-    return claimed is not None
+    return _make_asked_part(print_jobs.LETTER, Handout.letter_pdf, render_letter, owner)
 
 
 def render_braille_next(owner: str) -> bool:
     """Claim the oldest ready handout whose braille a print job waits for,
     and make it. Returns whether there was one."""
-    braille_asked = select(PrintJob.handout_id).where(
-        PrintJob.part == print_jobs.BRAILLE, PrintJob.state == PrintState.QUEUED
-    )
+    return _make_asked_part(print_jobs.BRAILLE, Handout.braille, render_braille, owner)
+
+
+def _make_asked_part(
+    part: str, stored: InstrumentedAttribute[bytes | None], act: Callable[[Handout, str], None], owner: str
+) -> bool:
+    # Found from the queued jobs for the part (a few, by their state's index),
+    # not by looking at every ready handout: the render lane asks this whenever
+    # it is idle, and SQLite reads past a handout's PDF to see its other parts.
+    asked = select(PrintJob.handout_id).where(PrintJob.part == part, PrintJob.state == PrintState.QUEUED)
     claimed = leases.claim_and_act(
         Handout,
         Handout.state == HandoutState.READY,
-        Handout.braille.is_(None),
-        Handout.id.in_(braille_asked),
-        act=render_braille,
+        stored.is_(None),
+        Handout.id.in_(asked),
+        act=act,
         owner=owner,
         seconds=current_app.config["JOB_LEASE_SECONDS"],
         order_by=Handout.id,
