@@ -78,7 +78,10 @@
     } else if (current === "done") {
       doneShownFor = 0;
       const shown = document.querySelector("[data-done-countdown]");
-      countDown(doneSeconds, function (n) { if (shown) shown.textContent = String(n); });
+      // In audio mode the code stays until the patient presses a key twice
+      // (audio.js), or the longest wait passes: they cannot see a countdown.
+      const audio = document.documentElement.classList.contains("audio");
+      countDown(audio ? doneMaxSeconds : doneSeconds, function (n) { if (shown) shown.textContent = String(n); });
     }
   }
 
@@ -205,6 +208,8 @@
     if (!values.length || values.indexOf(keyField.dataset.noSigns) !== -1) { keyField.value = ""; return; }
     const report = pendingAlert() || { key: newKey(), signs: [] };
     values.forEach(function (sign) { if (report.signs.indexOf(sign) === -1) report.signs.push(sign); });
+    // The desk is told the patient is listening, not looking (audio.js).
+    if (document.documentElement.classList.contains("audio")) report.audio = true;
     keepAlert(report);
     keyField.value = report.key;
     stepInFlight = true;
@@ -218,6 +223,7 @@
     const form = new FormData();
     form.append("key", report.key);
     report.signs.forEach(function (sign) { form.append(body.dataset.signsQuestion, sign); });
+    if (report.audio) form.append("audio", "1");
     fetch(body.dataset.alertUrl || "/kiosk/alert", {
       method: "POST",
       body: form,
