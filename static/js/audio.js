@@ -228,8 +228,9 @@
   function typing(event) {
     const target = event.target;
     if (!target.matches || !target.matches("textarea")) return false;
-    // Keys that write, or move in the text, stay the text box's.
-    return event.key.length === 1 || ["Backspace", "Delete", "Enter", "ArrowLeft", "ArrowRight", "Home", "End"].indexOf(event.key) !== -1;
+    // Keys that write stay the text box's; arrows and Enter stay audio mode's,
+    // so a keypad is never stuck in a box it cannot type in.
+    return event.key.length === 1 || ["Backspace", "Delete", "Home", "End"].indexOf(event.key) !== -1;
   }
 
   document.addEventListener("keydown", function (event) {

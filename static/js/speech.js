@@ -226,7 +226,8 @@
     const settings = options || {};
     let said = `${roleAndState(element)}: ${labelOf(element)}.`;
     if (element.matches("textarea")) said += ` ${element.value.trim() || words.empty}.`;
-    if (settings.position !== false) said += ` ${position(element)}`;
+    const where = settings.position === false ? "" : position(element);
+    if (where) said += ` ${where}.`;
     said = said.trim();
     if (settings.after !== undefined && groupOf(element) !== (settings.after && groupOf(settings.after))) {
       const question = questionOf(element);
