@@ -3,7 +3,8 @@
 The file may set the clinic's name, address, phone, where records go (fax
 and address), a few words for Welcome and a logo (a PNG or SVG file in
 ``instance/``); add questions to the question bank, under a built-in topic
-or a topic of its own; and hide built-in questions or topics. The example
+or a topic of its own; hide built-in questions or topics; and map audio
+mode's keys to the clinic's keypad (``[audio]``). The example
 in ``instance/clinic.example.toml`` documents every setting.
 
 It is read at start-up and again whenever it changes (every request and

@@ -466,6 +466,18 @@ def test_the_idle_prompt_is_said_and_any_key_answers_i_am_still_here(open_kiosk)
     last = [s for s in page.evaluate("window.__spoken") if "text" in s][-1]
     assert last["rate"] == pytest.approx(0.75) and last["volume"] == pytest.approx(0.75)
 
+    # A problem is said as it appears, and the keys go on from the answer it is about.
+    keys.move_to(choice("warning_signs", "fever"))
+    keys.choose(choice("warning_signs", "fever"))
+    keys.move_to('#screen button[value="none"]', "ArrowRight")
+    keys.press("Enter")
+    expect(page.locator(".field-error")).to_be_visible()
+    problem = page.locator(".field-error").text_content().strip()
+    keys.arrives(qn.SAFETY.title)
+    heard = keys.heard()
+    assert any(problem in text for text in heard), heard
+    assert heard[-1].startswith(f"{qn.SAFETY.questions[0].label}. Check box, not ticked:"), heard
+
 
 def test_read_to_me_says_each_move_by_tab(open_kiosk):
     kiosk, patient = open_with_speech(open_kiosk)

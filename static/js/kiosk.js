@@ -2,7 +2,8 @@
 // it), focus after each step swaps in, text size and contrast changed in
 // place, stars that pick their question, the letters left in a text box, and
 // the count of taps sent with Finish, and a red flag kept until the desk has it.
-// Reading aloud is speech.js. No inline scripts (the CSP forbids them).
+// Reading aloud is speech.js; audio mode (keys and speech) is audio.js. No
+// inline scripts (the CSP forbids them).
 (function () {
   "use strict";
 
