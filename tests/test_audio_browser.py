@@ -373,6 +373,9 @@ def test_in_spanish_with_the_screen_blank_a_red_flag_by_keys_reaches_the_desk(op
 
     keys.press("F1")  # the help key starts it too; the clinic blanks the screen
     expect(page.locator("html")).to_have_class("text-100 audio audio-blank")
+    page.wait_for_function(f"() => ({READING_NOW})().at(-1) === 'The screen is hidden. The keys still work.'")
+    heard = keys.heard()
+    assert heard[0].startswith("Audio mode is on.") and heard[1] == WELCOME_HEADING, heard
     keys.move_to('.language-settings button[value="es"]', "ArrowUp")
     keys.press("Enter")
     heard = keys.arrives(ES_WELCOME, "/")
@@ -477,6 +480,14 @@ def test_the_idle_prompt_is_said_and_any_key_answers_i_am_still_here(open_kiosk)
     heard = keys.heard()
     assert any(problem in text for text in heard), heard
     assert heard[-1].startswith(f"{qn.SAFETY.questions[0].label}. Check box, not ticked:"), heard
+
+    # Help: where you are, and the keys again.
+    heard = keys.press("F1")
+    assert heard[0] == qn.SAFETY.title and heard[-1].startswith("Audio mode is on."), heard
+    assert heard[1].startswith(f"{qn.SAFETY.questions[0].label}. Check box, not ticked:"), heard
+    # Back: the screen before.
+    keys.press("Escape")
+    keys.arrives(WELCOME_HEADING, "/")
 
 
 def test_read_to_me_says_each_move_by_tab(open_kiosk):

@@ -206,8 +206,11 @@
     }).catch(function () { /* the server is away: audio mode goes on here */ });
   }
 
+  let starting = false;
+
   function start() {
     on = true;
+    starting = true;
     root.classList.add("audio");
     body.dataset.audio = "on";
     send({ audio: "on" });
@@ -288,6 +291,10 @@
   body.addEventListener("htmx:afterSettle", function (event) {
     if (on && event.detail.target && event.detail.target.id === "screen") arrive();
   });
+  // The urgent screen kiosk.js draws itself when the server does not answer.
+  body.addEventListener("kiosk:screen", function () {
+    if (on) arrive();
+  });
 
   // The masthead's settings changed (by keys, or a tap): the blank screen
   // comes and goes, and what changed is said.
@@ -296,11 +303,15 @@
     const settings = event.detail;
     if (!on) return;
     root.classList.add("audio"); // kiosk.js set the classes anew; audio mode lasts
+    const justStarted = starting;
+    starting = false;
     if (settings.blank_screen !== wasBlank) {
       wasBlank = settings.blank_screen;
       if (wasBlank) {
         if (cover) cover.focus({ preventScroll: true });
-        say([words.screenHidden]);
+        // Blank from the start (the clinic's setting): said after the welcome to audio mode.
+        if (justStarted) speech.add([words.screenHidden]);
+        else say([words.screenHidden]);
       } else {
         say([words.screenShown, cursor ? moveTo(cursor, cursor) : ""]);
       }

@@ -268,6 +268,8 @@
     arm();
     const heading = screen.querySelector("h1");
     if (heading) heading.focus({ preventScroll: true });
+    // A screen drawn here, not swapped in by htmx: audio mode says it too.
+    screen.dispatchEvent(new CustomEvent("kiosk:screen", { bubbles: true }));
   }
   document.body.addEventListener("htmx:beforeSwap", function (event) {
     const elt = event.detail.elt;

@@ -252,6 +252,12 @@
       if (voice) speak(texts);
       else waitingTexts = texts;
     },
+    // Say these after what is being said.
+    add: function (texts) {
+      if (!canSpeak) return;
+      if (voice) speak(texts);
+      else waitingTexts = (waitingTexts || []).concat(texts);
+    },
     stop: stop,
     levels: function (newRate, newVolume) {
       rate = newRate;
