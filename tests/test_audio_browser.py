@@ -328,6 +328,8 @@ def test_a_patient_who_cannot_see_does_the_typical_visit_by_keys_alone(open_kios
     assert f"Your code is {spelling_of(kiosk, code, 'en')}." in keys.press("F1")
     page.wait_for_timeout(1_500)
     expect(page).to_have_url(kiosk.url + "/visit/done")
+    # Not the usual 30 s: the longest wait, as nobody reads the countdown.
+    assert int(page.locator("[data-done-countdown]").inner_text()) > 250
     assert keys.press("Enter") == ["Press a key once more to clear the screen."]
     page.keyboard.press("Enter")  # the second: the screen clears for the next patient
     expect(page.locator("#screen h1")).to_have_text(WELCOME_HEADING)

@@ -340,9 +340,14 @@ def _audio_mode_on() -> None:
     display.update(
         session, {"audio": display.ON}, blank_by_default=content.current().content.audio.blank_screen
     )
-    visit = _current_visit()
-    if visit is not None and visit.finished_at is None:
-        visits.note_audio(visit)
+    try:
+        visit = _current_visit()
+        if visit is not None and visit.finished_at is None:
+            visits.note_audio(visit)
+    except SQLAlchemyError:
+        # The database is away: audio mode goes on; only the desk's note is lost.
+        errors.rollback()
+        log.warning("audio mode could not be noted on its visit")
 
 
 def _local_path(path: str) -> str:
