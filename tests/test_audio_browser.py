@@ -28,7 +28,7 @@ from kiosk.patient import spelling
 
 from .support.browser import DONE_HEADING, REVIEW_HEADING, WELCOME_HEADING, violations
 from .support.content import write
-from .test_speech_browser import ENGLISH, FAKE_SPEECH, READING_NOW
+from .support.speech import ENGLISH, FAKE_SPEECH, READING_NOW
 
 pytestmark = pytest.mark.browser
 
