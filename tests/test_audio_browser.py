@@ -504,3 +504,39 @@ def test_read_to_me_says_each_move_by_tab(open_kiosk):
     focused = page.evaluate(SAID_AS, None)
     page.wait_for_function(f"() => ({READING_NOW})().some((t) => t.includes({json.dumps(focused)}))")
     expect(page.locator("html")).not_to_have_class("text-100 audio")
+
+
+def test_a_sign_reported_by_keys_while_the_server_is_silent_is_said_and_reaches_the_desk_as_audio(open_kiosk):
+    """No answer to the safety step at all: the page draws the urgent screen
+    itself, and says it; the report it keeps is sent after the idle wipe has
+    ended audio mode, and still tells the desk the patient was listening."""
+    kiosk, patient = open_with_speech(open_kiosk, IDLE_SECONDS=2, IDLE_WARNING_SECONDS=1)
+    page = patient.page
+    page.goto(kiosk.url + "/?audio=1")
+    keys = KeypadPatient(page, kiosk.url)
+    keys.press("Enter")
+    keys.arrives(qn.SAFETY.title)
+
+    silent = lambda route: route.abort() if route.request.method == "POST" else route.fallback()  # noqa: E731
+    page.route("**/visit/safety", silent)
+    page.route("**/kiosk/alert", silent)
+    keys.move_to(choice("warning_signs", "fever"))
+    keys.choose(choice("warning_signs", "fever"))
+    keys.move_to('#screen button[value="none"]', "ArrowRight")
+    keys.move_to('#screen button[value="some"]')
+    keys.press("Enter")
+    heard = keys.arrives("Please tell the front desk now")
+    assert any("Please tell them yourself" in text for text in heard), heard
+
+    expect(page.locator("#screen h1")).to_have_text(WELCOME_HEADING, timeout=15_000)  # the idle wipe
+    expect(page.locator("body")).to_have_attribute("data-audio", "off")
+    page.unroute("**/kiosk/alert")
+    page.reload()  # the page sends what it kept as it loads
+    deadline = page.evaluate("Date.now()") + 10_000
+    while True:
+        with kiosk.app.app_context():
+            alerts = [(a.signs, a.used_audio, a.visit_id) for a in db.session.scalars(select(Alert))]
+        if alerts or page.evaluate("Date.now()") > deadline:
+            break
+        page.wait_for_timeout(200)
+    assert alerts == [(["fever"], True, None)]
