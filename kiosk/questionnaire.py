@@ -1000,7 +1000,7 @@ QUESTIONS = Step(
     id="questions",
     title=N_("Questions to ask"),
     intro=N_(
-        "Tap the questions you want to ask the new doctor. Then tap the star on up to three that matter most."
+        "Tap the questions you want to ask the new doctor. Tap the star on up to three that matter most: that picks them too."
     ),
     questions=(BANK,),
 )
