@@ -3,7 +3,8 @@
 The file may set the clinic's name, address, phone, where records go (fax
 and address), a few words for Welcome and a logo (a PNG or SVG file in
 ``instance/``); add questions to the question bank, under a built-in topic
-or a topic of its own; and hide built-in questions or topics. The example
+or a topic of its own; hide built-in questions or topics; and map audio
+mode's keys to the clinic's keypad (``[audio]``). The example
 in ``instance/clinic.example.toml`` documents every setting.
 
 It is read at start-up and again whenever it changes (every request and
@@ -56,6 +57,25 @@ LIMITS = {"name": 80, "address": 160, "phone": 40, "records_fax": 40, "records_a
 QUESTION_MAX_LENGTH = 160
 FILE_MAX_BYTES = 256 * 1024
 
+DEFAULT_KEYS: Mapping[str, tuple[str, ...]] = {
+    "previous": ("ArrowUp",),
+    "next": ("ArrowDown",),
+    "previous_question": ("ArrowLeft",),
+    "next_question": ("ArrowRight",),
+    "choose": ("Enter", "Space"),
+    "help": ("F1", "?"),
+    "back": ("Escape", "Backspace"),
+    "slower": ("-",),
+    "faster": ("+", "="),
+    "softer": ("PageDown",),
+    "louder": ("PageUp",),
+}
+"""Audio mode's keys: what each does, and the key names a keypad sends for it
+(the browser's ``KeyboardEvent.key``; "Space" for the space bar). Tactile
+keypads for kiosks type ordinary key codes: four arrows, a select key (Enter)
+and a help key."""
+KEY_NAME_MAX = 20
+
 
 @dataclass(frozen=True)
 class Clinic:
@@ -82,6 +102,15 @@ class Clinic:
 
 
 @dataclass(frozen=True)
+class Audio:
+    """Audio mode as this clinic sets it up: the key map, and whether the
+    screen goes blank (for privacy) as soon as audio mode starts."""
+
+    keys: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_KEYS))
+    blank_screen: bool = False
+
+
+@dataclass(frozen=True)
 class Content:
     definition: qn.Definition
     clinic: Clinic
@@ -92,6 +121,7 @@ class Content:
     source: str = "built-in"
     # The file's text as read and checked: what the last good copy keeps.
     text: str = field(default="", repr=False)
+    audio: Audio = field(default_factory=Audio)
 
 
 class ContentError(Exception):
@@ -166,10 +196,11 @@ class _ClinicFileParser:
             message = str(error).replace(where.group(0), "") if where else str(error)
             line = int(where.group(1)) if where else None
             raise ContentError(self.name, line, f"this is not valid TOML ({message})") from None
-        self._only(data, {"clinic", "welcome", "bank"}, "", None)
+        self._only(data, {"clinic", "welcome", "bank", "audio"}, "", None)
         clinic = self._clinic(data.get("clinic", {}), data.get("welcome", {}))
         definition, translations, own = self._bank(data.get("bank", {}))
-        return Content(definition, clinic, translations, own, source=self.name, text=self.text)
+        audio = self._audio(data.get("audio", {}))
+        return Content(definition, clinic, translations, own, source=self.name, text=self.text, audio=audio)
 
     def _only(self, table: Mapping[str, Any], known: set[str], name: str, index: int | None) -> None:
         for key in table:
@@ -224,6 +255,40 @@ class _ClinicFileParser:
             logo=logo,
             logo_data=logo_data,
         )
+
+    def _audio(self, settings: Any) -> Audio:
+        """The key map: each action the clinic sets gets its own keys, the
+        others keep theirs; no key may do two things."""
+        if not isinstance(settings, dict):
+            raise ContentError(self.name, self._top_line("audio"), "[audio] must be a table of keys")
+        self._only(settings, {*DEFAULT_KEYS, "blank_screen"}, "audio", None)
+        blank = settings.get("blank_screen", False)
+        if not isinstance(blank, bool):
+            raise self.fail("blank_screen must be true or false", "audio", None, "blank_screen")
+        keys = dict(DEFAULT_KEYS)
+        checked: list[str] = []
+        for action, value in settings.items():
+            if action == "blank_screen":
+                continue
+            if not isinstance(value, list) or not all(isinstance(key, str) for key in value):
+                raise self.fail(
+                    f'{action} must be a list of key names, like ["F1", "?"]', "audio", None, action
+                )
+            if not value or not all(key.strip() for key in value):
+                raise self.fail(f"{action} needs at least one key", "audio", None, action)
+            if any(len(key) > KEY_NAME_MAX for key in value):
+                raise self.fail(
+                    f"{action}: a key name is at most {KEY_NAME_MAX} letters", "audio", None, action
+                )
+            # Against the actions written above this one, and the defaults of those not written.
+            others = [a for a in checked] + [a for a in DEFAULT_KEYS if a not in settings]
+            for key in value:
+                taken = next((other for other in others if key in keys[other]), None)
+                if taken is not None:
+                    raise self.fail(f"the key {key!r} is already used for {taken}", "audio", None, action)
+            keys[action] = tuple(value)
+            checked.append(action)
+        return Audio(keys=keys, blank_screen=blank)
 
     def _logo(self, value: Any) -> tuple[Path, bytes]:
         name = self._string(value, 120, "clinic", "logo")

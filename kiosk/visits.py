@@ -58,12 +58,27 @@ def signs_not_said(answers: Mapping[str, Any]) -> bool:
 # --- the visit ----------------------------------------------------------------
 
 
-def start_visit(kiosk: str, language: str) -> Visit:
-    visit = Visit(id=secrets.token_hex(16), kiosk=kiosk, language=language, answers={}, completed_steps=[])
+def start_visit(kiosk: str, language: str, *, used_audio: bool = False) -> Visit:
+    visit = Visit(
+        id=secrets.token_hex(16),
+        kiosk=kiosk,
+        language=language,
+        answers={},
+        completed_steps=[],
+        used_audio=used_audio,
+    )
     db.session.add(visit)
     statistics.visit_started(kiosk)
     db.session.commit()
     return visit
+
+
+def note_audio(visit: Visit) -> None:
+    """The patient turned audio mode on: the handout and any alert of this
+    visit will say so, for the desk (braille, and going to them). Commits."""
+    if not visit.used_audio:
+        visit.used_audio = True
+        db.session.commit()
 
 
 # Done is cleared by the kiosk's script after at most DONE_MAX_SECONDS; the
@@ -161,16 +176,19 @@ def _report_key(form: FormData) -> str | None:
     return keys[0] if keys and REPORT_KEY.fullmatch(keys[0]) else None
 
 
-def report_signs(kiosk: str, signs: list[str], key: str, visit: Visit | None = None) -> None:
+def report_signs(
+    kiosk: str, signs: list[str], key: str, visit: Visit | None = None, *, used_audio: bool = False
+) -> None:
     """Store a red-flag report the kiosk page kept because it could not be
     stored when it was made (the database was away, or the answer was lost).
 
     The page sends it until it is stored, with the key it made for it: a
     report stored already, by the safety step or an earlier try, changes
     nothing. The visit, if it still exists, gets the alert as if the step had
-    stored it. Commits.
+    stored it. ``used_audio``: the page was in audio mode when the report was
+    made. Commits.
     """
-    _record_alert(kiosk, signs, visit, key)
+    _record_alert(kiosk, signs, visit, key, used_audio=used_audio)
     try:
         db.session.commit()
     except IntegrityError:  # the same report, stored a moment ago by a try that crossed this one
@@ -203,7 +221,9 @@ def take_draft(visit: Visit, step: qn.Step) -> dict[str, Any] | None:
     return values if isinstance(values, dict) else None
 
 
-def _record_alert(kiosk: str, signs: list[str], visit: Visit | None, key: str | None = None) -> None:
+def _record_alert(
+    kiosk: str, signs: list[str], visit: Visit | None, key: str | None = None, *, used_audio: bool = False
+) -> None:
     """Raise, or update, the desk alert for these red flags; once per report key.
 
     Answering the safety check again (after Back) updates the visit's open
@@ -213,17 +233,23 @@ def _record_alert(kiosk: str, signs: list[str], visit: Visit | None, key: str | 
     """
     if not signs:
         return
+    # The desk goes to a patient in audio mode knowing they may not see the screen.
+    used_audio = used_audio or (visit is not None and visit.used_audio)
     report = db.session.get(AlertReport, key) if key is not None else None
     if report is not None:
         # The page sends a report again, maybe with more signs: its alert
         # takes what is new (a union: the same report twice changes nothing).
         alert = db.session.get(Alert, report.alert_id) if report.alert_id is not None else None
+        if alert is not None and used_audio and alert.acknowledged_at is None:
+            alert.used_audio = True
         if alert is None or not set(signs) - set(alert.signs):
             return
         if alert.acknowledged_at is None:
             _merge(alert, signs)
             return
     alert = _raise_or_update(kiosk, signs, visit)
+    if alert is not None and used_audio and alert.acknowledged_at is None:
+        alert.used_audio = True
     if report is not None:
         report.alert_id = alert.id if alert is not None else report.alert_id
     elif key is not None:
@@ -314,6 +340,7 @@ def finish_visit(visit: Visit, attempts: int = 20, *, taps: int | None = None) -
             kiosk=visit.kiosk,
             language=visit.language,
             created_at=created_at,
+            used_audio=visit.used_audio,
         )
         visit.finished_at = created_at
         db.session.add(handout)

@@ -39,7 +39,7 @@ from ..content import gettext as _
 from ..extensions import babel, csrf
 from ..models import Visit
 from ..questionnaire import N_
-from . import bp, display
+from . import bp, display, spelling
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +263,10 @@ def clinic_logo():
 
 @bp.get("/")
 def welcome():
+    if request.args.get("audio") == "1":
+        # A kiosk set up with headphones opens here: audio mode from the
+        # start, until the reset that ends the visit.
+        _audio_mode_on()
     visit = _current_visit()
     return render_screen(
         "patient/_welcome.html",
@@ -299,6 +303,7 @@ def display_settings() -> dict[str, Any]:
         "languages": _available_languages(),
         "current_language": str(get_locale()),
         "definition": definition(),
+        "audio_keys": content.current().content.audio.keys,
     }
 
 
@@ -319,12 +324,30 @@ def preferences():
             visits.change_language(
                 visit, lang, definition().step(request.form.get("draft_step", "")), request.form
             )
+    if request.form.get("audio") == display.ON:
+        _audio_mode_on()
     settings = display.update(session, request.form)
     if request.htmx and not lang:
         response = make_response("", 204)
         response.headers["HX-Trigger"] = json.dumps({"kiosk:display": settings.as_event()})
         return response
     return redirect(_local_path(request.form.get("next", "")), 303)
+
+
+def _audio_mode_on() -> None:
+    """Audio mode for the rest of this visit (the screen blank if the clinic
+    says so); the visit, if there is one, notes it for the desk."""
+    display.update(
+        session, {"audio": display.ON}, blank_by_default=content.current().content.audio.blank_screen
+    )
+    try:
+        visit = _current_visit()
+        if visit is not None and visit.finished_at is None:
+            visits.note_audio(visit)
+    except SQLAlchemyError:
+        # The database is away: audio mode goes on; only the desk's note is lost.
+        errors.rollback()
+        log.warning("audio mode could not be noted on its visit")
 
 
 def _local_path(path: str) -> str:
@@ -342,7 +365,9 @@ def _local_path(path: str) -> str:
 def start():
     visits.leave_visit(session.get("visit"))
     lang = session.get("lang", "en")
-    visit = visits.start_visit(kiosk=_kiosk_name(), language=lang)
+    visit = visits.start_visit(
+        kiosk=_kiosk_name(), language=lang, used_audio=display.Display.from_session(session).audio
+    )
     session["visit"] = visit.id
     return _go("patient.step", step=definition().steps[0].id)
 
@@ -385,7 +410,13 @@ def deliver_alert():
         return "", 422
     visit = _current_visit()
     visits.report_signs(
-        _kiosk_name(), signs, key, visit if visit is not None and visit.finished_at is None else None
+        _kiosk_name(),
+        signs,
+        key,
+        visit if visit is not None and visit.finished_at is None else None,
+        # The page says whether it was in audio mode when the report was made:
+        # the session that knew may be gone (a reset) by the time it arrives.
+        used_audio=request.form.get("audio") == "1",
     )
     return "", 204
 
@@ -539,6 +570,7 @@ def done(visit: Visit):
         _("You are all set"),
         push_url=url_for("patient.done"),
         claim_code=visit.handout.claim_code,
+        spelled_code=spelling.spelled(visit.handout.claim_code),
     )
 
 

@@ -2,7 +2,8 @@
 // it), focus after each step swaps in, text size and contrast changed in
 // place, stars that pick their question, the letters left in a text box, and
 // the count of taps sent with Finish, and a red flag kept until the desk has it.
-// Reading aloud is speech.js. No inline scripts (the CSP forbids them).
+// Reading aloud is speech.js; audio mode (keys and speech) is audio.js. No
+// inline scripts (the CSP forbids them).
 (function () {
   "use strict";
 
@@ -78,7 +79,10 @@
     } else if (current === "done") {
       doneShownFor = 0;
       const shown = document.querySelector("[data-done-countdown]");
-      countDown(doneSeconds, function (n) { if (shown) shown.textContent = String(n); });
+      // In audio mode the code stays until the patient presses a key twice
+      // (audio.js), or the longest wait passes: they cannot see a countdown.
+      const audio = document.documentElement.classList.contains("audio");
+      countDown(audio ? doneMaxSeconds : doneSeconds, function (n) { if (shown) shown.textContent = String(n); });
     }
   }
 
@@ -205,6 +209,8 @@
     if (!values.length || values.indexOf(keyField.dataset.noSigns) !== -1) { keyField.value = ""; return; }
     const report = pendingAlert() || { key: newKey(), signs: [] };
     values.forEach(function (sign) { if (report.signs.indexOf(sign) === -1) report.signs.push(sign); });
+    // The desk is told the patient is listening, not looking (audio.js).
+    if (document.documentElement.classList.contains("audio")) report.audio = true;
     keepAlert(report);
     keyField.value = report.key;
     stepInFlight = true;
@@ -218,6 +224,7 @@
     const form = new FormData();
     form.append("key", report.key);
     report.signs.forEach(function (sign) { form.append(body.dataset.signsQuestion, sign); });
+    if (report.audio) form.append("audio", "1");
     fetch(body.dataset.alertUrl || "/kiosk/alert", {
       method: "POST",
       body: form,
@@ -261,6 +268,8 @@
     arm();
     const heading = screen.querySelector("h1");
     if (heading) heading.focus({ preventScroll: true });
+    // A screen drawn here, not swapped in by htmx: audio mode says it too.
+    screen.dispatchEvent(new CustomEvent("kiosk:screen", { bubbles: true }));
   }
   document.body.addEventListener("htmx:beforeSwap", function (event) {
     const elt = event.detail.elt;

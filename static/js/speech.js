@@ -3,19 +3,25 @@
 // espeak-ng, with Chromium started with --enable-speech-dispatcher), so no
 // word a patient hears, or taps, leaves the kiosk. The server keeps the
 // setting for the visit; kiosk.js updates the button, this file speaks.
+// It also lends audio mode (audio.js) its voice and its way of saying what
+// a control is, as window.kioskSpeech.
 (function () {
   "use strict";
 
   const synth = window.speechSynthesis;
   const button = document.getElementById("read-aloud");
-  if (!synth || typeof window.SpeechSynthesisUtterance !== "function" || !button) return;
+  const canSpeak = Boolean(synth) && typeof window.SpeechSynthesisUtterance === "function";
 
   const body = document.body;
+  const root = document.documentElement;
   const screen = document.getElementById("screen");
   const dialog = document.getElementById("idle-dialog");
-  const lang = document.documentElement.lang || "en";
-  // A little slower than usual: many patients are older, or new to the language.
-  const RATE = 0.9;
+  const lang = root.lang || "en";
+  const words = (document.getElementById("audio-words") || body).dataset;
+  // Speed and loudness: the visit's (a little slower than usual at first:
+  // many patients are older, or new to the language).
+  let rate = Number(body.dataset.speechRate) || 0.9;
+  let volume = Number(body.dataset.speechVolume) || 1;
 
   // What a screen says, found in reading order. A piece inside a piece already
   // taken (the hint in an answer's label) is read with it, not again.
@@ -38,10 +44,22 @@
     "label.star", ".progress-label", ".counter", "form.preferences",
   ].join(", ");
 
-  let on = body.dataset.readAloud === "on";
+  // The controls a patient moves between, and what each is, in words.
+  const CONTROLS = "input[type='checkbox'], input[type='radio'], textarea, button, a[href]";
+  const GROUPS = "fieldset, .question, .nav, .safety-answers, .review-head, .actions, .masthead form, .start-form";
+
+  function readAloud() {
+    return body.dataset.readAloud === "on" && !audioMode();
+  }
+  function audioMode() {
+    return root.classList.contains("audio");
+  }
+
+  let on = readAloud();
   let voice = null;
   let waitingForVoice = false;
   let readingDialog = false;
+  let waitingTexts = null;
 
   // "en_US", "en-us" and "en-US" are one language tag; "en" is its primary part.
   function tagOf(code) {
@@ -67,7 +85,12 @@
   // loads); the button shows only once there is one to speak with.
   function voicesChanged() {
     voice = findVoice();
-    button.hidden = !voice;
+    if (button) button.hidden = !voice;
+    if (voice && waitingTexts) {
+      const texts = waitingTexts;
+      waitingTexts = null;
+      speak(texts);
+    }
     if (voice && waitingForVoice) {
       waitingForVoice = false;
       readScreen();
@@ -111,20 +134,138 @@
 
   function speak(texts) {
     texts.forEach(function (text) {
+      if (!text) return;
       // One utterance a piece: natural pauses, and a long screen is not one
       // long utterance that some engines cut short.
       const utterance = new window.SpeechSynthesisUtterance(text);
       utterance.lang = lang;
       utterance.voice = voice;
-      utterance.rate = RATE;
+      utterance.rate = rate;
+      utterance.volume = volume;
       synth.speak(utterance);
     });
   }
 
   function stop() {
     readingDialog = false;
-    synth.cancel();
+    waitingTexts = null;
+    if (canSpeak) synth.cancel();
   }
+
+  // --- a control, in words: its role, its state, its label, where it is ---------
+
+  function plain(text) {
+    return (text || "").replace(/\p{So}/gu, "").replace(/\s+/g, " ").replace(/\s+([.,:;!?])/g, "$1").trim();
+  }
+
+  function fill(sentence, values) {
+    return sentence.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); });
+  }
+
+  function groupOf(element) {
+    return element.closest(GROUPS);
+  }
+
+  // Shown, or only made invisible by a blank screen: not hidden, not display:none.
+  function displayed(element) {
+    return element.getClientRects().length > 0 && !element.closest("[hidden]");
+  }
+
+  function controlsIn(rootElement) {
+    return Array.from(rootElement.querySelectorAll(CONTROLS)).filter(function (element) {
+      return !element.disabled && element.type !== "hidden" && displayed(element);
+    });
+  }
+
+  function labelOf(element) {
+    if (element.matches(".star input")) {
+      const item = element.closest(".bank-item, .question");
+      const question = item && item.querySelector("label.choice, label[for]");
+      return question ? textOf(question) : "";
+    }
+    if (element.matches("label input")) return textOf(element.closest("label"));
+    if (element.id) {
+      const label = document.querySelector(`label[for="${element.id}"]`);
+      if (label) return textOf(label);
+    }
+    return plain(element.getAttribute("aria-label") || element.textContent);
+  }
+
+  function roleAndState(element) {
+    if (element.matches(".star input")) return `${words.star}, ${element.checked ? words.starred : words.notStarred}`;
+    if (element.type === "checkbox") return `${words.checkBox}, ${element.checked ? words.ticked : words.notTicked}`;
+    if (element.type === "radio") return `${words.choice}, ${element.checked ? words.chosen : words.notChosen}`;
+    if (element.matches("textarea")) return words.textBox;
+    const pressed = element.getAttribute("aria-pressed");
+    if (pressed) return `${words.button}, ${pressed === "true" ? words.on : words.off}`;
+    return words.button;
+  }
+
+  // "3 of 9": among the answers of its question (stars counted with stars).
+  function position(element) {
+    const group = groupOf(element);
+    if (!group || !group.matches("fieldset")) return "";
+    const star = element.matches(".star input");
+    const alike = controlsIn(group).filter(function (other) {
+      return other.matches(".star input") === star;
+    });
+    if (alike.length < 2) return "";
+    return fill(words.position || "", { number: alike.indexOf(element) + 1, total: alike.length });
+  }
+
+  // The question, said once as a patient moves into it.
+  function questionOf(element) {
+    const group = groupOf(element);
+    const legend = group && group.matches("fieldset") ? group.querySelector("legend") : null;
+    if (!legend) return "";
+    const hint = group.querySelector(":scope > .hint");
+    return [textOf(legend), hint ? textOf(hint) : ""].filter(Boolean).join(". ");
+  }
+
+  function describe(element, options) {
+    const settings = options || {};
+    let said = `${roleAndState(element)}: ${labelOf(element)}.`;
+    if (element.matches("textarea")) said += ` ${element.value.trim() || words.empty}.`;
+    const where = settings.position === false ? "" : position(element);
+    if (where) said += ` ${where}.`;
+    said = said.trim();
+    if (settings.after !== undefined && groupOf(element) !== (settings.after && groupOf(settings.after))) {
+      const question = questionOf(element);
+      if (question) said = `${question}. ${said}`;
+    }
+    return said.replace(/\.\./g, ".").replace(/([?!:])\./g, "$1");
+  }
+
+  // What audio mode and Read to me share: one voice, one queue.
+  window.kioskSpeech = {
+    controlsIn: controlsIn,
+    groupOf: groupOf,
+    describe: describe,
+    textOf: textOf,
+    piecesOf: piecesOf,
+    plain: plain,
+    words: words,
+    // Cut short whatever is being said, then say these (once a voice is found).
+    say: function (texts) {
+      stop();
+      if (!canSpeak) return;
+      if (voice) speak(texts);
+      else waitingTexts = texts;
+    },
+    // Say these after what is being said.
+    add: function (texts) {
+      if (!canSpeak) return;
+      if (voice) speak(texts);
+      else waitingTexts = (waitingTexts || []).concat(texts);
+    },
+    stop: stop,
+    levels: function (newRate, newVolume) {
+      rate = newRate;
+      volume = newVolume;
+    },
+  };
+
+  if (!canSpeak) return;
 
   function readScreen() {
     if (!voice) {
@@ -138,19 +279,33 @@
   // The setting changed (kiosk.js has already updated the button). Text size
   // or contrast changing while reading is on must not start it over.
   body.addEventListener("kiosk:display", function (event) {
-    const now = event.detail.read_aloud === true;
+    rate = event.detail.rate || rate;
+    volume = event.detail.volume || volume;
+    const now = event.detail.read_aloud === true && event.detail.audio !== true;
     if (now && !on) {
       on = true;
       readScreen();
     } else if (!now && on) {
       on = false;
       waitingForVoice = false;
-      stop();
+      // Audio mode taking over keeps talking (it has begun already).
+      if (event.detail.audio !== true) stop();
     }
   });
 
   body.addEventListener("htmx:afterSettle", function (event) {
     if (on && event.detail.target && event.detail.target.id === "screen") readScreen();
+  });
+
+  // Moving by keys (Tab) is said too: what the control is, its state, its label.
+  // A tap that puts focus on an answer is said by its change, below.
+  let lastFocused = null;
+  document.addEventListener("focusin", function (event) {
+    const control = event.target;
+    if (!on || !voice || !control.matches || !control.matches(CONTROLS) || !control.matches(":focus-visible")) return;
+    stop();
+    speak([describe(control, { after: lastFocused })]);
+    lastFocused = control;
   });
 
   // A tapped answer is said back, cutting short whatever was being read. An
