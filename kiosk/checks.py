@@ -22,6 +22,7 @@ from enum import StrEnum
 
 from flask import current_app
 from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import braille, print_jobs, printing
 from .extensions import db
@@ -140,7 +141,18 @@ def embossers() -> list[Finding]:
     or named in BRAILLE_PRINTERS): whether liblouis can make the braille
     handout here in each of the kiosk's languages, and whether a kiosk
     auto-prints its PDFs on one."""
-    found = set(db.session.scalars(select(Printer.name).where(Printer.embosser, Printer.listed)).all())
+    try:
+        # Listed by CUPS now or not: the desk offers both.
+        found = set(db.session.scalars(select(Printer.name).where(Printer.embosser)).all())
+    except SQLAlchemyError:
+        db.session.rollback()
+        return [
+            Finding(
+                Level.UNKNOWN,
+                "Could not read which printers the worker found, to look for braille embossers: "
+                "is the database set up (flask --app wsgi kiosk init-db)?",
+            )
+        ]
     names = sorted(found | print_jobs.braille_printers())
     if not names:
         return []

@@ -364,3 +364,14 @@ def test_auto_print_on_an_embosser_is_a_problem(app, runner, cups):
         "it is never sent a PDF, so those jobs fail. Choose a printer for paper (Desk, Kiosks)."
         in result.output
     )
+
+
+def test_a_database_not_set_up_is_said_not_raised(app, runner, cups):
+    from kiosk.models import Printer
+
+    cups(WELL_SET_UP)
+    with app.app_context():
+        Printer.__table__.drop(db.engine)
+    result = runner.invoke(args=["kiosk", "check"])
+    assert result.exit_code == 0, result.output
+    assert "CHECK BY HAND: Could not read which printers the worker found" in result.output
