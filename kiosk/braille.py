@@ -10,7 +10,16 @@ and pages). The render lane calls it once an embosser job asks for it
 
 What is left out, because it is for writing on by hand: the name line, the
 blanks for dates, the worksheet for comparing two plans, and the records
-letter (a form for the first office to read; it prints from the PDF).
+letter (a form for the first office to read; it prints from the PDF, and the
+braille says to ask the desk for it). Where the paper's words speak of paper
+("Write the answers on the lines"), the braille has words of its own.
+
+The claim code is spelled letter by letter, uncontracted (``CODE_TABLES``),
+so that a reader reads what the desk types: in contracted braille "CD" is
+"could" and "ST" one cell. Where the letters would read otherwise in
+contracted braille, the code starts with the grade 1 word indicator. A digit
+is a letter A to J after the number sign; a capital letter after a digit
+carries the capital sign, which ends the number.
 
 BRF is ASCII braille (North American Braille ASCII, one character a cell,
 upper case), CR LF at the end of each line and a form feed between pages.
@@ -31,7 +40,7 @@ import logging
 import os
 import subprocess
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +59,10 @@ log = logging.getLogger(__name__)
 # the UK, Canada and Australia are taught. Spanish: the Spanish table
 # (uncontracted, as Spanish braille is read).
 TABLES = {"en": "en-ueb-g2.ctb", "es": "es-g1.ctb"}
+# The claim code's tables: uncontracted, one cell a letter.
+CODE_TABLES = {"en": "en-ueb-g1.ctb", "es": "es-g1.ctb"}
+# UEB's grade 1 word indicator (dots 56, 56): the next word is uncontracted.
+GRADE_1_WORD = ";;"
 # liblouis's display table for North American Braille ASCII, which BRF files
 # and embossers use whatever the language.
 DISPLAY = "en-us-brf.dis"
@@ -81,6 +94,7 @@ class Piece:
 
     kind: str  # "title" | "heading" | "paragraph" | "item"
     text: str
+    code: str = ""  # a claim code at its end, spelled letter by letter (``codes_in_braille``)
 
 
 # --- what the braille handout says --------------------------------------------------
@@ -126,11 +140,11 @@ def pieces(answers: dict[str, Any], *, language: str, claim_code: str, created_a
     with force_locale(language):
         found = [
             Piece("title", gettext("My plan for a second opinion")),
-            Piece("paragraph", f"{gettext('Code')} {claim_code}"),
+            Piece("paragraph", gettext("Code"), code=claim_code),
             Piece("paragraph", ", ".join(p for p in (clinic.name, clinic.phone, context["date"]) if p)),
             Piece(
                 "paragraph",
-                gettext("This page helps you get ready for your visit. It is not medical advice."),
+                gettext("This handout helps you get ready for your visit. It is not medical advice."),
             ),
             Piece("heading", gettext("Get help right away if you have:")),
         ]
@@ -163,13 +177,39 @@ def pieces(answers: dict[str, Any], *, language: str, claim_code: str, created_a
                 ),
             ),
         ]
+        letter = (
+            [
+                Piece(
+                    "paragraph",
+                    gettext(
+                        "You asked for a letter that asks the first office to send your records. "
+                        "It is a form to fill in by hand, so it is not in braille. "
+                        "Ask the front desk for the printed letter."
+                    ),
+                )
+            ]
+            if context["letter"] is not None
+            else []
+        )
         for section in context["sections"]:
             found.append(Piece("heading", section.heading))
-            if section.intro:
-                found.append(Piece("paragraph", section.intro))
+            if intro := section.braille_intro or section.intro:
+                found.append(Piece("paragraph", intro))
             for block in section.blocks:
                 found += _block(block)
-    return [Piece(p.kind, _one_line(p.text)) for p in found if _one_line(p.text)]
+            if section.id == "records":
+                found, letter = found + letter, []
+        found += letter  # no records section: at the end
+        found += [
+            Piece("heading", gettext("If the two doctors do not agree")),
+            Piece(
+                "paragraph",
+                gettext(
+                    "You can get a third opinion. Or list the good and bad points of each plan, and compare them."
+                ),
+            ),
+        ]
+    return [replace(p, text=_one_line(p.text)) for p in found if _one_line(p.text)]
 
 
 def _one_line(text: str) -> str:
@@ -192,10 +232,11 @@ def _no_table(language: str) -> str:
     return f"There is no braille table for handouts in {name}."
 
 
-def table_for(language: str) -> str:
-    """The liblouis table for a handout language. Raises BrailleUnavailable
-    when there is none, or it is not installed."""
-    table = TABLES.get(language)
+def table_for(language: str, tables: dict[str, str] = TABLES) -> str:
+    """The liblouis table for a handout language (from ``tables``: the text's,
+    or ``CODE_TABLES``). Raises BrailleUnavailable when there is none, or it
+    is not installed."""
+    table = tables.get(language)
     name = current_app.config["LANGUAGES"].get(language, language)
     if table is None:
         raise BrailleUnavailable(_no_table(language))
@@ -213,10 +254,10 @@ def unavailable(language: str) -> str:
     return "" if language in TABLES else _no_table(language)
 
 
-def translate(texts: list[str], language: str, *, backward: bool = False) -> list[str]:
-    """Each text (one line each) in braille ASCII with the language's table,
-    in one run of lou_translate; ``backward``: braille back to print."""
-    table = table_for(language)
+def translate(texts: list[str], language: str, *, backward: bool = False, table: str = "") -> list[str]:
+    """Each text (one line each) in braille ASCII with the language's table
+    (or `table`), in one run of lou_translate; ``backward``: braille back to print."""
+    table = table or table_for(language)
     direction = "--backward" if backward else "--forward"
     # lou_translate reads backslash escapes ("\x0041") in its input, and
     # leaves a line with a bad one empty: a backslash is given as "\\".
@@ -244,6 +285,22 @@ def translate(texts: list[str], language: str, *, backward: bool = False) -> lis
     if backward:
         return lines
     return ["".join(c for c in line.upper() if c in _BRAILLE_ASCII) for line in lines]
+
+
+def codes_in_braille(codes: list[str], language: str) -> list[str]:
+    """Claim codes in braille ASCII, spelled letter by letter (uncontracted);
+    in contracted braille, after the grade 1 word indicator where a reader
+    would otherwise read a contraction ("CDAS": "couldas")."""
+    if not codes:
+        return []
+    spelled = translate(codes, language, table=table_for(language, CODE_TABLES))
+    if CODE_TABLES[language] == table_for(language):
+        return spelled  # the handout is uncontracted already
+    read = translate(spelled, language, backward=True)
+    return [
+        cells if back == code else GRADE_1_WORD + cells
+        for code, cells, back in zip(codes, spelled, read, strict=True)
+    ]
 
 
 # --- lines and pages ----------------------------------------------------------------
@@ -342,10 +399,13 @@ def handout_brf(
     BrailleUnavailable when it cannot be made here (no table for the language,
     liblouis missing)."""
     table_for(language)  # refused before anything is made
+    table_for(language, CODE_TABLES)
     config = current_app.config
     cells = cells or config["BRAILLE_CELLS"]
     lines = lines or config["BRAILLE_LINES"]
     printed = pieces(answers, language=language, claim_code=claim_code, created_at=created_at)
     braille = translate([p.text for p in printed], language)
+    codes = iter(codes_in_braille([p.code for p in printed if p.code], language))
+    braille = [f"{b} {next(codes)}" if p.code else b for p, b in zip(printed, braille, strict=True)]
     brf = lay_out([Piece(p.kind, b) for p, b in zip(printed, braille, strict=True)], cells=cells, lines=lines)
     return brf, brf.count(b"\f") + 1

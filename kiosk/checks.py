@@ -7,25 +7,33 @@ The kiosk deletes its own copies (``kiosk.retention``); what other programs
 keep is theirs to set, so this only reads their settings and says what to
 change. Every finding is a sentence for the clinic's IT, with no patient
 data in it.
+
+Where the desk offers a braille embosser, it also checks that the braille
+handout can be made here (liblouis and its tables for the kiosk's
+languages), and that no kiosk auto-prints its PDFs on an embosser.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import text
+from flask import current_app
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 
-from . import printing
+from . import braille, print_jobs, printing
 from .extensions import db
+from .models import Kiosk, Printer
 
 log = logging.getLogger(__name__)
 
 
 class Level(StrEnum):
     OK = "ok"
-    PROBLEM = "problem"  # something keeps patient data longer than the kiosk says
+    PROBLEM = "problem"  # something keeps patient data longer than the kiosk says, or cannot work
     UNKNOWN = "check by hand"  # nobody here can tell
     NOTE = "note"  # for the administrator of another program to consider
 
@@ -124,8 +132,107 @@ def database() -> list[Finding]:
     return findings
 
 
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f"“{name}”" for name in names)
+
+
+def embossers() -> list[Finding]:
+    """Where the desk offers a braille embosser (found by the worker in CUPS,
+    or named in BRAILLE_PRINTERS): whether liblouis can make the braille
+    handout here in each of the kiosk's languages, and whether a kiosk
+    auto-prints its PDFs on one."""
+    try:
+        # Listed by CUPS now or not: the desk offers both.
+        found = set(db.session.scalars(select(Printer.name).where(Printer.embosser)).all())
+    except SQLAlchemyError:
+        db.session.rollback()
+        return [
+            Finding(
+                Level.UNKNOWN,
+                "Could not read which printers the worker found, to look for braille embossers: "
+                "is the database set up (flask --app wsgi kiosk init-db)?",
+            )
+        ]
+    names = sorted(found | print_jobs.braille_printers())
+    if not names:
+        return []
+    offers = f"The desk offers the braille embosser{'s' if len(names) > 1 else ''} {_quoted(names)}"
+    findings = []
+    languages = current_app.config["LANGUAGES"]
+    with_table = [code for code in languages if code in braille.TABLES]
+    if not shutil.which(braille.LOU_TRANSLATE):
+        findings.append(
+            Finding(
+                Level.PROBLEM,
+                f"{offers}, but liblouis is not installed on this machine (lou_translate): no braille "
+                "handout can be made. On the worker's machine: apt-get install liblouis-bin liblouis-data.",
+            )
+        )
+    else:
+        made = []
+        for code in with_table:
+            try:
+                tables = [braille.table_for(code), braille.table_for(code, braille.CODE_TABLES)]
+                braille.translate(["Code"], code)
+                braille.codes_in_braille(["K7P2"], code)
+            except braille.BrailleUnavailable as error:
+                reason = error.reason.removesuffix(" Ask IT to install liblouis-data.")
+                reason = reason[0].lower() + reason[1:]
+                findings.append(
+                    Finding(
+                        Level.PROBLEM,
+                        f"{offers}, but no braille handout can be made in {languages[code]}: {reason} "
+                        "On the worker's machine: apt-get install liblouis-data.",
+                    )
+                )
+            else:
+                made.append((code, tables))
+        if made:
+            used = list(dict.fromkeys(table for _, tables in made for table in tables))
+            findings.append(
+                Finding(
+                    Level.OK,
+                    f"The braille handout can be made for the embosser{'s' if len(names) > 1 else ''} "
+                    f"{_quoted(names)} in {' and '.join(languages[code] for code, _ in made)} "
+                    f"(liblouis: {', '.join(used)}).",
+                )
+            )
+    findings += [
+        Finding(
+            Level.NOTE,
+            f"Handouts in {name} cannot be embossed: the kiosk has no braille table for it.",
+        )
+        for code, name in languages.items()
+        if code not in braille.TABLES
+    ]
+    auto = current_app.config["AUTO_PRINT_PRINTER"]
+    if auto in names:
+        findings.append(
+            Finding(
+                Level.PROBLEM,
+                f"AUTO_PRINT_PRINTER is “{auto}”, a braille embosser: it is never sent a PDF, so those "
+                "jobs fail. Name a printer for paper, or leave it empty.",
+            )
+        )
+    kiosks = db.session.execute(
+        select(Kiosk.name, Kiosk.auto_print_printer)
+        .where(Kiosk.auto_print_printer.in_(names))
+        .order_by(Kiosk.name)
+    ).all()
+    findings += [
+        Finding(
+            Level.PROBLEM,
+            f"The kiosk “{kiosk}” prints every handout on “{printer}”, a braille embosser: it is never "
+            "sent a PDF, so those jobs fail. Choose a printer for paper (Desk, Kiosks).",
+        )
+        for kiosk, printer in kiosks
+    ]
+    db.session.rollback()
+    return findings
+
+
 def everything() -> list[Finding]:
-    return print_server() + database()
+    return print_server() + database() + embossers()
 
 
 def log_at_start() -> None:

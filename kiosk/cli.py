@@ -211,7 +211,9 @@ def purge_command() -> None:
 @kiosk_cli.command("check")
 def check_command() -> None:
     """Check the print server's and the database's settings that decide whether
-    a patient's words outlive the purge. Exits 1 when something must change."""
+    a patient's words outlive the purge, and, where the desk offers a braille
+    embosser, that its braille can be made here. Exits 1 when something must
+    change."""
     from .checks import Level, everything
 
     findings = everything()

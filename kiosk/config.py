@@ -192,6 +192,7 @@ def configure(app: Flask, test_config: Mapping[str, Any] | None = None) -> None:
         enforce_limits(app.config)
     else:
         app.config.from_mapping(test_config)
+    refuse_auto_print_on_an_embosser(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret_key(app.instance_path)
     apply_https(app.config)
@@ -208,6 +209,18 @@ def enforce_limits(config: dict[str, Any]) -> None:
     for name, least in (("BRAILLE_CELLS", MIN_BRAILLE_CELLS), ("BRAILLE_LINES", MIN_BRAILLE_LINES)):
         if int(config[name]) < least:
             raise SettingError(f"{name} must be at least {least}; it is {config[name]}.")
+
+
+def refuse_auto_print_on_an_embosser(config: dict[str, Any]) -> None:
+    """Auto-print sends the handout's PDF, which an embosser must never get.
+    (A queue whose driver says it is one is found by the worker: such a job
+    fails with the reason, kiosk/print_jobs.py.)"""
+    printer = str(config["AUTO_PRINT_PRINTER"]).strip()
+    if printer and printer in {name.strip() for name in str(config["BRAILLE_PRINTERS"]).split(",")}:
+        raise SettingError(
+            f"AUTO_PRINT_PRINTER is “{printer}”, which BRAILLE_PRINTERS names a braille embosser: "
+            "a PDF is never sent to one. Name a printer for paper, or leave AUTO_PRINT_PRINTER empty."
+        )
 
 
 def apply_https(config: dict[str, Any]) -> None:

@@ -136,6 +136,7 @@ class HandoutSection:
     heading: str
     intro: str
     blocks: tuple[Block, ...]
+    braille_intro: str = ""  # the intro in braille, where the paper's speaks of paper
 
 
 def _block(definition: qn.Definition, question: qn.Question, answers: dict[str, Any]) -> Block | None:
@@ -227,6 +228,7 @@ def _sections(definition: qn.Definition, answers: dict[str, Any]) -> list[Handou
             gettext(s.heading),
             gettext(s.intro) if s.intro else "",
             tuple(block for _, block in sorted(found[s.id], key=lambda pair: pair[0])),
+            gettext(s.braille_intro) if s.braille_intro else "",
         )
         for s in definition.sections
         if found[s.id]

@@ -9,7 +9,8 @@ hung print server never holds a desk page or a patient's Finish.
 Printing only sends files the render lane made (``handout_jobs``): the
 handout's PDF, its records letter alone, which a letter job waits for, or
 the handout in braille (a BRF), which a braille job waits for and which goes
-only to a braille embosser, as it is.
+only to a braille embosser, as it is. A PDF never goes to a queue known as an
+embosser (``is_embosser``): such a job fails with the reason, auto-print's too.
 """
 
 from __future__ import annotations
@@ -129,14 +130,38 @@ def retry(job: PrintJob, *, staff: str) -> bool:
 def auto_print_job(handout: Handout) -> PrintJob | None:
     """The print job auto-print asks for once a handout is ready, if its
     kiosk (or else the clinic, AUTO_PRINT_PRINTER) prints every handout.
-    Added, not committed: it commits with the handout becoming ready."""
+    Added, not committed: it commits with the handout becoming ready.
+
+    On a queue known as a braille embosser the job is stored as failed, with
+    the reason: the desk sees it, and prints the handout on paper."""
     printer = enrolled_kiosks.auto_print_printer(handout.kiosk) or current_app.config["AUTO_PRINT_PRINTER"]
     already = db.session.scalar(select(exists().where(PrintJob.handout_id == handout.id)))
     if not printer or already:
         return None
     job = PrintJob(handout_id=handout.id, printer=printer, requested_by=handout.kiosk, requested_at=utcnow())
+    if is_embosser(printer):
+        log.warning(
+            "auto-print is set to the braille embosser %r: handout %s is not printed", printer, handout.id
+        )
+        job.state, job.reason = PrintState.FAILED, pdf_to_embosser(printer, auto=True)
     db.session.add(job)
     return job
+
+
+def pdf_to_embosser(printer: str, *, auto: bool = False) -> str:
+    """Why a PDF job for a braille embosser is not sent, for staff."""
+    why = f"“{printer}” is a braille embosser: it is never sent a PDF. Print it on a paper printer"
+    if auto:
+        return f"{why}; an admin can choose another printer for printing every handout."
+    return f"{why}, or tap Emboss in braille."
+
+
+def is_embosser(printer: str) -> bool:
+    """Whether a queue is known as a braille embosser: by its driver (as the
+    worker last found it in CUPS) or by BRAILLE_PRINTERS."""
+    if printer in braille_printers():
+        return True
+    return bool(db.session.scalar(select(Printer.embosser).where(Printer.name == printer)))
 
 
 def remove_saved_copies(handout: Handout) -> None:
@@ -189,6 +214,10 @@ def send(job: PrintJob, owner: str) -> None:
             printing.cancel_job(job.cups_job_id)
             job.cups_job_id = job.sent_title = None
             _note(job, owner, cups_job_id=None, sent_title=None)
+        if job.part != BRAILLE and is_embosser(job.printer):
+            raise printing.PrintError(
+                pdf_to_embosser(job.printer, auto=job.requested_by == job.handout.kiosk)
+            )
         if job.sent_title:
             unsure = True
             if found := printing.find_job(job.printer, job.sent_title):

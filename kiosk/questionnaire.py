@@ -70,6 +70,9 @@ class Section:
     id: str
     heading: str
     intro: str = ""
+    # The intro of the handout in braille, where the paper's speaks of
+    # writing on the page ("" : the same as on paper).
+    braille_intro: str = ""
 
 
 Style = Literal["", "none", "sentence", "phrase", "answer", "list", "ticks", "words", "questions", "letter"]
@@ -594,7 +597,13 @@ SECTIONS: tuple[Section, ...] = (
     Section("records", N_("Before your visit")),
     Section("tell", N_("What to tell the new doctor")),
     Section(
-        "questions", N_("My questions"), N_("Bring this page to your visit. Write the answers on the lines.")
+        "questions",
+        N_("My questions"),
+        N_("Bring this page to your visit. Write the answers on the lines."),
+        braille_intro=N_(
+            "Take these pages to your visit and ask these questions. "
+            "Ask someone to write down the answers, or ask if you can record them."
+        ),
     ),
     Section("support", N_("Who is coming with me")),
 )

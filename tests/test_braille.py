@@ -224,3 +224,120 @@ def test_a_table_that_is_not_installed_is_said_plainly(app, monkeypatch, tmp_pat
             braille.BrailleUnavailable, match=r"\(en-ueb-g2.ctb\) is not installed.*liblouis-data"
         ):
             braille.table_for("en")
+
+
+# --- words for braille, not for paper -------------------------------------------------------------
+
+PAPER_WORDS = ("Write the answers on the lines", "this page", "This page", "write the good and bad points")
+
+
+@needs_liblouis
+def test_the_braille_handout_never_speaks_of_paper(app, sample_answers):
+    text = back_translated(app, brf_for(app, {**sample_answers, "records_letter": "yes"}), "en")
+    assert not [words for words in PAPER_WORDS if words in text]
+    assert "This handout helps you get ready for your visit. It is not medical advice." in text
+    assert "Take these pages to your visit and ask these questions." in text
+    assert "Ask someone to write down the answers, or ask if you can record them." in text
+    # The printed handout's last part, less its worksheet, and the letter it cannot carry.
+    assert "If the two doctors do not agree You can get a third opinion." in text
+    assert "Ask the front desk for the printed letter." in text
+
+
+@needs_liblouis
+def test_the_spanish_braille_handout_never_speaks_of_paper(app, sample_answers):
+    text = words(back_translated(app, brf_for(app, {**sample_answers, "records_letter": "yes"}, "es"), "es"))
+    assert words("Escriba las respuestas en las líneas") not in text
+    assert words("Esta hoja") not in text
+    assert words("Lleve estas hojas a su cita y haga estas preguntas.") in text
+    assert words("Pida a alguien que anote las respuestas, o pregunte si puede grabarlas.") in text
+    assert words("Si los dos médicos no están de acuerdo Puede pedir una tercera opinión.") in text
+
+
+def test_the_braille_handouts_own_words_read_at_grade_six_or_below(app):
+    import textstat
+
+    from kiosk.cli import SAMPLE_ANSWERS
+
+    answers = {**SAMPLE_ANSWERS, "warning_signs": ["fever"], "advocate_help": "yes", "records_letter": "yes"}
+    with app.app_context():
+        printed = braille.pieces(answers, language="en", claim_code="K7P2", created_at=VISIT_DATE)
+    text = " ".join(p.text if p.text[-1] in ".?!" else p.text.rstrip(":") + "." for p in printed[2:])
+    textstat.set_lang("en")
+    assert textstat.flesch_kincaid_grade(text) <= 6.0
+
+
+# --- the claim code, letter by letter ---------------------------------------------------------------
+
+# Codes a contracted reading would get wrong: "CD" is the shortform for
+# "could", "YRFS" for "yourselves", "ST", "AR", "CH", "ED" are contractions,
+# "JUST" and "HAVE" whole-word signs; and letters A to J after a digit.
+HARD_CODES = ("K7P2", "2K7P", "2A3B", "9J2C", "CDAS", "YRFS", "STAR", "CHED", "JUST", "HAVE", "ZED3")
+
+
+def code_cells(brf: bytes) -> str:
+    """The claim code's cells, from the first page's "Code …" line."""
+    (line,) = [line for line in brf_pages(brf)[0] if line.strip().startswith((",CODE ", ".C+DIGO "))]
+    return line.split()[-1]
+
+
+def spelled_out(code: str, cells: str) -> bool:
+    """One cell for each letter and digit (a digit is a letter after the
+    number sign), and besides only number, capitals and grade 1 signs: no
+    contraction."""
+    return set(cells) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ#,.;") and sum(c.isalpha() for c in cells) == len(
+        code
+    )
+
+
+def read_codes(app, cells: list[str], language: str) -> list[str]:
+    """Codes as a braille reader reads them: after a grade 1 word indicator
+    (";;"), uncontracted; otherwise in the handout's braille."""
+    uncontracted = [c for c in cells if c.startswith(braille.GRADE_1_WORD)]
+    with app.app_context():
+        read = iter(braille.translate([c for c in cells if c not in uncontracted], language, backward=True))
+        read_uncontracted = iter(
+            braille.translate(
+                [c.removeprefix(braille.GRADE_1_WORD) for c in uncontracted],
+                language,
+                backward=True,
+                table=braille.CODE_TABLES[language],
+            )
+        )
+    return [next(read_uncontracted) if c in uncontracted else next(read) for c in cells]
+
+
+@needs_liblouis
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("code", HARD_CODES)
+def test_the_claim_code_is_spelled_letter_by_letter_in_the_handout(app, sample_answers, language, code):
+    with app.app_context():
+        brf, _pages = braille.handout_brf(
+            sample_answers, language=language, claim_code=code, created_at=VISIT_DATE
+        )
+    cells = code_cells(brf)
+    assert spelled_out(code, cells), cells
+    assert read_codes(app, [cells], language) == [code]
+
+
+@needs_liblouis
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_any_claim_code_reads_back_exactly(app, language):
+    import random
+
+    from kiosk.visits import CLAIM_CODE_ALPHABET, CLAIM_CODE_LENGTH
+
+    chosen = random.Random(20)
+    codes = [
+        "".join(chosen.choice(CLAIM_CODE_ALPHABET) for _ in range(CLAIM_CODE_LENGTH)) for _ in range(2000)
+    ]
+    # Every pair of characters of the alphabet, so that each follows each.
+    codes += [a + b + b + a for a in CLAIM_CODE_ALPHABET for b in CLAIM_CODE_ALPHABET]
+    with app.app_context():
+        spelled = braille.codes_in_braille(codes, language)
+    read = read_codes(app, spelled, language)
+    unread = [
+        (code, cells, back)
+        for code, cells, back in zip(codes, spelled, read, strict=True)
+        if back != code or not spelled_out(code, cells)
+    ]
+    assert unread == []

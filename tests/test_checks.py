@@ -21,6 +21,7 @@ from kiosk.printing import SpoolSettings, parse_spool_settings, spool_problems
 
 from .conftest import error, ok
 from .support import cups
+from .support.braille import LIBLOUIS_MISSING
 from .support.serve import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -271,3 +272,106 @@ def test_on_postgresql_the_check_says_whether_the_purge_can_rewrite_the_tables(p
 )
 def test_only_this_machines_own_cupsd_is_judged_by_its_cupsd_conf(server, local):
     assert printing.is_local_server(server) is local
+
+
+# --- the braille embosser and liblouis -----------------------------------------------------------
+
+WELL_SET_UP = {"lpstat -H": ok("/run/cups/cups.sock\n"), "cupsctl": ok(CUPSCTL_SET_UP), "lpstat -v": ok("")}
+
+
+def embosser_found(app, name: str = "embosser") -> None:
+    """As if the worker had found a queue whose driver is a braille embosser."""
+    from kiosk.models import Printer
+
+    with app.app_context():
+        db.session.add(Printer(name=name, label="Braille embosser", state="idle", listed=True, embosser=True))
+        db.session.commit()
+
+
+def test_without_an_embosser_the_check_says_nothing_of_braille(runner, cups):
+    cups(WELL_SET_UP)
+    result = runner.invoke(args=["kiosk", "check"])
+    assert "braille" not in result.output.lower()
+
+
+@pytest.mark.skipif(bool(LIBLOUIS_MISSING), reason=LIBLOUIS_MISSING or "")
+def test_an_embosser_with_liblouis_in_place_is_ok(app, runner, cups):
+    cups(WELL_SET_UP)
+    embosser_found(app)
+    result = runner.invoke(args=["kiosk", "check"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "OK: The braille handout can be made for the embosser “embosser” in English and Español "
+        "(liblouis: en-ueb-g2.ctb, en-ueb-g1.ctb, es-g1.ctb)." in result.output
+    )
+
+
+def test_an_embosser_without_liblouis_is_a_problem_that_says_what_to_install(app, runner, cups, monkeypatch):
+    from kiosk import braille
+
+    cups(WELL_SET_UP)
+    app.config["BRAILLE_PRINTERS"] = "index-everest"
+    monkeypatch.setattr(braille, "LOU_TRANSLATE", "/nonexistent/lou_translate")
+    result = runner.invoke(args=["kiosk", "check"])
+    assert result.exit_code == 1
+    assert (
+        "PROBLEM: The desk offers the braille embosser “index-everest”, but liblouis is not installed "
+        "on this machine (lou_translate): no braille handout can be made. On the worker's machine: "
+        "apt-get install liblouis-bin liblouis-data." in result.output
+    )
+
+
+def test_an_embosser_without_a_languages_table_is_a_problem(app, runner, cups, monkeypatch, tmp_path):
+    from kiosk import braille
+
+    cups(WELL_SET_UP)
+    embosser_found(app)
+    monkeypatch.setattr(braille, "TABLE_FOLDERS", (str(tmp_path),))
+    monkeypatch.delenv("LOUIS_TABLEPATH", raising=False)
+    result = runner.invoke(args=["kiosk", "check"])
+    assert result.exit_code == 1
+    assert (
+        "PROBLEM: The desk offers the braille embosser “embosser”, but no braille handout can be made "
+        "in English: the braille table for English (en-ueb-g2.ctb) is not installed. On the worker's "
+        "machine: apt-get install liblouis-data." in result.output
+    )
+    assert "in Español: the braille table for Español (es-g1.ctb) is not installed." in result.output
+
+
+def test_a_language_without_a_braille_table_is_noted(app, runner, cups):
+    cups(WELL_SET_UP)
+    embosser_found(app)
+    app.config["LANGUAGES"] = {**app.config["LANGUAGES"], "fr": "Français"}
+    result = runner.invoke(args=["kiosk", "check"])
+    assert (
+        "NOTE: Handouts in Français cannot be embossed: the kiosk has no braille table for it."
+        in result.output
+    )
+
+
+def test_auto_print_on_an_embosser_is_a_problem(app, runner, cups):
+    from kiosk.models import Kiosk
+
+    cups(WELL_SET_UP)
+    embosser_found(app)
+    with app.app_context():
+        db.session.add(Kiosk(name="Waiting room 1", auto_print_printer="embosser"))
+        db.session.commit()
+    result = runner.invoke(args=["kiosk", "check"])
+    assert result.exit_code == 1
+    assert (
+        "PROBLEM: The kiosk “Waiting room 1” prints every handout on “embosser”, a braille embosser: "
+        "it is never sent a PDF, so those jobs fail. Choose a printer for paper (Desk, Kiosks)."
+        in result.output
+    )
+
+
+def test_a_database_not_set_up_is_said_not_raised(app, runner, cups):
+    from kiosk.models import Printer
+
+    cups(WELL_SET_UP)
+    with app.app_context():
+        Printer.__table__.drop(db.engine)
+    result = runner.invoke(args=["kiosk", "check"])
+    assert result.exit_code == 0, result.output
+    assert "CHECK BY HAND: Could not read which printers the worker found" in result.output

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from kiosk import handout_jobs, leases, print_jobs, printing
 from kiosk.extensions import db
-from kiosk.models import AuditEvent, Handout, PrintJob, PrintState, utcnow
+from kiosk.models import AuditEvent, Handout, Kiosk, PrintJob, PrintState, utcnow
 
 from .conftest import error, ok, run_worker
 from .support.braille import LIBLOUIS_MISSING
@@ -735,3 +735,68 @@ def test_a_kiosk_cannot_auto_print_its_pdfs_on_an_embosser(app, admin_desk, cups
     page = admin_desk.get("/desk/kiosks").get_data(as_text=True)
     assert f'value="{QUEUE}"' in page
     assert f'value="{EMBOSSER}"' not in page
+
+
+# --- auto-print never sends a PDF to an embosser ---------------------------------------------------
+
+PDF_TO_EMBOSSER = f"“{EMBOSSER}” is a braille embosser: it is never sent a PDF."
+
+
+def test_a_post_that_names_an_embosser_for_auto_print_is_refused_calmly(app, admin_desk, cups):
+    cups(EMBOSSER_LISTED)
+    refresh(app)
+    response = admin_desk.post("/desk/kiosks", {"name": "Waiting room 2", "auto_print_printer": EMBOSSER})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f"{PDF_TO_EMBOSSER} Choose a printer for paper" in page
+    with app.app_context():
+        assert db.session.scalar(select(Kiosk).where(Kiosk.name == "Waiting room 2")) is None
+
+
+def test_auto_print_on_a_queue_known_as_an_embosser_fails_and_says_why(app, cups):
+    tools = cups({**EMBOSSER_LISTED, **SERVER_BACK})
+    refresh(app)
+    app.config["AUTO_PRINT_PRINTER"] = EMBOSSER
+    finished_visit(app)
+    job = stored_job(app)
+    assert (job.state, job.printer, job.part) == ("failed", EMBOSSER, "handout")
+    assert job.reason.startswith(PDF_TO_EMBOSSER) and "Print it on a paper printer" in job.reason
+    assert lp_calls(tools) == 0
+    # A retry does not send it either.
+    with app.app_context():
+        assert print_jobs.retry(db.session.get(PrintJob, job.id), staff="maria")
+    run_worker(app)
+    assert stored_job(app, job.id).state == "failed" and lp_calls(tools) == 0
+
+
+def test_a_kiosks_auto_print_on_a_queue_the_clinic_names_an_embosser_fails_and_says_why(app, cups):
+    tools = cups(SERVER_BACK)
+    app.config["BRAILLE_PRINTERS"] = QUEUE
+    with app.app_context():
+        db.session.add(Kiosk(name="Test kiosk", auto_print_printer=QUEUE))
+        db.session.commit()
+    finished_visit(app)
+    job = stored_job(app)
+    assert (job.state, job.printer) == ("failed", QUEUE)
+    assert job.reason.startswith(f"“{QUEUE}” is a braille embosser: it is never sent a PDF.")
+    assert lp_calls(tools) == 0
+
+
+def test_a_pdf_job_for_a_queue_that_became_an_embosser_is_not_sent(app, handout, cups):
+    job_id = ask_to_print(app, handout, EMBOSSER)
+    tools = cups({**EMBOSSER_LISTED, **SERVER_BACK})
+    refresh(app)
+    run_worker(app)
+    job = stored_job(app, job_id)
+    assert job.state == "failed" and job.reason.startswith(PDF_TO_EMBOSSER)
+    assert lp_calls(tools) == 0
+
+
+def test_the_clinic_cannot_set_auto_print_to_a_queue_it_names_an_embosser(tmp_path):
+    from kiosk import create_app
+    from kiosk.config import SettingError
+
+    from .conftest import app_config
+
+    with pytest.raises(SettingError, match="AUTO_PRINT_PRINTER is “emb”, which BRAILLE_PRINTERS names"):
+        create_app(app_config(tmp_path, AUTO_PRINT_PRINTER="emb", BRAILLE_PRINTERS="other, emb"))

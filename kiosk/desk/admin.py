@@ -158,6 +158,13 @@ def kiosk_list():
 def add_kiosk():
     _require_admin()
     form = _kiosk_form()
+    chosen = form.auto_print_printer.data or ""
+    if chosen and print_jobs.is_embosser(chosen):
+        form.form_errors.append(
+            f"“{chosen}” is a braille embosser: it is never sent a PDF. "
+            "Choose a printer for paper, or no printing by itself."
+        )
+        return _kiosks_page(form, status=400)
     if not form.validate_on_submit():
         return _kiosks_page(form, status=400)
     try:
