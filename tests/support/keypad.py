@@ -159,12 +159,13 @@ def typical_visit_by_keys(keys: KeypadPatient, *, red_flag: bool = False) -> Non
         keys.choose(choice("warning_signs", "bladder"))  # the first answer is where it starts
         keys.move_to('#screen button[value="none"]', "ArrowRight")
         keys.move_to('#screen button[value="some"]')
-        keys.press("Enter")
-        keys.arrives(
-            keys.page.evaluate(
-                "document.querySelector('#urgent-offline').content.querySelector('h1').textContent"
-            )
+        # The urgent screen's title, read from the copy the page holds before
+        # the answer replaces it (the page may be between documents after).
+        urgent = keys.page.evaluate(
+            "document.querySelector('#urgent-offline').content.querySelector('h1').textContent"
         )
+        keys.press("Enter")
+        keys.arrives(urgent)
         keys.press("Enter")  # "I told them. Continue.": the first control on the screen
     else:
         keys.move_to('#screen button[value="none"]', "ArrowRight")
