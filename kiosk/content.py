@@ -236,9 +236,9 @@ class _ClinicFileParser:
                     f'{key} must be a list of language tags in quotes, like ["en", "es", "vi"]',
                 )
             known = {tag.lower(): tag for tag in lang_.NAMES}
-            seen: set[str] = set()
+            seen: list[str] = []
             for tag in value:
-                line = self._item_line(key, tag)
+                line = self._item_line(key, tag, seen.count(tag))
                 if tag not in lang_.NAMES:
                     if tag.strip().lower() in known:
                         problem = f"{tag!r} is written {known[tag.strip().lower()]!r}"
@@ -247,7 +247,7 @@ class _ClinicFileParser:
                     raise ContentError(self.name, line, f"{key}: {problem}")
                 if tag in seen:
                     raise ContentError(self.name, line, f"{key}: {tag!r} is listed twice")
-                seen.add(tag)
+                seen.append(tag)
         if not offered:
             raise ContentError(self.name, self._top_line("languages"), "languages: list at least English")
         if lang_.SOURCE not in offered:
@@ -280,17 +280,19 @@ class _ClinicFileParser:
                 )
         self.languages, self.drafts = list(offered), [tag for tag in offered if tag in drafts]
 
-    def _item_line(self, key: str, item: str) -> int | None:
-        """The line of one item of a list at the top of the file (the list's
-        own line if the item is not found on a line of its own)."""
+    def _item_line(self, key: str, item: str, before: int = 0) -> int | None:
+        """The line of one item of a list at the top of the file, after
+        `before` others like it (the list's own line if not found)."""
         start = self._top_line(key)
         if start is None:
             return None
         quoted = re.compile(r"[\"']" + re.escape(item) + r"[\"']")
         for n in range(start - 1, len(self.lines.lines)):
             line = self.lines.lines[n].split("#", 1)[0]
-            if quoted.search(line):
+            found = len(quoted.findall(line))
+            if found > before:
                 return n + 1
+            before -= found
             if "]" in line:
                 break
         return start
