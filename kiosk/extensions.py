@@ -26,14 +26,14 @@ login_manager = LoginManager()
 migrate = Migrate()
 
 
-def select_locale() -> str:
+def select_locale() -> str | languages.Locale:
     """The language the patient chose on this kiosk, if the clinic offers it,
     else the clinic's default; as Babel names it."""
     from . import content
 
     lang = session.get("lang")
     if isinstance(lang, str) and lang in content.current().content.languages:
-        return languages.babel_id(lang)
+        return languages.babel_locale(lang)
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

@@ -26,7 +26,7 @@ from . import audit, auth, content, errors
 from . import questionnaire as qn
 from .content import gettext
 from .extensions import db
-from .languages import babel_id
+from .languages import babel_locale
 from .models import Handout
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
@@ -55,7 +55,7 @@ def _translations(text: str) -> dict[str, Any]:
     for language in sorted(content.current().content.languages):
         if language == SOURCE_LANGUAGE:
             continue
-        with force_locale(babel_id(language)):
+        with force_locale(babel_locale(language)):
             translated = gettext(text)
         if translated != text:
             extensions.append(
@@ -155,7 +155,7 @@ def questionnaire_response(handout: Handout) -> dict[str, Any]:
     """The handout's answers, by linkId, in the language the patient used."""
     answers = handout.visit.answers or {}
     groups = []
-    with force_locale(babel_id(handout.language)):
+    with force_locale(babel_locale(handout.language)):
         for step in content.definition().steps:
             items = []
             for question in step.fields():

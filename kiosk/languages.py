@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.pofile import read_po
 
 SOURCE = "en"
@@ -51,6 +52,27 @@ REVIEW_HEADERS = ("X-Reviewed-By", "X-Reviewed-On")
 def babel_id(tag: str) -> str:
     """The catalog's folder and Babel's locale id for a tag: "zh_Hans" for "zh-Hans"."""
     return tag.replace("-", "_")
+
+
+class _Tagalog(Locale):
+    """Tagalog: Babel knows it only as Filipino ("fil", whose names, dates
+    and plurals it shares), so Babel's "tl" would come back as "fil_PH" and
+    miss the catalog in ``tl/``. This is Filipino's locale data that calls
+    itself "tl"."""
+
+    def __init__(self) -> None:
+        self._named = False
+        super().__init__("fil")
+        self._data  # noqa: B018  (Babel loads the data by the locale's name: load it as Filipino)
+        self._named = True
+
+    def __str__(self) -> str:
+        return "tl" if self._named else super().__str__()
+
+
+def babel_locale(tag: str) -> Locale:
+    """The Babel locale a page or handout in `tag` is drawn with."""
+    return _Tagalog() if tag == "tl" else Locale.parse(babel_id(tag))
 
 
 def tag_of(locale: object) -> str:

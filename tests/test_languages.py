@@ -317,3 +317,22 @@ def test_a_sample_handout_in_any_language_tag(app, folder, tmp_path):
     assert "«zh-Hans»" in pdf_text(pdf)
     result = runner.invoke(args=["kiosk", "sample-handout", str(out), "--lang", "fr"])
     assert result.exit_code == 2 and "'fr': the languages are en, es, zh-Hans" in result.output
+
+
+def test_tagalog_is_found_in_its_catalog_though_babel_calls_it_filipino(app, folder):
+    from kiosk.handout import handout_html
+
+    from .conftest import SAMPLE_ANSWERS
+    from .support.handout import VISIT_DATE
+
+    make_catalog(folder, "tl")
+    write(app, 'languages = ["en", "tl"]\ndraft_languages = ["tl"]\n')
+    kiosk = Kiosk(app.test_client())
+    kiosk.get("/")
+    kiosk.post("/preferences", {"lang": "tl", "next": "/"})
+    page = kiosk.get("/").get_data(as_text=True)
+    assert '<html lang="tl"' in page and marked("tl", "Get ready to ask for a second opinion") in page
+    assert ("tl", "Tagalog") in buttons(page)
+    with app.app_context():
+        html = handout_html(SAMPLE_ANSWERS, language="tl", claim_code="K7P2", created_at=VISIT_DATE)
+    assert '<html lang="tl"' in html and "«tl»" in html
