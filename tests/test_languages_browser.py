@@ -10,6 +10,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from kiosk import languages
 from kiosk import questionnaire as qn
 
 from .support.browser import LANDSCAPE, MIN_TARGET_PX, PORTRAIT, overflow, set_display
@@ -20,17 +21,20 @@ pytestmark = pytest.mark.browser
 
 FIVE = 'languages = ["en", "es", "zh-Hans", "vi", "ar"]\ndraft_languages = ["zh-Hans", "vi", "ar"]\n'
 NAMES = ["English", "Español", "中文（简体）", "Tiếng Việt", "العربية"]
+DRAFTS = [tag for tag in languages.NAMES if tag not in ("en", "es")]
+ALL_TEN = f"languages = {list(languages.NAMES)}\ndraft_languages = {DRAFTS}\n".replace("'", '"')
 
 
 @pytest.fixture
 def five_languages(open_kiosk, tmp_path):
-    """open(screen=...) -> (kiosk, patient): a kiosk offering five languages,
-    three of them from draft catalogs made for the test."""
-    folder = translations_folder(tmp_path / "translations", "zh-Hans", "vi", "ar")
+    """open(screen=..., offered=FIVE) -> (kiosk, patient): a kiosk offering
+    five languages (or all ten), those but English and Spanish from draft
+    catalogs made for the test."""
+    folder = translations_folder(tmp_path / "translations", *DRAFTS)
 
-    def open_(**options):
+    def open_(offered: str = FIVE, **options):
         kiosk, patient = open_kiosk(walk_up=False, BABEL_TRANSLATION_DIRECTORIES=str(folder), **options)
-        write(kiosk.app, FIVE)
+        write(kiosk.app, offered)
         assert kiosk.app.extensions["kiosk.content"].error is None
         patient.walks_up()
         return kiosk, patient
@@ -65,8 +69,8 @@ def test_the_buttons_are_the_clinics_languages_in_its_order_each_in_its_own(five
     [(PORTRAIT, 100), (PORTRAIT, 150), (LANDSCAPE, 100), (LANDSCAPE, 150)],
     ids=["portrait", "portrait-150", "landscape", "landscape-150"],
 )
-def test_the_language_list_fits_the_masthead(five_languages, screen, size):
-    kiosk, patient = five_languages(screen=screen)
+def test_ten_languages_fit_the_masthead(five_languages, screen, size):
+    kiosk, patient = five_languages(ALL_TEN, screen=screen)
     page = patient.page
     if size != 100:
         set_display(page, size=size)
@@ -77,7 +81,7 @@ def test_the_language_list_fits_the_masthead(five_languages, screen, size):
             expect(page.locator(".language-settings button").first).to_be_visible()
         targets = page.locator(".language-menu > summary, .language-settings button:visible")
         boxes = [targets.nth(n).bounding_box() for n in range(targets.count())]
-        assert len(boxes) == (1 if state == "closed" else 6)
+        assert len(boxes) == (1 if state == "closed" else 11)
         assert all(b["width"] >= MIN_TARGET_PX and b["height"] >= MIN_TARGET_PX for b in boxes), (
             state,
             boxes,
