@@ -10,6 +10,7 @@ from flask_sqlalchemy import SQLAlchemy
 from htmx_flask import Htmx
 from sqlalchemy.orm import DeclarativeBase
 
+from . import languages
 from .security import CSRFProtect
 
 
@@ -25,12 +26,20 @@ login_manager = LoginManager()
 migrate = Migrate()
 
 
-def select_locale() -> str:
-    """The language the patient chose on this kiosk, else the clinic's default."""
+def select_locale() -> str | languages.Locale:
+    """The language the patient chose on this kiosk, if the clinic offers it,
+    else the clinic's default; as Babel names it."""
+    from . import content
+
     lang = session.get("lang")
-    if isinstance(lang, str) and lang in current_app.config["LANGUAGES"]:
-        return lang
+    if isinstance(lang, str) and lang in content.current().content.languages:
+        return languages.babel_locale(lang)
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def page_language() -> str:
+    """The language of the page being drawn, as a tag: "zh-Hans"."""
+    return languages.tag_of(get_locale() or languages.SOURCE)
 
 
 def init_app(app: Flask, migrations: Path) -> None:
@@ -43,3 +52,4 @@ def init_app(app: Flask, migrations: Path) -> None:
     login_manager.session_protection = "basic"
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["page_language"] = page_language

@@ -42,6 +42,7 @@ from . import questionnaire as qn
 from .clock import clinic_time
 from .content import Clinic, gettext
 from .handout_fonts import HandoutFonts
+from .languages import babel_locale
 
 log = logging.getLogger(__name__)
 
@@ -289,7 +290,7 @@ def _from_template(
     paper = paper.lower()
     if paper not in PAPER_SIZES:
         raise ValueError(f"unknown paper size {paper!r}; use one of {', '.join(PAPER_SIZES)}")
-    with force_locale(language):
+    with force_locale(babel_locale(language)):
         return render_template(
             "handout/handout.html", language=language, paper=paper, letter_only=letter_only, **context
         )
@@ -370,7 +371,7 @@ def handout_content(
     """What the handout shows, in `language`, as data: the page's sections and
     blocks, the warning signs, the claim code, the clinic, the date. The
     printed handout and the braille one (``kiosk.braille``) are made from it."""
-    with force_locale(language):
+    with force_locale(babel_locale(language)):
         return _context(answers, claim_code=claim_code, created_at=created_at, clinic=content.clinic())
 
 
