@@ -29,6 +29,21 @@ def choose(patient: Patient, language: str) -> None:
     expect(patient.page.locator("html")).to_have_attribute("lang", language)
 
 
+def at(patient: Patient, path: str) -> None:
+    """On this screen (by its address: its heading may be in Arabic)."""
+    expect(patient.page).to_have_url(re.compile(re.escape(patient.base_url + path) + "$"))
+
+
+def start(patient: Patient) -> None:
+    patient.page.locator("#start").tap()
+    at(patient, "/visit/safety")
+
+
+def tap_next(patient: Patient, path: str) -> None:
+    patient.taps_next()
+    at(patient, path)
+
+
 def box(page: Page, selector: str) -> dict:
     return page.locator(selector).first.bounding_box()
 
@@ -79,10 +94,10 @@ def test_an_arabic_visit_is_mirrored_and_keeps_typed_text_in_order(open_kiosk, t
     page = patient.page
     choose(patient, ARABIC)
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
-    patient.taps_start()
+    start(patient)
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     patient.answers_safety()
-    patient.expect_step(qn.SITUATION)
+    at(patient, "/visit/situation")
 
     # Back on the right, Next on the left; the progress fills from the right.
     back, next_ = box(page, "#screen .nav .back"), box(page, "#screen .nav .next")
@@ -96,25 +111,21 @@ def test_an_arabic_visit_is_mirrored_and_keeps_typed_text_in_order(open_kiosk, t
     patient.taps_choice("spine_region", "low_back")
     patient.taps_choice("first_recommendation", "fusion")
     patient.taps_choice("confidence", "2")
-    patient.taps_next()
-    patient.expect_step(qn.REASONS)
+    tap_next(patient, "/visit/reasons")
     patient.taps_choice("reasons", "other")
     page.locator("#reasons_other").fill(TYPED)
     assert page.locator("#reasons_other").evaluate("el => getComputedStyle(el).direction") == "ltr"
-    patient.taps_next()
-    patient.expect_step(qn.RECORDS)
+    tap_next(patient, "/visit/records")
     patient.taps_choice("records_exist", "mri")
     patient.taps_choice("records_requested", "not_yet")
     patient.taps_choice("companion", "family")
-    patient.taps_next()
-    patient.expect_step(qn.QUESTIONS)
+    tap_next(patient, "/visit/questions")
     # The star beside its question, at the end of the row: left of it.
     item = 'li.bank-item:has(input[value="q_options_all"])'
     star, question = box(page, f"{item} label.star"), box(page, f"{item} label.choice")
     assert star["x"] + star["width"] <= question["x"], "the star sits left of its question"
     patient.taps_star("q_options_all")
-    patient.taps_next()
-    patient.expect_screen("/visit/review", "Check your answers")
+    tap_next(patient, "/visit/review")
 
     # What was typed reads in its own order: "2" left of "MRIs", the stop last.
     typed = f'#screen dd bdi:text("{TYPED}")'
@@ -123,7 +134,8 @@ def test_an_arabic_visit_is_mirrored_and_keeps_typed_text_in_order(open_kiosk, t
     assert text_order(page, typed, "2", "MRIs")
     assert text_order(page, typed, "Lee", ".")
 
-    code = patient.taps_finish()
+    tap_next(patient, "/visit/done")
+    code = page.locator("#claim-code").inner_text().strip()
     assert page.locator("#claim-code").evaluate(
         "el => [getComputedStyle(el).direction, getComputedStyle(el).unicodeBidi]"
     ) == ["ltr", "isolate"]
@@ -135,7 +147,7 @@ def test_the_idle_prompt_is_mirrored(open_kiosk, tmp_path):
     _, patient = open_kiosk(IDLE_SECONDS=2, IDLE_WARNING_SECONDS=30, **arabic_settings(tmp_path))
     page = patient.page
     choose(patient, ARABIC)
-    patient.taps_start()
+    start(patient)
     dialog = page.locator("#idle-dialog")
     expect(dialog).to_be_visible(timeout=15_000)
     stay, leave = box(page, "#idle-stay"), box(page, "#idle-leave")
@@ -155,13 +167,15 @@ def test_no_arabic_screen_scrolls_sideways(open_kiosk, tmp_path, screen, size):
         page.locator(f'.display-settings button[name="text_size"][value="{size}"]').tap()
         expect(page.locator("html")).to_have_class(re.compile(rf"\btext-{size}\b"))
     sideways = {"welcome": overflow(page)}
-    patient.taps_start()
+    start(patient)
     sideways["safety"] = overflow(page)
     patient.answers_safety()
-    patient.expect_step(qn.SITUATION)
+    at(patient, "/visit/situation")
     sideways["situation"] = overflow(page)
     page.goto(patient.base_url + "/visit/questions")
     sideways["questions"] = overflow(page)
+    page.goto(patient.base_url + "/visit/review")
+    sideways["review"] = overflow(page)
     assert {name: px for name, px in sideways.items() if px > 0} == {}
 
 
