@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from kiosk import questionnaire as qn
 
-from .support.browser import LANDSCAPE, PORTRAIT, Patient, overflow
+from .support.browser import LANDSCAPE, PORTRAIT, Patient, screen_problems
 from .support.right_to_left import ARABIC, arabic_settings
 
 pytestmark = pytest.mark.browser
@@ -159,24 +159,23 @@ def test_the_idle_prompt_is_mirrored(open_kiosk, tmp_path):
 
 @pytest.mark.parametrize("screen", [PORTRAIT, LANDSCAPE], ids=["portrait", "landscape"])
 @pytest.mark.parametrize("size", [100, 150])
-def test_no_arabic_screen_scrolls_sideways(open_kiosk, tmp_path, screen, size):
+def test_arabic_screens_fit_and_never_scroll_sideways(open_kiosk, tmp_path, screen, size):
     _, patient = open_kiosk(screen=screen, **arabic_settings(tmp_path))
     page = patient.page
     choose(patient, ARABIC)
     if size != 100:
         page.locator(f'.display-settings button[name="text_size"][value="{size}"]').tap()
         expect(page.locator("html")).to_have_class(re.compile(rf"\btext-{size}\b"))
-    sideways = {"welcome": overflow(page)}
+    problems = {"welcome": screen_problems(patient, patient.base_url, text_size=size)}
     start(patient)
-    sideways["safety"] = overflow(page)
+    problems["safety"] = screen_problems(patient, patient.base_url, text_size=size)
     patient.answers_safety()
     at(patient, "/visit/situation")
-    sideways["situation"] = overflow(page)
-    page.goto(patient.base_url + "/visit/questions")
-    sideways["questions"] = overflow(page)
-    page.goto(patient.base_url + "/visit/review")
-    sideways["review"] = overflow(page)
-    assert {name: px for name, px in sideways.items() if px > 0} == {}
+    problems["situation"] = screen_problems(patient, patient.base_url, text_size=size)
+    for path in ("/visit/questions", "/visit/review"):
+        page.goto(patient.base_url + path)
+        problems[path] = screen_problems(patient, patient.base_url, text_size=size)
+    assert {name: found for name, found in problems.items() if found} == {}
 
 
 def test_an_english_screen_is_laid_out_as_before(open_kiosk, tmp_path):
