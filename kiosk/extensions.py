@@ -2,12 +2,14 @@
 
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, session
 from flask_babel import Babel, get_locale
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from htmx_flask import Htmx
+from markupsafe import Markup, escape
 from sqlalchemy.orm import DeclarativeBase
 
 from . import languages
@@ -42,6 +44,29 @@ def page_language() -> str:
     return languages.tag_of(get_locale() or languages.SOURCE)
 
 
+def text_direction(language: object = None) -> str:
+    """ "rtl" or "ltr": how a page in `language` runs (a tag like "ar" or
+    "zh-Hans", or a Babel Locale), by default the page's own language. One
+    answer for the kiosk's screens, its error pages and the handout."""
+    if language is None:
+        language = get_locale()
+    try:
+        locale = language if isinstance(language, Locale) else languages.babel_locale(str(language))
+    except (ValueError, UnknownLocaleError):
+        return "ltr"
+    return "rtl" if locale is not None and locale.text_direction == "rtl" else "ltr"
+
+
+def isolated(text: object) -> Markup:
+    """On a right-to-left page, text set apart for the bidi algorithm (FSI ...
+    PDI): in its own direction, whatever surrounds it. For what a patient
+    typed where no element can isolate it (the handout: WeasyPrint does not
+    isolate a <bdi>). A left-to-right page gets the text as it is."""
+    if text_direction() != "rtl":
+        return escape(text)
+    return Markup("\u2068") + escape(text) + Markup("\u2069")
+
+
 def init_app(app: Flask, migrations: Path) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(migrations), render_as_batch=True)
@@ -53,3 +78,5 @@ def init_app(app: Flask, migrations: Path) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["page_language"] = page_language
+    app.jinja_env.globals["text_direction"] = text_direction
+    app.jinja_env.filters["isolated"] = isolated
