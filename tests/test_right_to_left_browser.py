@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 from kiosk import questionnaire as qn
 
 from .support.browser import LANDSCAPE, PORTRAIT, Patient, screen_problems
+from .support.keypad import open_with_speech
 from .support.right_to_left import ARABIC, arabic_settings
 
 pytestmark = pytest.mark.browser
@@ -193,3 +194,25 @@ def test_an_english_screen_is_laid_out_as_before(open_kiosk, tmp_path):
     assert check["x"] + check["width"] <= words["x"], "the box sits left of its label"
     main = box(page, "#screen h1")
     assert main["x"] == pytest.approx((1080 - 46 * 22) / 2 + 24, abs=2), "the heading where it was"
+
+
+@pytest.mark.parametrize(("language", "forward"), [(ARABIC, "ArrowLeft"), ("en", "ArrowRight")])
+def test_audio_modes_side_arrows_point_the_way_the_language_reads(open_kiosk, tmp_path, language, forward):
+    """On a keypad the arrow that points the way the page reads goes on to the
+    next question: left in Arabic, right in English."""
+    kiosk, patient = open_with_speech(open_kiosk, **arabic_settings(tmp_path))
+    page = patient.page
+    page.goto(kiosk.url + "/")
+    if language != "en":
+        choose(patient, language)
+    start(patient)
+    patient.answers_safety()
+    at(patient, "/visit/situation")
+    page.keyboard.press("ArrowDown")  # audio mode starts, on the first question's first answer
+    expect(page.locator("body")).to_have_attribute("data-audio", "on")
+    page.wait_for_function("document.activeElement.name === 'spine_region'")
+    page.keyboard.press(forward)
+    page.wait_for_function("document.activeElement.name === 'first_recommendation'")
+    backward = {"ArrowLeft": "ArrowRight", "ArrowRight": "ArrowLeft"}[forward]
+    page.keyboard.press(backward)
+    page.wait_for_function("document.activeElement.name === 'spine_region'")

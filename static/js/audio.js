@@ -236,9 +236,19 @@
     return event.key.length === 1 || ["Backspace", "Delete", "Home", "End"].indexOf(event.key) !== -1;
   }
 
+  // The side arrows point the way they go: on a page read right to left
+  // (Arabic) the left arrow goes on to the next question, the right one back.
+  const MIRRORED = { previous_question: "next_question", next_question: "previous_question" };
+
+  function actionOf(event) {
+    const action = actions[keyName(event)];
+    const side = event.key === "ArrowLeft" || event.key === "ArrowRight";
+    return side && root.dir === "rtl" && MIRRORED[action] ? MIRRORED[action] : action;
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.altKey || event.metaKey) return;
-    const action = actions[keyName(event)];
+    const action = actionOf(event);
     if (!on) {
       if (!action || typing(event)) return;
       // Someone who moved here with Tab and sees the screen: Enter is theirs.
