@@ -24,7 +24,7 @@ from flask import current_app
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import braille, print_jobs, printing
+from . import braille, content, print_jobs, printing
 from .extensions import db
 from .models import Kiosk, Printer
 
@@ -139,7 +139,7 @@ def _quoted(names: list[str]) -> str:
 def embossers() -> list[Finding]:
     """Where the desk offers a braille embosser (found by the worker in CUPS,
     or named in BRAILLE_PRINTERS): whether liblouis can make the braille
-    handout here in each of the kiosk's languages, and whether a kiosk
+    handout here in each of the languages the clinic offers, and whether a kiosk
     auto-prints its PDFs on one."""
     try:
         # Listed by CUPS now or not: the desk offers both.
@@ -158,7 +158,7 @@ def embossers() -> list[Finding]:
         return []
     offers = f"The desk offers the braille embosser{'s' if len(names) > 1 else ''} {_quoted(names)}"
     findings = []
-    languages = current_app.config["LANGUAGES"]
+    languages = content.languages()
     with_table = [code for code in languages if code in braille.TABLES]
     if not shutil.which(braille.LOU_TRANSLATE):
         findings.append(

@@ -51,14 +51,19 @@ def init_db() -> None:
 
 @kiosk_cli.command("sample-handout")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--lang", default="en", show_default=True, help="Language of the handout.")
+@click.option(
+    "--lang", default="en", show_default=True, help="Language of the handout, as a tag: es, zh-Hans, ar…"
+)
 @click.option(
     "--paper", type=click.Choice(["letter", "a4"]), default=None, help="Paper size (default: setting)."
 )
 def sample_handout(out: Path, lang: str, paper: str | None) -> None:
     """Render a typical handout from built-in sample answers, without a visit."""
     from .handout import handout_pdf
+    from .languages import NAMES
 
+    if lang not in NAMES:
+        raise click.BadParameter(f"{lang!r}: the languages are {', '.join(NAMES)}", param_hint="--lang")
     pdf, pages = handout_pdf(
         SAMPLE_ANSWERS, language=lang, claim_code="K7P2", created_at=utcnow(), paper=paper
     )
@@ -234,9 +239,10 @@ def check_speech_command(wait: float) -> None:
     """Check, on the kiosk machine and as its user, that Read to me has local
     voices for the kiosk's languages and that a spoken sentence ends. Says
     what to install; exits 1 when the kiosk could not speak."""
+    from .content import languages
     from .voices import can_speak, check
 
-    findings = check(current_app.config["LANGUAGES"], timeout=wait)
+    findings = check(languages(), timeout=wait)
     for finding in findings:
         click.echo(f"{finding.level.value.upper()}: {finding.text}")
     if not can_speak(findings):
@@ -357,9 +363,19 @@ def translate_extract() -> None:
 
 @translate_cli.command("update")
 def translate_update() -> None:
-    """Extract, then merge new and changed texts into every language's catalog."""
+    """Extract, then merge new and changed texts into every language's catalog.
+
+    Each catalog keeps its review (pybabel would drop the header fields it
+    does not know); new or changed texts come in untranslated or fuzzy, and a
+    clinic cannot turn the language on again until they are translated."""
+    from .languages import review_headers, with_review_headers
+
     translate_extract.callback()
+    catalogs = list(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"))
+    reviews = {po: review_headers(po.read_text(encoding="utf-8")) for po in catalogs}
     _pybabel("update", "-i", str(TEMPLATE_CATALOG), "-d", str(TRANSLATIONS), "--no-wrap")
+    for po, review in reviews.items():
+        po.write_text(with_review_headers(po.read_text(encoding="utf-8"), review), encoding="utf-8")
     click.echo("Catalogs updated: translate the empty and fuzzy entries, then compile.")
 
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import languages
 from .clock import load_time_zone
 from .storage import write_atomically
 
@@ -274,5 +275,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_FORM_PARTS": 200,
     "BABEL_DEFAULT_LOCALE": "en",
     "BABEL_TRANSLATION_DIRECTORIES": "translations",
-    "LANGUAGES": {"en": "English", "es": "Español"},
+    # Every language the kiosk ships, by tag, each named in itself. Which of
+    # them a clinic offers, and in what order, is its own to say: the
+    # `languages` of instance/clinic.toml (kiosk/content.py).
+    "LANGUAGES": dict(languages.NAMES),
 }

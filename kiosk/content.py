@@ -39,6 +39,7 @@ import flask_babel
 from flask import Flask, current_app
 from markupsafe import escape
 
+from . import languages as lang_
 from . import questionnaire as qn
 from .storage import write_atomically
 
@@ -98,7 +99,9 @@ class Clinic:
         return LOGO_TYPES[self.logo.suffix.lower()] if self.logo else ""
 
     def welcome_words(self, language: str) -> str:
-        return self.welcome.get(language) or self.welcome.get("en", "")
+        """The clinic's words in `language` (a tag), or none: a screen in a
+        language the clinic wrote nothing in shows only the kiosk's own."""
+        return self.welcome.get(language, "")
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,10 @@ class Content:
     # The file's text as read and checked: what the last good copy keeps.
     text: str = field(default="", repr=False)
     audio: Audio = field(default_factory=Audio)
+    # The languages offered, by tag, in the clinic's order, and which of
+    # them are drafts (their catalog not yet reviewed).
+    languages: tuple[str, ...] = lang_.DEFAULT
+    drafts: tuple[str, ...] = ()
 
 
 class ContentError(Exception):
@@ -171,16 +178,20 @@ class _Lines:
 class _ClinicFileParser:
     """Parses and checks the clinic's TOML file against the built-in definition."""
 
-    def __init__(
-        self, path: Path, text: str, languages: list[str], base: Clinic, catalog_texts: frozenset[str]
-    ) -> None:
+    def __init__(self, path: Path, text: str, base: Clinic, translations: Path) -> None:
         self.path, self.name = path, path.name
         self.lines = _Lines(text)
-        self.languages = languages
-        self.others = [lang for lang in languages if lang != "en"]
         self.base = base
         self.text = text
-        self.catalog_texts = catalog_texts
+        self.translations = translations
+        # Until the file says otherwise; its words may be in any language the kiosk ships.
+        self.languages: list[str] = list(lang_.DEFAULT)
+        self.drafts: list[str] = []
+        self.others = [tag for tag in lang_.NAMES if tag != lang_.SOURCE]
+        self.catalog_texts: frozenset[str] = frozenset()
+        # A text of the clinic's without its words in a language on offer:
+        # said after the bank's other mistakes, which may be why.
+        self.missing: list[ContentError] = []
 
     def fail(
         self, problem: str, table: str, index: int | None = None, key: str | None = None
@@ -196,11 +207,95 @@ class _ClinicFileParser:
             message = str(error).replace(where.group(0), "") if where else str(error)
             line = int(where.group(1)) if where else None
             raise ContentError(self.name, line, f"this is not valid TOML ({message})") from None
-        self._only(data, {"clinic", "welcome", "bank", "audio"}, "", None)
+        self._only(data, {"languages", "draft_languages", "clinic", "welcome", "bank", "audio"}, "", None)
+        self._languages(data.get("languages", list(lang_.DEFAULT)), data.get("draft_languages", []))
+        self.catalog_texts = _catalog_texts(self.translations, self.languages)
         clinic = self._clinic(data.get("clinic", {}), data.get("welcome", {}))
         definition, translations, own = self._bank(data.get("bank", {}))
         audio = self._audio(data.get("audio", {}))
-        return Content(definition, clinic, translations, own, source=self.name, text=self.text, audio=audio)
+        return Content(
+            definition,
+            clinic,
+            translations,
+            own,
+            source=self.name,
+            text=self.text,
+            audio=audio,
+            languages=tuple(self.languages),
+            drafts=tuple(self.drafts),
+        )
+
+    def _languages(self, offered: Any, drafts: Any) -> None:
+        """The languages to offer, each a tag the kiosk ships with a complete
+        catalog, reviewed unless the clinic marks it a draft."""
+        for key, value in (("languages", offered), ("draft_languages", drafts)):
+            if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+                raise ContentError(
+                    self.name,
+                    self._top_line(key),
+                    f'{key} must be a list of language tags in quotes, like ["en", "es", "vi"]',
+                )
+            known = {tag.lower(): tag for tag in lang_.NAMES}
+            seen: list[str] = []
+            for tag in value:
+                line = self._item_line(key, tag, seen.count(tag))
+                if tag not in lang_.NAMES:
+                    if tag.strip().lower() in known:
+                        problem = f"{tag!r} is written {known[tag.strip().lower()]!r}"
+                    else:
+                        problem = f"there is no language {tag!r} (the kiosk has: {', '.join(lang_.NAMES)})"
+                    raise ContentError(self.name, line, f"{key}: {problem}")
+                if tag in seen:
+                    raise ContentError(self.name, line, f"{key}: {tag!r} is listed twice")
+                seen.append(tag)
+        if not offered:
+            raise ContentError(self.name, self._top_line("languages"), "languages: list at least English")
+        if lang_.SOURCE not in offered:
+            raise ContentError(
+                self.name,
+                self._top_line("languages"),
+                'languages: English ("en") must be on: every visit starts in it, and staff read it',
+            )
+        for tag in drafts:
+            if tag not in offered:
+                raise ContentError(
+                    self.name,
+                    self._item_line("draft_languages", tag),
+                    f"draft_languages: {tag!r} is not in languages: turn it on there too, or take it out here",
+                )
+        for tag in offered:
+            found = lang_.catalog(self.translations, tag)
+            described = f"{lang_.name(tag)} ({tag})"
+            if found.problem:
+                raise ContentError(
+                    self.name, self._item_line("languages", tag), f"languages: {described}: {found.problem}"
+                )
+            if not found.reviewed and tag not in drafts:
+                raise ContentError(
+                    self.name,
+                    self._item_line("languages", tag),
+                    f"languages: {described} has not been reviewed by your interpreter (its catalog's "
+                    f"X-Reviewed-By and X-Reviewed-On are empty): have it reviewed, or add {tag!r} to "
+                    "draft_languages to offer it as a draft",
+                )
+        self.languages, self.drafts = list(offered), [tag for tag in offered if tag in drafts]
+
+    def _item_line(self, key: str, item: str, before: int = 0) -> int | None:
+        """The line of one item of a list at the top of the file, after
+        `before` others like it (the list's own line if not found)."""
+        start = self._top_line(key)
+        if start is None:
+            return None
+        quoted = re.compile(r"[\"']" + re.escape(item) + r"[\"']")
+        for n in range(start - 1, len(self.lines.lines)):
+            line = self.lines.lines[n].split("#", 1)[0]
+            found = len(quoted.findall(line))
+            if found > before:
+                return n + 1
+            before -= found
+            if "]" in line:
+                break
+        return start
 
     def _only(self, table: Mapping[str, Any], known: set[str], name: str, index: int | None) -> None:
         for key in table:
@@ -214,7 +309,7 @@ class _ClinicFileParser:
 
     def _top_line(self, key: str) -> int | None:
         for n, line in enumerate(self.lines.lines):
-            if re.match(r"^\s*\[*\s*" + re.escape(key) + r"\b", line):
+            if re.match(r"^\s*\[*\s*" + re.escape(key) + r"(?![\w-])", line):
                 return n + 1
         return None
 
@@ -240,7 +335,7 @@ class _ClinicFileParser:
         logo, logo_data = self._logo(settings["logo"]) if "logo" in settings else (None, b"")
         if not isinstance(welcome, dict):
             raise self.fail("[welcome] must be a table: one line per language", "welcome")
-        self._only(welcome, set(self.languages), "welcome", None)
+        self._only(welcome, set(lang_.NAMES), "welcome", None)
         words = {
             lang: self._string(text, LIMITS["welcome"], "welcome", lang) for lang, text in welcome.items()
         }
@@ -316,12 +411,28 @@ class _ClinicFileParser:
     def _translated(
         self, item: Mapping[str, Any], key: str, limit: int, table: str, index: int
     ) -> dict[str, str]:
-        """``key`` in English, and ``key_<language>`` for the kiosk's other languages."""
+        """``key`` in English, and ``key_<tag>`` for the kiosk's other languages.
+
+        Each language the clinic offers needs the clinic's own words: a
+        patient never meets English among the questions in their language.
+        (Words the kiosk already says are translated by its catalogs.)"""
         texts = {}
         for lang in self.others:
             if f"{key}_{lang}" in item:
                 texts[lang] = self._string(item[f"{key}_{lang}"], limit, table, f"{key}_{lang}", index)
-        if texts and item.get(key) in self.catalog_texts:
+        english = item.get(key)
+        for lang in self.languages:
+            if lang != lang_.SOURCE and lang not in texts and english not in self.catalog_texts:
+                self.missing.append(
+                    self.fail(
+                        f"{key}_{lang} is missing: the kiosk offers {lang_.name(lang)}, and this {key} "
+                        f"needs your words in it too (or take {lang!r} out of languages)",
+                        table,
+                        index,
+                        key,
+                    )
+                )
+        if texts and english in self.catalog_texts:
             # Translations are found by their English: this one would change
             # the kiosk's own wherever it says the same.
             raise self.fail(
@@ -420,6 +531,8 @@ class _ClinicFileParser:
                     index,
                     "id",
                 )
+        if self.missing:
+            raise self.missing[0]
         topics = [
             replace(t, questions=tuple(q for q in t.questions if q.id not in hide))
             for t in topics
@@ -561,18 +674,19 @@ def read_file(path: Path, app: Flask) -> Content:
         raise ContentError(path.name, None, "the file must be saved as UTF-8 text") from None
     except OSError as error:
         raise ContentError(path.name, None, f"the file could not be read ({error.strerror})") from None
-    languages = list(app.config["LANGUAGES"])
-    return _ClinicFileParser(
-        path, text, languages, built_in(app).clinic, _catalog_texts(app, languages)
-    ).parse()
+    return _ClinicFileParser(path, text, built_in(app).clinic, translations_folder(app)).parse()
 
 
-def _catalog_texts(app: Flask, languages: list[str]) -> frozenset[str]:
+def translations_folder(app: Flask) -> Path:
+    """Where the catalogs are (Flask-Babel's first translation directory)."""
+    return Path(app.root_path) / app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";")[0]
+
+
+def _catalog_texts(directory: Path, languages: list[str]) -> frozenset[str]:
     """Every English text the kiosk's own catalogs translate."""
-    directory = Path(app.root_path) / "translations"
     texts: set[str] = set()
     for language in languages:
-        catalog = babel.support.Translations.load(str(directory), [language])
+        catalog = babel.support.Translations.load(str(directory), [lang_.babel_id(language)])
         texts.update(key for key in getattr(catalog, "_catalog", {}) if isinstance(key, str) and key)
     return frozenset(texts)
 
@@ -647,6 +761,11 @@ def clinic() -> Clinic:
     return current().content.clinic
 
 
+def languages() -> dict[str, str]:
+    """The languages the kiosk offers, by tag, each with its own name, in the clinic's order."""
+    return {tag: lang_.name(tag) for tag in current().content.languages}
+
+
 def gettext(text: str, **variables: Any) -> str:
     """Translate: a clinic's own text from its file, the rest from the catalogs."""
     return _translate(current().content, text, variables)
@@ -655,7 +774,7 @@ def gettext(text: str, **variables: Any) -> str:
 def _translate(content: Content, text: str, variables: Mapping[str, Any]) -> str:
     if content.translations:
         locale = flask_babel.get_locale()
-        own = content.translations.get(locale.language if locale else "en", {}).get(text)
+        own = content.translations.get(lang_.tag_of(locale) if locale else lang_.SOURCE, {}).get(text)
         if own is not None:
             return own % variables if variables else own
     return flask_babel.gettext(text, **variables)

@@ -2,14 +2,17 @@
 
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, session
 from flask_babel import Babel, get_locale
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from htmx_flask import Htmx
+from markupsafe import Markup, escape
 from sqlalchemy.orm import DeclarativeBase
 
+from . import languages
 from .security import CSRFProtect
 
 
@@ -25,12 +28,43 @@ login_manager = LoginManager()
 migrate = Migrate()
 
 
-def select_locale() -> str:
-    """The language the patient chose on this kiosk, else the clinic's default."""
+def select_locale() -> str | languages.Locale:
+    """The language the patient chose on this kiosk, if the clinic offers it,
+    else the clinic's default; as Babel names it."""
+    from . import content
+
     lang = session.get("lang")
-    if isinstance(lang, str) and lang in current_app.config["LANGUAGES"]:
-        return lang
+    if isinstance(lang, str) and lang in content.current().content.languages:
+        return languages.babel_locale(lang)
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def page_language() -> str:
+    """The language of the page being drawn, as a tag: "zh-Hans"."""
+    return languages.tag_of(get_locale() or languages.SOURCE)
+
+
+def text_direction(language: object = None) -> str:
+    """ "rtl" or "ltr": how a page in `language` runs (a tag like "ar" or
+    "zh-Hans", or a Babel Locale), by default the page's own language. One
+    answer for the kiosk's screens, its error pages and the handout."""
+    if language is None:
+        language = get_locale()
+    try:
+        locale = language if isinstance(language, Locale) else languages.babel_locale(str(language))
+    except (ValueError, UnknownLocaleError):
+        return "ltr"
+    return "rtl" if locale is not None and locale.text_direction == "rtl" else "ltr"
+
+
+def isolated(text: object) -> Markup:
+    """On a right-to-left page, text set apart for the bidi algorithm (FSI ...
+    PDI): in its own direction, whatever surrounds it. For what a patient
+    typed where no element can isolate it (the handout: WeasyPrint does not
+    isolate a <bdi>). A left-to-right page gets the text as it is."""
+    if text_direction() != "rtl":
+        return escape(text)
+    return Markup("\u2068") + escape(text) + Markup("\u2069")
 
 
 def init_app(app: Flask, migrations: Path) -> None:
@@ -43,3 +77,6 @@ def init_app(app: Flask, migrations: Path) -> None:
     login_manager.session_protection = "basic"
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["page_language"] = page_language
+    app.jinja_env.globals["text_direction"] = text_direction
+    app.jinja_env.filters["isolated"] = isolated

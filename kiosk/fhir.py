@@ -18,7 +18,7 @@ import json
 from datetime import UTC
 from typing import Any
 
-from flask import Blueprint, abort, current_app, g, jsonify, url_for
+from flask import Blueprint, abort, g, jsonify, url_for
 from flask_babel import force_locale
 from flask_login import current_user
 
@@ -26,6 +26,7 @@ from . import audit, auth, content, errors
 from . import questionnaire as qn
 from .content import gettext
 from .extensions import db
+from .languages import babel_locale
 from .models import Handout
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
@@ -51,10 +52,10 @@ def answer_system(question: qn.Question) -> str:
 def _translations(text: str) -> dict[str, Any]:
     """``_text`` (or ``_display``): the text in every other language the kiosk has."""
     extensions = []
-    for language in sorted(current_app.config["LANGUAGES"]):
+    for language in sorted(content.current().content.languages):
         if language == SOURCE_LANGUAGE:
             continue
-        with force_locale(language):
+        with force_locale(babel_locale(language)):
             translated = gettext(text)
         if translated != text:
             extensions.append(
@@ -154,7 +155,7 @@ def questionnaire_response(handout: Handout) -> dict[str, Any]:
     """The handout's answers, by linkId, in the language the patient used."""
     answers = handout.visit.answers or {}
     groups = []
-    with force_locale(handout.language):
+    with force_locale(babel_locale(handout.language)):
         for step in content.definition().steps:
             items = []
             for question in step.fields():

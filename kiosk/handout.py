@@ -41,7 +41,9 @@ from . import content
 from . import questionnaire as qn
 from .clock import clinic_time
 from .content import Clinic, gettext
+from .extensions import text_direction
 from .handout_fonts import HandoutFonts
+from .languages import babel_locale
 
 log = logging.getLogger(__name__)
 
@@ -251,11 +253,17 @@ def _footer(clinic: Clinic, date: str, claim_code: str) -> str:
     """Clinic, phone, date and claim code, for the foot of every page.
 
     Spaces inside each part are non-breaking, so a long clinic name wraps the
-    footer between parts, never inside a date or the code.
+    footer between parts, never inside a date or the code. On a right-to-left
+    page each part, and the code within its own, is isolated (FSI or LRI ...
+    PDI; margin text has no element to carry a dir): a phone number, a date or
+    the code keeps its order, and the parts read right to left.
     """
     code = gettext("Code")  # outside the f-string, where Babel finds it
-    parts = [clinic.name, clinic.phone, date, f"{code} {claim_code}"]
-    return " · ".join(part.replace(" ", "\u00a0") for part in parts if part)
+    rtl = text_direction() == "rtl"
+    claim = f"\u2066{claim_code}\u2069" if rtl else claim_code
+    parts = [clinic.name, clinic.phone, date, f"{code} {claim}"]
+    parts = [part.replace(" ", "\u00a0") for part in parts if part]
+    return " · ".join(f"\u2068{part}\u2069" if rtl else part for part in parts)
 
 
 def _context(
@@ -289,7 +297,7 @@ def _from_template(
     paper = paper.lower()
     if paper not in PAPER_SIZES:
         raise ValueError(f"unknown paper size {paper!r}; use one of {', '.join(PAPER_SIZES)}")
-    with force_locale(language):
+    with force_locale(babel_locale(language)):
         return render_template(
             "handout/handout.html", language=language, paper=paper, letter_only=letter_only, **context
         )
@@ -370,7 +378,7 @@ def handout_content(
     """What the handout shows, in `language`, as data: the page's sections and
     blocks, the warning signs, the claim code, the clinic, the date. The
     printed handout and the braille one (``kiosk.braille``) are made from it."""
-    with force_locale(language):
+    with force_locale(babel_locale(language)):
         return _context(answers, claim_code=claim_code, created_at=created_at, clinic=content.clinic())
 
 

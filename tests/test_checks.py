@@ -338,13 +338,19 @@ def test_an_embosser_without_a_languages_table_is_a_problem(app, runner, cups, m
     assert "in Español: the braille table for Español (es-g1.ctb) is not installed." in result.output
 
 
-def test_a_language_without_a_braille_table_is_noted(app, runner, cups):
+def test_a_language_without_a_braille_table_is_noted(app, runner, cups, tmp_path):
+    from .support.content import write
+    from .support.languages import translations_folder
+
     cups(WELL_SET_UP)
     embosser_found(app)
-    app.config["LANGUAGES"] = {**app.config["LANGUAGES"], "fr": "Français"}
+    result = runner.invoke(args=["kiosk", "check"])
+    assert "cannot be embossed" not in result.output  # only the languages the clinic offers
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(translations_folder(tmp_path / "translations", "vi"))
+    write(app, 'languages = ["en", "es", "vi"]\ndraft_languages = ["vi"]\n')
     result = runner.invoke(args=["kiosk", "check"])
     assert (
-        "NOTE: Handouts in Français cannot be embossed: the kiosk has no braille table for it."
+        "NOTE: Handouts in Tiếng Việt cannot be embossed: the kiosk has no braille table for it."
         in result.output
     )
 

@@ -277,3 +277,38 @@ def test_read_to_me_lasts_for_the_visit_and_ends_with_it(open_kiosk):
     expect(button).to_have_attribute("aria-pressed", "false")
     assert [s for s in spoken(page) if "text" in s] == [], "Welcome spoke for the next patient"
     patient.expect_no_blocked_or_broken_scripts()
+
+
+@pytest.mark.parametrize(
+    ("language", "voices", "wanted"),
+    [
+        pytest.param(
+            "en",
+            ({"name": "English (Great Britain)", "lang": "en-GB"}, ENGLISH),
+            ENGLISH["name"],
+            id="American English before British",
+        ),
+        pytest.param(
+            "es",
+            (
+                ENGLISH,
+                {"name": "Spanish (Spain)", "lang": "es"},
+                {"name": "Spanish (Latin America)", "lang": "es-419"},
+            ),
+            "Spanish (Latin America)",
+            id="Latin American Spanish before Spain's",
+        ),
+    ],
+)
+def test_read_to_me_speaks_as_a_us_clinics_patients_speak(open_kiosk, language, voices, wanted):
+    """Most Spanish-speaking patients of a US clinic are from the Americas, and
+    espeak-ng lists Spain's Spanish as plain "es": the kiosk prefers the
+    American variant of a language when the machine has one."""
+    patient = kiosk_with_speech(open_kiosk, voices=voices)
+    page = patient.page
+    if language != "en":
+        page.locator(f'.language-settings button[value="{language}"]').tap()
+        expect(page.locator("html")).to_have_attribute("lang", language)
+    turns_reading_on(patient)
+    page.wait_for_function("window.__spoken.some(s => s.text)")
+    assert {s["voice"] for s in spoken(page) if "text" in s} == {wanted}

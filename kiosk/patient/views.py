@@ -26,7 +26,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,7 +35,7 @@ from .. import content, enrolled_kiosks, errors, statistics, visits
 from .. import questionnaire as qn
 from ..content import definition
 from ..content import gettext as _
-from ..extensions import babel, csrf
+from ..extensions import csrf, page_language
 from ..models import Visit
 from ..questionnaire import N_
 from . import bp, display, spelling
@@ -279,16 +278,8 @@ def welcome():
 
 
 def _available_languages() -> dict[str, str]:
-    """Languages with a translation installed (English is the source).
-
-    Looked up once per process: the catalogues only change with a deploy.
-    """
-    cached = current_app.extensions.get("kiosk_languages")
-    if cached is None:
-        installed = {"en"} | {str(locale.language) for locale in babel.list_translations()}
-        cached = {code: name for code, name in current_app.config["LANGUAGES"].items() if code in installed}
-        current_app.extensions["kiosk_languages"] = cached
-    return cached
+    """The languages the clinic offers (its content file checked each one's catalog)."""
+    return content.languages()
 
 
 @bp.app_context_processor
@@ -301,7 +292,7 @@ def display_settings() -> dict[str, Any]:
         "display": display.Display.from_session(session),
         "text_sizes": display.TEXT_SIZES,
         "languages": _available_languages(),
-        "current_language": str(get_locale()),
+        "current_language": page_language(),
         "definition": definition(),
         "audio_keys": content.current().content.audio.keys,
     }

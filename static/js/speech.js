@@ -72,12 +72,22 @@
 
   // A voice for the page's language, and only one on this machine: a remote
   // voice would send the screen's words to someone else's server.
+  // A page in a language without a region ("es") is spoken in the variant
+  // a US clinic's patients speak, when the machine has it: espeak-ng lists
+  // Spain's Spanish as plain "es" and British English first.
+  const AMERICAN = { en: ["en-us"], es: ["es-419", "es-us", "es-mx"] };
+
   function findVoice() {
     const local = synth.getVoices().filter(function (v) {
       return v.localService && primary(v.lang) === primary(lang);
     });
-    const exact = local.filter(function (v) { return tagOf(v.lang) === tagOf(lang); });
-    return exact.find(function (v) { return v.default; }) || exact[0]
+    const tagged = function (tag) {
+      return local.filter(function (v) { return tagOf(v.lang) === tag; });
+    };
+    const exact = tagged(tagOf(lang));
+    const american = tagOf(lang) === primary(lang) ? (AMERICAN[primary(lang)] || []).flatMap(tagged) : [];
+    const best = american.length ? american : exact;
+    return best.find(function (v) { return v.default; }) || best[0]
       || local.find(function (v) { return v.default; }) || local[0] || null;
   }
 
