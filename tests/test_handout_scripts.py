@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import unicodedata
 from datetime import UTC, datetime
 from functools import cache
 
@@ -99,10 +100,15 @@ def text_of(pdf: bytes) -> str:
 
 
 def printed(typed: str, text: str) -> bool:
-    """Whether every word typed comes back from the PDF (pdftotext may move
-    the punctuation of a right-to-left line, and breaks Chinese lines anywhere)."""
-    joined = "".join(text.split())
-    return all(word.strip(".?؟。？") in joined for word in typed.split())
+    """Whether every word typed comes back from the PDF, its letters in order.
+    Punctuation and spaces are left out: pdftotext moves the punctuation of a
+    right-to-left line, and breaks Chinese lines anywhere."""
+
+    def letters(words: str) -> str:
+        return "".join(char for char in words if unicodedata.category(char)[0] in "LMN")
+
+    joined = letters(text)
+    return all(letters(word) in joined for word in typed.split())
 
 
 def families(fonts) -> set[str]:

@@ -15,7 +15,8 @@ clinic nor CI needs it. Running it again writes the same files.
   ``static/css/fonts-zh-Hans.css`` (``-zh-Hant``, ``-ko``) that declare them.
 - A few kilobytes of each script for the language buttons, where each
   language is named in its own ("Kiosk Names ..." families): a screen in
-  another language that only names them fetches no slice and no whole font.
+  another language that only names them fetches no slice and no whole font;
+  and the language menu's globe, cut from Noto Emoji.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ LANGUAGE_NAMES = {
     "Kiosk Names Arabic": ("vazirmatn/Vazirmatn", "العربية"),
     "Kiosk Names Noto Sans": ("noto-sans/NotoSans", "Tiếng Việt Русский русский"),
 }
+
+# Symbols the kiosk's own screens show, by the family that draws them.
+KIOSK_SYMBOLS = {"Bundled Noto Emoji": ("noto-emoji/NotoEmoji", "\U0001f310")}
 
 
 def npm_pack(package: str, version: str, into: Path) -> Path:
@@ -161,6 +165,26 @@ def main() -> None:
                     f"font-display: swap; unicode-range: {ranges};\n"
                     f'  src: url(../fonts/language-names/{small.name}) format("woff2"); }}'
                 )
+        # The globe of the language menu, in the emoji font's own family: a
+        # screen that shows only it fetches under 1 kB, not the whole font (877 kB).
+        for family, (stem, text) in KIOSK_SYMBOLS.items():
+            small = HERE / "language-names" / f"{stem.split('/')[1]}-Kiosk.woff2"
+            subset.main(
+                [
+                    str(HERE / f"{stem}-Regular.ttf"),
+                    f"--text={text}",
+                    "--layout-features=*",
+                    "--no-hinting",
+                    "--flavor=woff2",
+                    f"--output-file={small}",
+                ]
+            )
+            ranges = ",".join(f"U+{ord(c):X}" for c in sorted(set(text)))
+            rules.append(
+                f'@font-face {{ font-family: "{family}"; font-weight: 400; font-style: normal; '
+                f"font-display: swap; unicode-range: {ranges};\n"
+                f'  src: url(../fonts/language-names/{small.name}) format("woff2"); }}'
+            )
         (CSS / "fonts-names.css").write_text("\n".join(rules) + "\n", encoding="utf-8")
 
 
