@@ -17,7 +17,7 @@ WEB_WORKERS ?= 2
 # its kiosks (README: Running in a clinic).
 KIOSK_ENROLLMENT ?= 0
 
-.PHONY: run test test-fast lint system-deps init-db bench loadtest capacity translations
+.PHONY: run test test-fast lint system-deps init-db bench loadtest capacity translations fonts
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { \
@@ -76,6 +76,13 @@ test-fast: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The script fonts (Noto Sans SC/TC/KR, Noto Sans, Vazirmatn), fetched again
+# from the npm registry (npm pack) and written to static/fonts and the kiosk's
+# font stylesheets (static/fonts/fetch.py). The files are kept in git: neither
+# make run nor CI needs this.
+fonts: $(VENV)/.installed-run
+	$(BIN)/python static/fonts/fetch.py
 
 # How long a typical handout takes to render (kiosk/bench.py); the last line
 # printed is JSON. A measurement, not a test: it never fails on a slow machine.

@@ -24,6 +24,13 @@ time (``time.process_time``), which a busy machine disturbs far less than the
 clock on the wall; "handouts per core-minute" is a minute of CPU over the
 mean CPU time of one handout. Wall times are given too.
 
+The languages part renders the same visit in each language, its own
+question typed in the language's script, in turn (``handout_pdf`` as a
+render process does, after a warm-up that loads every font), and gives each
+one's mean CPU time and its ratio to English. A language whose catalog is
+not installed yet is laid out from the English strings under its own
+``lang``: the fonts, and the typed question, are its own.
+
 The desk part fills a queue with QUEUE_ROWS finished handouts and an alert,
 then times a full queue fragment and the conditional poll that finds nothing
 new (a 304 with no body), through the app in this process.
@@ -56,6 +63,18 @@ from typing import Any
 
 SAMPLE_CLAIM_CODE = "K7P2"
 QUEUE_ROWS = 50
+# The languages timed, each with a question as a patient would type it.
+LANGUAGE_QUESTIONS = {
+    "en": "Will I need more surgery after this one?",
+    "es": "¿Necesitaré otra cirugía después de esta?",
+    "zh-Hans": "手术后我多久能回去工作？我还需要再做手术吗？",
+    "zh-Hant": "手術後我多久能回去工作？我還需要再做手術嗎？",
+    "ko": "수술 후 언제 다시 일할 수 있나요? 수술을 또 받아야 하나요?",
+    "ar": "هل سأحتاج إلى جراحة أخرى بعد هذه؟ متى أعود إلى العمل؟",
+    "vi": "Tôi có cần phẫu thuật nữa không? Khi nào tôi đi làm lại được?",
+    "ru": "Понадобится ли мне ещё одна операция? Когда я смогу вернуться на работу?",
+}
+LANGUAGE_RUNS = 10
 POLLS = 200
 PICKUPS = 20
 IDLE_SECONDS = 30
@@ -166,6 +185,8 @@ def run(runs: int = 30, warmup: int = 3, paper: str = "letter") -> dict[str, Any
                 .pages
             )
 
+            languages = _languages(runs=max(LANGUAGE_RUNS, runs // 3))
+
         with app.app_context():
             desk = _desk_poll(app, pdf)
             worker = _worker(app, instance, pdf)
@@ -188,12 +209,52 @@ def run(runs: int = 30, warmup: int = 3, paper: str = "letter") -> dict[str, Any
         "ratio_to_before": round(per_minute["ours"] / per_minute["before"], 2),
         "ratio_to_plain": round(per_minute["ours"] / per_minute["plain"], 2),
         "ratio_to_machine_fonts": round(per_minute["ours"] / per_minute["machine"], 2),
+        "languages": languages,
         **desk,
         **worker,
         "subsetter": font_subsetter(),
         "cpus": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
+    }
+
+
+def _languages(runs: int) -> dict[str, dict[str, Any]]:
+    """The sample handout in each language: mean CPU time, pages, ratio to English."""
+    from .cli import SAMPLE_ANSWERS
+    from .extensions import babel
+    from .handout import _pdf_from_html, handout_html
+
+    installed = {"en"} | {str(locale).replace("_", "-") for locale in babel.list_translations()}
+    created_at = datetime.now(UTC)
+    html: dict[str, str] = {}
+    for language, question in LANGUAGE_QUESTIONS.items():
+        top = ["own_question_1", *SAMPLE_ANSWERS["top_questions"][:2]]
+        answers = {**SAMPLE_ANSWERS, "own_question_1": question, "top_questions": top}
+        own = language in installed
+        page = handout_html(
+            answers, language=language if own else "en", claim_code=SAMPLE_CLAIM_CODE, created_at=created_at
+        )
+        html[language] = page if own else page.replace('<html lang="en"', f'<html lang="{language}"', 1)
+    for page in html.values():  # every font loaded, every stack laid out once
+        _pdf_from_html(page)
+    cpu: dict[str, list[float]] = {language: [] for language in html}
+    pages: dict[str, int] = {}
+    for _ in range(runs):
+        for language, page in html.items():
+            gc.collect()
+            start = time.process_time()
+            _, pages[language] = _pdf_from_html(page)
+            cpu[language].append((time.process_time() - start) * 1000)
+    english = statistics.mean(cpu["en"])
+    return {
+        language: {
+            "cpu_mean_ms": round(statistics.mean(ms), 1),
+            "ratio_to_en": round(statistics.mean(ms) / english, 2),
+            "pages": pages[language],
+            "strings": "own" if language in installed else "English",
+        }
+        for language, ms in cpu.items()
     }
 
 
@@ -350,6 +411,13 @@ def main(argv: list[str] | None = None) -> None:
         f"{r['ratio_to_plain']:.2f}x plain WeasyPrint, "
         f"{r['ratio_to_machine_fonts']:.2f}x with the machine's fontconfig"
     )
+    print(f"The handout in each language ({max(LANGUAGE_RUNS, r['runs'] // 3)} renders each, in turn):")
+    for language, figures in r["languages"].items():
+        strings = "" if figures["strings"] == "own" else " (English strings: no catalog yet)"
+        print(
+            f"  {language:8s} CPU {figures['cpu_mean_ms']:6.1f} ms, {figures['ratio_to_en']:.2f}x English, "
+            f"{figures['pages']} pages{strings}"
+        )
     print(
         f"Desk queue with {r['desk_queue_rows']} handouts and an alert: full fragment p50 "
         f"{r['desk_queue_p50_ms']} ms ({r['desk_queue_bytes']:,} bytes); a poll with nothing new "

@@ -1,4 +1,4 @@
-"""The handout's fonts: the ones the project ships, and one named fallback.
+"""The handout's fonts: the ones the project ships, and no other.
 
 WeasyPrint's own ``FontConfiguration`` starts from the machine's fontconfig
 (``FcInitLoadConfigAndFonts``): every installed font and every rule in
@@ -15,31 +15,17 @@ So the handout is laid out with a fontconfig of its own, made through the
 fontconfig API (no ``FONTCONFIG_FILE``: the worker renders in long-lived
 processes, and the environment is read when fontconfig first starts): no
 configuration file, no rules, no system font directory. It holds the
-stylesheet's ``@font-face`` files (``static/fonts/``) and the one font taken
-from the machine, ``FALLBACK_FONT_FILES``. The same answers give the same
-fonts, layout and page count on any machine that has that package.
+stylesheet's ``@font-face`` files (``static/fonts/``) and nothing else: Latin,
+Vietnamese, Greek, Cyrillic, Arabic and Persian, Chinese and Korean script are
+all in them, whole. The same answers give the same fonts, layout and page
+count on any machine.
 """
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
-
 from cffi import FFI
 from weasyprint.text import ffi as weasyprint_ffi
 from weasyprint.text.fonts import FontConfiguration
-
-log = logging.getLogger(__name__)
-
-# DejaVu Sans, from Debian's fonts-dejavu-core, for Arabic and Persian script
-# (and Greek, Cyrillic, Hebrew) that the bundled fonts lack. Its regular and
-# bold only: the package has no oblique, and another package's must not
-# change a handout.
-FALLBACK_PACKAGE = "fonts-dejavu-core"
-FALLBACK_FONT_FILES = (
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
-)
 
 # The two fontconfig calls WeasyPrint does not declare, on WeasyPrint's own
 # types, so what they return can be handed to its Pango font map.
@@ -73,8 +59,8 @@ _fontconfig = _open_fontconfig()
 
 
 class HandoutFonts(FontConfiguration):
-    """A WeasyPrint font configuration that sees no font of the machine's
-    except ``FALLBACK_FONT_FILES``; ``@font-face`` rules add the bundled ones."""
+    """A WeasyPrint font configuration that sees no font of the machine's;
+    ``@font-face`` rules add the bundled ones."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -83,9 +69,6 @@ class HandoutFonts(FontConfiguration):
             raise MemoryError("fontconfig could not make a configuration")
         # An empty set of system fonts: no directory is scanned.
         _fontconfig.FcConfigBuildFonts(config)
-        for path in FALLBACK_FONT_FILES:
-            if not weasyprint_ffi.fontconfig.FcConfigAppFontAddFile(config, str(path).encode()):
-                log.warning("handout fallback font %s is missing: apt-get install %s", path, FALLBACK_PACKAGE)
         # In place of the machine's configuration that FontConfiguration loaded:
         # the font map drops that one and keeps a reference to this one.
         self._config = config

@@ -157,7 +157,9 @@ def test_a_zero_width_non_joiner_still_shapes_the_word(handout_app, notdef_warni
     for word in (joined, apart):
         pdf = render(handout_app, typed(word))
         assert joined in poppler_text(pdf)
-        glyphs[word] = [g for font, gs in glyphs_drawn(pdf).items() if font.startswith("DejaVu") for g in gs]
+        glyphs[word] = [
+            g for font, gs in glyphs_drawn(pdf).items() if font.startswith("Bundled-Vazirmatn") for g in gs
+        ]
     assert len(glyphs[joined]) == len(glyphs[apart]) == len(joined)
     assert glyphs[joined] != glyphs[apart]
     assert notdef_warnings == []
@@ -187,13 +189,11 @@ def test_emoji_use_the_bundled_font_embedded(handout_app):
     assert all(fonts[name] for name in emoji)
 
 
-def test_arabic_script_prints_with_the_named_fallback_font(handout_app, notdef_warnings):
-    """Atkinson has no Arabic; the stylesheet falls back to DejaVu Sans
-    (fonts-dejavu-core), never to whatever the system picks."""
+def test_arabic_script_prints_with_the_bundled_arabic_font(handout_app, notdef_warnings):
+    """Atkinson has no Arabic; the stylesheet falls back to the bundled
+    Vazirmatn, never to whatever the system picks."""
     fonts = poppler_fonts(render(handout_app, typed(TYPED["arabic"])))
-    assert [name for name in fonts if name.startswith("DejaVu-Sans")], (
-        f"no DejaVu Sans in {sorted(fonts)}: apt-get install fonts-dejavu-core"
-    )
+    assert [name for name in fonts if name.startswith("Bundled-Vazirmatn")], sorted(fonts)
     assert all(fonts.values())
     assert notdef_warnings == []
 
