@@ -119,6 +119,8 @@ class Walk:
         expect(self.page).to_have_url(re.compile(re.escape(self.url + path) + r"(\?.*)?$"))
         expect(self.page.locator("html")).to_have_attribute("lang", self.tag)
         expect(self.page.locator("h1").first).to_be_visible()
+        # A new page in full, its stylesheets and fonts: not one still drawing.
+        self.page.wait_for_load_state("load")
 
     def check(self, screen: str) -> None:
         page = self.page
