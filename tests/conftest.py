@@ -438,3 +438,21 @@ def definition_in_force(app, definition):
         yield
     finally:
         state.content = before
+
+
+@pytest.fixture
+def notdef_warnings(monkeypatch) -> list[str]:
+    """What WeasyPrint reports drawing as .notdef (an empty box), caught before
+    kiosk.handout's filter keeps it out of the logs."""
+    from weasyprint.logger import LOGGER
+
+    warnings: list[str] = []
+    warning = LOGGER.warning
+
+    def record(message, *args, **kwargs):
+        if str(message).startswith(".notdef"):
+            warnings.append(message % args)
+        warning(message, *args, **kwargs)
+
+    monkeypatch.setattr(LOGGER, "warning", record)
+    return warnings

@@ -36,7 +36,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from kiosk import auth, create_app, enrolled_kiosks, models, visits
+from kiosk import auth, content, create_app, enrolled_kiosks, languages, models, visits
 from kiosk import questionnaire as qn
 from kiosk.cli import SAMPLE_ANSWERS
 from kiosk.database import create_tables
@@ -883,6 +883,9 @@ NO_PAGES = {
 # --- the welcome screen's preferences ---------------------------------------------------------------
 
 TEXT_SIZES = (100, 125, 150)
+# Audio mode's speech speeds and loudness steps, as the keys step through them.
+RATES, RATE_DEFAULT = (0.6, 0.75, 0.9, 1.1, 1.3, 1.6), 2
+VOLUMES, VOLUME_DEFAULT = (0.25, 0.5, 0.75, 1.0), 3
 # Where a preference may ask to go back to: pages of this site, and paths
 # that would leave it (or the header) if taken as they are.
 LOCAL_PATHS = ["/visit/safety", "/visit/review?return_to=review", "/visit/safety?which=1", "/?ended=1", "/"]
@@ -938,6 +941,15 @@ PREFERENCES = {
     ),
     "high_contrast": st.sampled_from(["on", "off", "ON", "On", "true", "1", "", "on ", "yes"]),
     "read_aloud": st.sampled_from(["on", "off", "OFF", "false", "0", "", "off\x00", "no"]),
+    "audio": st.sampled_from(["on", "off", "ON", "1", "", "yes", "on\x00"]),
+    "blank_screen": st.sampled_from(["on", "off", "Off", "true", "", "no"]),
+    **{
+        name: either(
+            st.sampled_from([str(step) for step in range(steps)]),
+            st.sampled_from([str(steps), "-1", "01", " 1", "1.0", "\u0661", "\u00b2", "\uff11", "", "fast"]),
+        )
+        for name, steps in (("speech_rate", len(RATES)), ("speech_volume", len(VOLUMES)))
+    },
     "draft_step": st.sampled_from([*STEP_IDS, "review", "Safety"]),
     "next": either(
         st.sampled_from(LOCAL_PATHS),
@@ -963,14 +975,24 @@ def preference_form(draw, always: tuple[str, ...] = ()) -> list[tuple[Any, Any]]
 
 
 def installed_languages(app) -> set[str]:
-    """The languages a patient may choose: English (the source) and each
-    translation installed."""
+    """The languages a patient may choose: those the clinic offers (English
+    and Spanish unless its clinic.toml says more) whose catalogs are here."""
     with app.app_context():
-        installed = {"en"} | {str(locale.language) for locale in babel.list_translations()}
-    return installed & set(app.config["LANGUAGES"])
+        installed = {"en"} | {languages.tag_of(locale) for locale in babel.list_translations()}
+        return installed & set(content.current().content.languages)
 
 
-DISPLAY_KEYS = ("lang", "text_size", "high_contrast", "read_aloud")
+DISPLAY_KEYS = (
+    "lang",
+    "text_size",
+    "high_contrast",
+    "read_aloud",
+    "audio",
+    "blank_screen",
+    "speech_rate",
+    "speech_volume",
+)
+SWITCHES = ("high_contrast", "read_aloud", "audio", "blank_screen")
 # A path a browser takes as one on this host: printable ASCII (it drops tabs
 # and line breaks), no backslash (it reads one as "/"), not "//" first.
 ON_THIS_SITE = re.compile(r"/(?![/\\])[!-\[\]-~]*")
@@ -1019,7 +1041,7 @@ def check_preferences(sent: Sent, how: How, before: dict, after: dict, languages
     assert after.get("lang") in (None, *languages), after
     assert after.get("text_size") is None or type(after["text_size"]) is int, after
     assert after.get("text_size") in (None, *TEXT_SIZES), after
-    assert all(after.get(name) in (None, True, False) for name in ("high_contrast", "read_aloud")), after
+    assert all(after.get(name) in (None, True, False) for name in SWITCHES), after
     if sent.too_large or not how.token_ok:
         assert sent.status == (413 if sent.too_large else 400)
         assert after == before
@@ -1032,19 +1054,36 @@ def check_preferences(sent: Sent, how: How, before: dict, after: dict, languages
         assert after["text_size"] == int(size)
     else:  # "0125", "١٢٥", "125 ": only the sizes the screen offers, as it sends them
         assert after.get("text_size") == before.get("text_size"), size
-    for name in ("high_contrast", "read_aloud"):
+    for name in SWITCHES:
         value = form.get(name)
-        assert after.get(name) is ((value == "on") if value in ("on", "off") else before.get(name)), name
+        expected = (value == "on") if value in ("on", "off") else before.get(name)
+        if name == "blank_screen" and expected is None and after.get("audio") is True:
+            expected = False  # audio mode on: the screen as the clinic sets it (shown, here)
+        assert after.get(name) is expected, name
+    for name, steps in (("speech_rate", len(RATES)), ("speech_volume", len(VOLUMES))):
+        value = form.get(name, "")
+        offered = [str(step) for step in range(steps)]  # only as the keys send them
+        assert after.get(name) == (int(value) if value in offered else before.get(name)), (name, value)
     if how.htmx and not lang:  # changed in place: the answers on screen stay
         assert sent.status == 204 and sent.response.get_data() == b""
         size = after.get("text_size", TEXT_SIZES[0])
         contrast, aloud = after.get("high_contrast") is True, after.get("read_aloud") is True
+        audio = after.get("audio") is True
+        blank = audio and after.get("blank_screen") is True
+        rate, volume = after.get("speech_rate", RATE_DEFAULT), after.get("speech_volume", VOLUME_DEFAULT)
+        classes = [f"text-{size}", *(["high-contrast"] if contrast else []), *(["audio"] if audio else [])]
         assert json.loads(sent.response.headers["HX-Trigger"]) == {
             "kiosk:display": {
                 "text_size": size,
                 "high_contrast": contrast,
                 "read_aloud": aloud,
-                "html_class": f"text-{size}" + (" high-contrast" if contrast else ""),
+                "audio": audio,
+                "blank_screen": blank,
+                "speech_rate": rate,
+                "speech_volume": volume,
+                "rate": RATES[rate],
+                "volume": VOLUMES[volume],
+                "html_class": " ".join(classes + (["audio-blank"] if blank else [])),
             }
         }
         return
@@ -1072,6 +1111,10 @@ def test_preferences_change_only_the_display_and_stay_on_this_site(app, data):
                 "text_size": st.sampled_from(TEXT_SIZES),
                 "high_contrast": st.booleans(),
                 "read_aloud": st.booleans(),
+                "audio": st.booleans(),
+                "blank_screen": st.booleans(),
+                "speech_rate": st.integers(0, len(RATES) - 1),
+                "speech_volume": st.integers(0, len(VOLUMES) - 1),
             },
         ),
         label="chosen earlier",

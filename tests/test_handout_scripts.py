@@ -24,7 +24,6 @@ from functools import cache
 import pytest
 from babel.messages.pofile import read_po
 from fontTools.ttLib import TTFont
-from weasyprint.logger import LOGGER
 
 from kiosk.cli import SAMPLE_ANSWERS
 from kiosk.handout import _pdf_from_html, handout_html, handout_pdf
@@ -47,21 +46,6 @@ EVERY_SCRIPT = " ".join(BY_TAG[tag].typed for tag in ("vi", "ru", "zh-Hans", "ko
 def poppler():
     if missing := [tool for tool in ("pdftotext", "pdffonts") if shutil.which(tool) is None]:
         pytest.fail(f"{', '.join(missing)} not found: apt-get install poppler-utils", pytrace=False)
-
-
-@pytest.fixture
-def notdef_warnings(monkeypatch) -> list[str]:
-    """What WeasyPrint reports drawing as .notdef (an empty box)."""
-    warnings: list[str] = []
-    warning = LOGGER.warning
-
-    def record(message, *args, **kwargs):
-        if str(message).startswith(".notdef"):
-            warnings.append(message % args)
-        warning(message, *args, **kwargs)
-
-    monkeypatch.setattr(LOGGER, "warning", record)
-    return warnings
 
 
 def answers_with(own_question: str, other_reason: str | None = None) -> dict:

@@ -23,7 +23,6 @@ from collections import defaultdict
 import pytest
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
-from weasyprint.logger import LOGGER
 
 from kiosk.cli import SAMPLE_ANSWERS
 from kiosk.handout import _pdf_from_html
@@ -49,22 +48,6 @@ POPPLER = ("pdftotext", "pdffonts")
 def poppler():
     if missing := [tool for tool in POPPLER if shutil.which(tool) is None]:
         pytest.fail(f"{', '.join(missing)} not found: apt-get install poppler-utils", pytrace=False)
-
-
-@pytest.fixture
-def notdef_warnings(monkeypatch) -> list[str]:
-    """What WeasyPrint reports drawing as .notdef (an empty box), caught before
-    kiosk.handout's filter keeps it out of the logs."""
-    warnings: list[str] = []
-    warning = LOGGER.warning
-
-    def record(message, *args, **kwargs):
-        if str(message).startswith(".notdef"):
-            warnings.append(message % args)
-        warning(message, *args, **kwargs)
-
-    monkeypatch.setattr(LOGGER, "warning", record)
-    return warnings
 
 
 def typed(text: str, **more) -> dict:

@@ -282,6 +282,8 @@ def test_a_worker_renders_a_queue_in_all_its_render_processes_each_handout_once(
     handouts = handouts_in(pg_app, ids)
     assert all(h.pdf.startswith(b"%PDF") and h.page_count >= 2 for h in handouts)
     assert [h.attempts for h in handouts] == [1] * len(ids), "each handout was claimed once"
+    # A render logs just after it commits: the last line may come a moment after the last READY.
+    wait_until(lambda: len(renders_logged(group)) >= len(ids), "every render to be logged", 30, group)
     rendered = renders_logged(group)
     assert sorted(handout for handout, _ in rendered) == ids, "each handout was rendered once"
     by = {pid for _, pid in rendered}

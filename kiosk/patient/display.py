@@ -100,8 +100,10 @@ def update(
             session[name] = form.get(name) == ON
     if session.get("audio") is True and "blank_screen" not in session:
         session["blank_screen"] = blank_by_default
+    # Only the steps as the keys send them: "01", "١" or "²" are not steps
+    # (and int("²") would fail).
     for name, steps in (("speech_rate", RATES), ("speech_volume", VOLUMES)):
-        value = form.get(name, "")
-        if value.isdigit() and int(value) < len(steps):
-            session[name] = int(value)
+        offered = {str(step): step for step in range(len(steps))}
+        if (value := form.get(name, "")) in offered:
+            session[name] = offered[value]
     return Display.from_session(session)
