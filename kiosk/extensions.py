@@ -4,7 +4,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, Domain, get_locale
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -22,7 +22,20 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 csrf = CSRFProtect()
+
+
+class _AppDomain(Domain):
+    """The catalogs' translations, kept for each app. Flask-Babel keeps them
+    on its Babel object, one for the process, by locale alone: a second app
+    in the process (the tests make many, each with its own translations
+    folder) would be given the first one's Vietnamese."""
+
+    def get_translations_cache(self, ctx):
+        return current_app.extensions.setdefault("kiosk.translations", {})
+
+
 babel = Babel()
+babel.domain_instance = _AppDomain()
 htmx = Htmx()
 login_manager = LoginManager()
 migrate = Migrate()

@@ -102,8 +102,25 @@ def primary(tag: str) -> str:
     return tag.lower().replace("_", "-").split("-")[0]
 
 
+SPOKEN_AS = {"zh": ("cmn-latn-pinyin", "cmn")}
+"""Languages read aloud in a language their tag does not name, best first:
+Chinese (zh-Hans, zh-Hant) in Mandarin, which espeak-ng tags "cmn". Its
+"cmn-latn-pinyin" voice reads Chinese characters as Mandarin (the plain
+"cmn" of espeak-ng 1.51 says them as pinyin and tone numbers in English).
+The kiosk page chooses the same way (static/js/speech.js, SPOKEN_AS)."""
+
+
 def voices_for(voices: Sequence[Voice], language: str) -> list[Voice]:
-    return [voice for voice in voices if primary(voice.language) == primary(language)]
+    """The voices the kiosk page would read `language` with, best first."""
+    written = [voice for voice in voices if primary(voice.language) == primary(language)]
+    spoken = SPOKEN_AS.get(primary(language), ())
+    by_tag = [voice for tag in spoken for voice in voices if voice.language.lower() == tag]
+    return written or by_tag or [voice for voice in voices if primary(voice.language) in map(primary, spoken)]
+
+
+def spoken_tag(language: str) -> str:
+    """The language tag a sentence in `language` is spoken with."""
+    return next(iter(SPOKEN_AS.get(primary(language), ())), language)
 
 
 def _installed(runner: Runner) -> list[Finding]:
@@ -169,7 +186,7 @@ def _speaks(runner: Runner, languages: Mapping[str, str], timeout: float) -> lis
     findings = []
     for code, name in languages.items():
         sentence = SENTENCE.get(primary(code), SENTENCE["en"])
-        ran = runner(["spd-say", "-w", "-o", "espeak-ng", "-l", code, sentence], timeout)
+        ran = runner(["spd-say", "-w", "-o", "espeak-ng", "-l", spoken_tag(code), sentence], timeout)
         if ran.returncode is None:
             findings.append(Finding(Level.PROBLEM, SILENT.format(language=name, seconds=timeout)))
             break  # the rest would wait behind it

@@ -154,3 +154,27 @@ def test_the_command_prints_findings_and_fails_when_the_kiosk_cannot_speak(runne
     result = runner.invoke(args=["kiosk", "check-speech"])
     assert result.exit_code == 0, result.output
     assert "PROBLEM" not in result.output
+
+
+CHINESE_VOICES = """\
+Chinese (Mandarin, latin as English)                      cmn                     none
+Chinese (Mandarin, latin as English)+Adam                      cmn                     Adam
+Chinese (Mandarin, latin as Pinyin)          cmn-LATN-PINYIN                     none
+Chinese (Cantonese)                      yue                     none
+"""
+
+
+def test_chinese_is_found_in_mandarin_and_tagalog_has_no_voice():
+    """espeak-ng names Mandarin "cmn", never "zh": the page reads Chinese with
+    its Pinyin voice, and the check says so; it has no Tagalog."""
+    chain = FakeChain(**{"spd-say_-o_espeak-ng_-L": Ran(0, VOICE_LIST + CHINESE_VOICES)})
+    findings = check({"zh-Hans": "中文（简体）", "zh-Hant": "中文（繁體）", "tl": "Tagalog"}, runner=chain)
+    found = [f.text for f in findings if f.level is Level.OK and "espeak-ng voice" in f.text]
+    assert found == [
+        f"{name} ({tag}): 2 espeak-ng voices: Chinese (Mandarin, latin as English), "
+        "Chinese (Mandarin, latin as Pinyin)."
+        for tag, name in (("zh-Hans", "中文（简体）"), ("zh-Hant", "中文（繁體）"))
+    ]
+    [problem] = problems(findings)
+    assert problem.startswith("No espeak-ng voice for Tagalog (tl)")
+    assert chain.spoken() == ["cmn-latn-pinyin", "cmn-latn-pinyin"]

@@ -336,3 +336,18 @@ def test_tagalog_is_found_in_its_catalog_though_babel_calls_it_filipino(app, fol
     with app.app_context():
         html = handout_html(SAMPLE_ANSWERS, language="tl", claim_code="K7P2", created_at=VISIT_DATE)
     assert '<html lang="tl"' in html and "«tl»" in html
+
+
+def test_each_app_speaks_from_its_own_catalogs(app, make_app):
+    """Two apps in one process, one with the shipped Vietnamese and one with a
+    test's: each page comes from its own app's catalog, whichever drew first."""
+    shipped = make_app()
+    pages = {}
+    for name, each in (("shipped", shipped), ("test", app)):
+        write(each, 'languages = ["en", "vi"]\ndraft_languages = ["vi"]\n')
+        kiosk = Kiosk(each.test_client())
+        kiosk.get("/")
+        kiosk.post("/preferences", {"lang": "vi", "next": "/"})
+        pages[name] = kiosk.get("/").get_data(as_text=True)
+    assert marked("vi", "Get ready to ask for a second opinion") in pages["test"]
+    assert "«vi»" not in pages["shipped"]

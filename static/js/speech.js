@@ -77,16 +77,28 @@
   // Spain's Spanish as plain "es" and British English first.
   const AMERICAN = { en: ["en-us"], es: ["es-419", "es-us", "es-mx"] };
 
+  // A page's language may be spoken by voices tagged with the language
+  // spoken rather than the one written: Chinese ("zh-Hans", "zh-Hant") is
+  // read aloud in Mandarin, which espeak-ng tags "cmn". Its plain "cmn" voice
+  // (espeak-ng 1.51, "latin as English") reads Chinese characters as pinyin
+  // syllables and tone numbers said in English; "cmn-latn-pinyin" reads them
+  // as Mandarin. Best first; a voice tagged "zh-..." is taken before them.
+  const SPOKEN_AS = { zh: ["cmn-latn-pinyin", "cmn"] };
+
   function findVoice() {
+    const spokenAs = SPOKEN_AS[primary(lang)] || [];
+    const languages = [primary(lang)].concat(spokenAs.map(primary));
     const local = synth.getVoices().filter(function (v) {
-      return v.localService && primary(v.lang) === primary(lang);
+      return v.localService && languages.indexOf(primary(v.lang)) !== -1;
     });
     const tagged = function (tag) {
       return local.filter(function (v) { return tagOf(v.lang) === tag; });
     };
     const exact = tagged(tagOf(lang));
     const american = tagOf(lang) === primary(lang) ? (AMERICAN[primary(lang)] || []).flatMap(tagged) : [];
-    const best = american.length ? american : exact;
+    const written = local.filter(function (v) { return primary(v.lang) === primary(lang); });
+    const spoken = spokenAs.flatMap(tagged);
+    const best = american.length ? american : exact.length ? exact : written.length ? written : spoken;
     return best.find(function (v) { return v.default; }) || best[0]
       || local.find(function (v) { return v.default; }) || local[0] || null;
   }
