@@ -17,7 +17,7 @@ from kiosk.visits import CLAIM_CODE_ALPHABET
 
 from .conftest import app_config, form_for, run_worker
 
-CLAIM_CODE = re.compile(r'id="claim-code">([A-Z0-9]{4})<')
+CLAIM_CODE = re.compile(r'id="claim-code"[^>]*>([A-Z0-9]{4})<')
 
 
 def test_welcome_offers_start_and_asks_for_no_name(client):

@@ -62,7 +62,7 @@ COUNTS_FILE = os.environ.get("LOADTEST_COUNTS", "")
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 CSRF_HEADER = re.compile(r'"X-CSRFToken": "([^"]+)"')
-CLAIM_CODE = re.compile(r'<span id="claim-code">([^<]+)</span>')
+CLAIM_CODE = re.compile(r'<span id="claim-code"[^>]*>([^<]+)</span>')
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 MAX_EXAMPLES = 20
