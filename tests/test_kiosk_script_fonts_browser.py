@@ -24,8 +24,8 @@ from playwright.sync_api import Page, expect
 from kiosk import languages
 
 from .support.content import write
+from .support.fonts_drawn import fonts_drawn, fonts_of
 from .support.scripts import BY_TAG, LANGUAGES
-from .test_kiosk_fonts_browser import fonts_drawn, fonts_of
 
 pytestmark = pytest.mark.browser
 
