@@ -32,12 +32,12 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from flask import current_app, render_template
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale, format_date, get_locale
 from weasyprint import CSS, HTML
 from weasyprint.document import Document
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from . import content
+from . import content, languages
 from . import questionnaire as qn
 from .clock import clinic_time
 from .content import Clinic, gettext
@@ -273,7 +273,10 @@ def _context(
     definition = content.definition()
     signs = definition.signs_question
     # rebase=False: Flask-Babel would otherwise turn it back into UTC.
-    date = format_date(clinic_time(created_at), format="long", rebase=False)
+    local = clinic_time(created_at)
+    date = languages.long_date(local.date(), languages.tag_of(get_locale())) or format_date(
+        local, format="long", rebase=False
+    )
     return {
         "claim_code": claim_code,
         "clinic": clinic,

@@ -75,6 +75,21 @@ def babel_locale(tag: str) -> Locale:
     return _Tagalog() if tag == "tl" else Locale.parse(babel_id(tag))
 
 
+# Haitian Creole's dates: Babel's data for "ht" has no month names (its
+# long date reads "2026 M12 6"), so the handout writes the Kreyòl ones.
+KREYOL_MONTHS = (
+    "janvye", "fevriye", "mas", "avril", "me", "jen",
+    "jiyè", "out", "septanm", "oktòb", "novanm", "desanm",
+)  # fmt: skip
+
+
+def long_date(day: date, tag: str) -> str | None:
+    """A date as the handout writes it, where Babel cannot (None: use Babel's)."""
+    if tag == "ht":
+        return f"{day.day} {KREYOL_MONTHS[day.month - 1]} {day.year}"
+    return None
+
+
 def tag_of(locale: object) -> str:
     """The tag for a Babel locale or id: "zh-Hans" for zh_Hans."""
     return str(locale).replace("_", "-")

@@ -351,3 +351,22 @@ def test_each_app_speaks_from_its_own_catalogs(app, make_app):
         pages[name] = kiosk.get("/").get_data(as_text=True)
     assert marked("vi", "Get ready to ask for a second opinion") in pages["test"]
     assert "«vi»" not in pages["shipped"]
+
+
+def test_a_haitian_creole_handout_dates_itself_in_kreyol(app):
+    """Babel's data for "ht" has no month names ("2026 M11 28"): the handout
+    writes the date in Kreyòl, and other languages keep Babel's."""
+    from kiosk.handout import handout_html
+
+    from .conftest import SAMPLE_ANSWERS
+    from .support.handout import VISIT_DATE
+
+    with app.app_context():
+        kreyol, english = (
+            handout_html(SAMPLE_ANSWERS, language=tag, claim_code="K7P2", created_at=VISIT_DATE).replace(
+                "\xa0", " "
+            )
+            for tag in ("ht", "en")
+        )
+    assert "28 novanm 2026" in kreyol and "M11" not in kreyol
+    assert "November 28, 2026" in english
