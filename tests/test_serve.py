@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -41,12 +42,25 @@ def _zombie(pid: int) -> bool:
         return True
 
 
+def stopped(process: subprocess.Popen, log: Path, seconds: float = 60) -> int:
+    """The exit status of `process` once it stops; if it has not within
+    `seconds`, a failure that says what was still running and what it logged."""
+    try:
+        return process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        alive = subprocess.run(
+            ["ps", "-o", "pid,stat,etime,args", "-g", str(process.pid)], capture_output=True, text=True
+        ).stdout
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+        pytest.fail(f"still running {seconds:g} s after Ctrl-C:\n{alive}\nits log ends:\n{tail}")
+
+
 def test_serve_starts_both_and_ctrl_c_stops_both_without_touching_another_copy(tmp_path):
     first, first_port = serve(tmp_path, "live")
     second, second_port = serve(tmp_path, "test")
     try:
         os.killpg(first.pid, signal.SIGINT)  # Ctrl-C in the terminal running `make run`
-        assert first.wait(timeout=60) == 0
+        assert stopped(first, tmp_path / "live.log") == 0
         deadline = time.monotonic() + 30
         while group_alive(first.pid):
             assert time.monotonic() < deadline, "a web or worker process outlived Ctrl-C"

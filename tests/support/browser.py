@@ -354,6 +354,11 @@ def screen_problems(patient: Patient, base_url: str, *, text_size: int) -> list[
     sideways scrolling, a control stuck under the sticky bar, targets too
     small or too close, body text too small, axe-core violations."""
     page = patient.page
+    # Measured as drawn: after a new page, only once its stylesheets are in.
+    page.wait_for_load_state("load")
+    page.wait_for_function(
+        "[...document.querySelectorAll('link[rel=stylesheet]')].every((link) => link.sheet)"
+    )
     found = []
     if (sideways := overflow(page)) > 0:
         found.append(f"scrolls {sideways} px sideways")
