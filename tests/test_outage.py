@@ -28,7 +28,7 @@ from kiosk.extensions import db
 from kiosk.models import Alert
 
 from .conftest import STAFF_PASSWORD
-from .support.outage import Forwarder
+from .support.outage import Forwarder, read_only_postgres_app
 from .support.serve import free_port, health, start, stop, wait_until
 
 KEY = "0123456789abcdef0123456789abcdef"
@@ -132,21 +132,10 @@ def test_a_report_that_can_never_be_stored_is_refused_calmly(app, kiosk):
 def test_a_read_only_postgresql_gives_patients_the_calm_cannot_save_page(pg_app, tmp_path, caplog):
     """A standby, or a database set read-only, refuses writes with an error of
     its own kind (not an OperationalError): still the database, not a bug."""
-    from kiosk import create_app
 
-    from .conftest import POSTGRES_URL, Kiosk, app_config
+    from .conftest import Kiosk
 
-    read_only = create_app(
-        app_config(
-            tmp_path,
-            SQLALCHEMY_DATABASE_URI=POSTGRES_URL,
-            SQLALCHEMY_ENGINE_OPTIONS={
-                "pool_pre_ping": True,
-                "hide_parameters": True,
-                "connect_args": {"options": "-c default_transaction_read_only=on"},
-            },
-        )
-    )
+    read_only = read_only_postgres_app(tmp_path)
     patient = Kiosk(read_only.test_client())
     caplog.set_level(logging.ERROR, logger="kiosk.errors")
     try:

@@ -13,10 +13,10 @@ import psycopg.errors
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from kiosk import create_app, storage, worker
+from kiosk import storage, worker
 from kiosk.worker import StorageGate, Worker
 
-from .conftest import POSTGRES_URL, app_config
+from .support.outage import read_only_postgres_app
 
 
 def read_only_sqlite_error(tmp_path) -> sqlite3.Error:
@@ -88,17 +88,7 @@ def test_after_a_refused_write_the_worker_waits_longer_each_time_until_one_gets_
 
 def test_on_a_read_only_postgresql_the_worker_backs_off_and_healthz_says_read_only(pg_app, tmp_path, caplog):
     """A standby, or a database set read-only: every write is refused."""
-    read_only = create_app(
-        app_config(
-            tmp_path,
-            SQLALCHEMY_DATABASE_URI=POSTGRES_URL,
-            SQLALCHEMY_ENGINE_OPTIONS={
-                "pool_pre_ping": True,
-                "hide_parameters": True,
-                "connect_args": {"options": "-c default_transaction_read_only=on"},
-            },
-        )
-    )
+    read_only = read_only_postgres_app(tmp_path)
     response = read_only.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json["database"] == "read-only"

@@ -84,3 +84,23 @@ class Forwarder:
 
     def close(self) -> None:
         self.cut()
+
+
+def read_only_postgres_app(tmp_path):
+    """The app on the test PostgreSQL with every transaction read-only, as on
+    a standby or a database set read-only: every write is refused."""
+    from kiosk import create_app
+
+    from ..conftest import POSTGRES_URL, app_config
+
+    return create_app(
+        app_config(
+            tmp_path,
+            SQLALCHEMY_DATABASE_URI=POSTGRES_URL,
+            SQLALCHEMY_ENGINE_OPTIONS={
+                "pool_pre_ping": True,
+                "hide_parameters": True,
+                "connect_args": {"options": "-c default_transaction_read_only=on"},
+            },
+        )
+    )
